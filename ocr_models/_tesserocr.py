@@ -1,0 +1,124 @@
+"""Thin wrapper over tesserocr: one loaded `PyTessBaseAPI` per (model, page segmentation mode).
+
+This module knows the library's calls, timeouts and error returns; `tesseract.py` decides what to call.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from dataclasses import dataclass
+
+import tesserocr
+from tesserocr import RIL
+
+from ocr_models.errors import EngineError, EngineTimeoutError, MissingDependencyError
+from ocr_models.types import BBox, OcrLine, PageImage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LineText:
+    text: str
+    confidence: float  # 0-100, as Tesseract reports it
+
+
+class TesseractApis:
+    """Loads each Tesseract model once and keeps it; hands out the API set to the page being read."""
+
+    def __init__(self, tessdata_dir: str) -> None:
+        self.tessdata_dir = tessdata_dir.rstrip("/") + "/"
+        self._apis: dict[tuple[str, int], tesserocr.PyTessBaseAPI] = {}
+
+    def api(self, model: str, psm: int) -> tesserocr.PyTessBaseAPI:
+        key = (model, psm)
+        if key not in self._apis:
+            try:
+                self._apis[key] = tesserocr.PyTessBaseAPI(path=self.tessdata_dir, lang=model, psm=psm)
+            except RuntimeError as exc:
+                raise MissingDependencyError(f"Tesseract cannot load model {model!r} from "
+                                             f"{self.tessdata_dir}: {exc}") from exc
+        return self._apis[key]
+
+    def close(self) -> None:
+        for api in self._apis.values():
+            api.End()
+        self._apis.clear()
+
+
+def set_image(api: tesserocr.PyTessBaseAPI, image: PageImage) -> None:
+    """Hand raw pixels to Tesseract with their resolution (no re-encoding; the DPI changes the result)."""
+    pixels = image.pixels
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    api.SetImageBytes(pixels.tobytes(), image.width, image.height, channels, image.width * channels)
+    api.SetSourceResolution(image.dpi)
+
+
+def recognize(api: tesserocr.PyTessBaseAPI, timeout_s: float) -> tuple[str, list[OcrLine], float]:
+    """Recognise the image set on `api`: (text, lines, mean word confidence 0-1)."""
+    if not api.Recognize(timeout=int(timeout_s * 1000)):
+        raise EngineTimeoutError(f"Tesseract did not finish the page within {timeout_s:g} s")
+    text = unicodedata.normalize("NFC", api.GetUTF8Text() or "")
+    lines: list[OcrLine] = []
+    iterator = api.GetIterator()
+    if iterator is not None:
+        for item in tesserocr.iterate_level(iterator, RIL.TEXTLINE):
+            line_text = item.GetUTF8Text(RIL.TEXTLINE)
+            box = item.BoundingBox(RIL.TEXTLINE)
+            if not line_text or not line_text.strip() or box is None:
+                continue
+            lines.append(OcrLine(unicodedata.normalize("NFC", line_text.strip()), _bbox(box),
+                                 round(item.Confidence(RIL.TEXTLINE) / 100, 4)))
+    words = api.AllWordConfidences()
+    confidence = sum(words) / len(words) / 100 if words else 0.0
+    return text, lines, confidence
+
+
+def text_lines(api: tesserocr.PyTessBaseAPI) -> list[BBox]:
+    """Boxes of the text lines that layout analysis finds on the image set on `api` (no recognition)."""
+    boxes = api.GetComponentImages(RIL.TEXTLINE, True)
+    return [(b["x"], b["y"], b["x"] + b["w"], b["y"] + b["h"]) for _, b, _, _ in boxes]
+
+
+def read_region(api: tesserocr.PyTessBaseAPI, box: BBox, timeout_s: float) -> LineText:
+    """Recognise one rectangle of the image set on `api`."""
+    x0, y0, x1, y1 = box
+    api.SetRectangle(x0, y0, x1 - x0, y1 - y0)
+    if not api.Recognize(timeout=int(timeout_s * 1000)):
+        raise EngineTimeoutError(f"Tesseract did not finish a line within {timeout_s:g} s")
+    # Symbol confidences, not word confidences: scripts written without spaces (Khmer, Lao, Thai, Myanmar)
+    # make a whole line one "word", whose confidence is that of its worst character.
+    symbols = [item.Confidence(RIL.SYMBOL) for item in tesserocr.iterate_level(api.GetIterator(), RIL.SYMBOL)]
+    confidence = sum(symbols) / len(symbols) if symbols else 0.0
+    return LineText(unicodedata.normalize("NFC", api.GetUTF8Text() or ""), confidence)
+
+
+def detect_orientation_script(api: tesserocr.PyTessBaseAPI) -> tuple[str, float, int, float] | None:
+    """OSD on the image set on `api`: (script label, script confidence, rotation, its confidence) or None."""
+    try:
+        result = api.DetectOrientationScript()
+    except RuntimeError as exc:  # tesserocr raises when OSD finds too few characters
+        log.debug("OSD failed: %s", exc)
+        return None
+    if not result:
+        return None
+    return (result["script_name"], float(result["script_conf"]), int(result["orient_deg"]),
+            float(result["orient_conf"]))
+
+
+def version() -> str:
+    return tesserocr.tesseract_version().splitlines()[0].strip()
+
+
+def installed_models(tessdata_dir: str) -> set[str]:
+    try:
+        _, models = tesserocr.get_languages(tessdata_dir.rstrip("/") + "/")
+    except RuntimeError as exc:
+        raise EngineError(f"cannot list Tesseract models in {tessdata_dir}: {exc}") from exc
+    return set(models)
+
+
+def _bbox(box: tuple[int, int, int, int]) -> BBox:
+    x0, y0, x1, y1 = box
+    return int(x0), int(y0), int(x1), int(y1)

@@ -1,0 +1,36 @@
+"""The engine contracts. Stages talk to engines only through these protocols; engines know nothing of Ray."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from ocr_models.scripts import Script
+from ocr_models.types import OcrPage, PageImage, ScriptGuess
+
+
+@runtime_checkable
+class OcrEngine(Protocol):
+    """Recognises the text of a page with a chosen model, and says which script a page is written in.
+
+    An engine is created once per worker and loads its models lazily; every method is safe to call for many
+    pages in a row. Failures on one page raise `EngineError` (or `EngineTimeoutError`), never crash the worker.
+    """
+
+    name: str
+
+    def version(self) -> str:
+        """The engine's version string, written into every row it produced."""
+        ...
+
+    def detect_script(self, image: PageImage, candidates: Sequence[Script]) -> ScriptGuess:
+        """Which of `candidates` the page's text is written in."""
+        ...
+
+    def recognize(self, image: PageImage, script: Script, languages: Sequence[str] = ()) -> OcrPage:
+        """The page's text, read with the model for `script` (or the given languages of that script)."""
+        ...
+
+    def close(self) -> None:
+        """Release the loaded models."""
+        ...

@@ -1,0 +1,158 @@
+"""TesseractEngine: script detection and recognition with Tesseract models loaded once per process."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from ocr_models import _tesserocr as tess
+from ocr_models.errors import MissingDependencyError
+from ocr_models.scripts import Script, letter_counts, script_for_osd_label
+from ocr_models.types import OcrPage, PageImage, ScriptGuess
+
+DEBIAN_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
+PSM_AUTO, PSM_SINGLE_BLOCK, PSM_SINGLE_LINE, PSM_OSD_ONLY = 3, 6, 7, 0
+
+
+class TesseractOptions(BaseModel):
+    """Options of the Tesseract engine (and nothing else)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["tesseract"] = "tesseract"
+    tessdata_dir: str | None = Field(
+        None, description="Folder of .traineddata models; default: $TESSDATA_PREFIX, else Debian's folder.")
+    page_segmentation_mode: int = Field(PSM_AUTO, ge=0, le=13,
+                                        description="Tesseract page segmentation mode for whole pages.")
+    psm_by_script: dict[str, int] = Field(
+        default_factory=lambda: {"Mymr": 11},
+        description="Page segmentation mode per ISO 15924 script where the default splits lines badly "
+                    "(Myanmar's stacked signs fragment under mode 3; sparse-text mode 11 reads them whole).")
+    models: dict[str, str] = Field(
+        default_factory=dict,
+        description="Model to use per script instead of the table's default, e.g. {Deva: hin}.")
+    timeout_s: float = Field(120.0, gt=0, description="Longest time Tesseract may spend on one page.")
+    osd_min_confidence: float = Field(
+        10.0, ge=0, description="Trust Tesseract OSD's script when its confidence reaches this; below, "
+                                "the script is decided by trial recognition of a few lines.")
+    rotate_min_confidence: float = Field(
+        10.0, ge=0, description="Turn a page upright when OSD's orientation confidence reaches this.")
+    trial_lines: int = Field(2, ge=1, le=10, description="Text lines read per candidate script in trials.")
+    trial_accept_score: float = Field(
+        0.99, gt=0, description="Calibrated trial score at which OSD's script guess is accepted without "
+                                "trying the other candidates.")
+
+    def resolved_tessdata_dir(self) -> str:
+        return self.tessdata_dir or os.environ.get("TESSDATA_PREFIX") or DEBIAN_TESSDATA
+
+    def model_for(self, script: Script, languages: Sequence[str] = ()) -> str:
+        return "+".join(languages) if languages else self.models.get(script.code, script.model)
+
+
+class TesseractEngine:
+    """`OcrEngine` over Tesseract 5 through tesserocr; one instance per worker process."""
+
+    name = "tesseract"
+
+    def __init__(self, options: TesseractOptions | None = None) -> None:
+        self.options = options or TesseractOptions()
+        tessdata = self.options.resolved_tessdata_dir()
+        if not Path(tessdata).is_dir():
+            raise MissingDependencyError(f"Tesseract model folder {tessdata} does not exist "
+                                         "(apt-get install tesseract-ocr, or set tesseract.tessdata_dir)")
+        self._apis = tess.TesseractApis(tessdata)
+
+    def version(self) -> str:
+        return tess.version()
+
+    def close(self) -> None:
+        self._apis.close()
+
+    # --- recognition ------------------------------------------------------------------------------------
+    def recognize(self, image: PageImage, script: Script, languages: Sequence[str] = ()) -> OcrPage:
+        model = self.options.model_for(script, languages)
+        psm = self.options.psm_by_script.get(script.code, self.options.page_segmentation_mode)
+        text, lines, confidence = self._read(image, model, psm)
+        if not text.strip() and psm != PSM_SINGLE_BLOCK:
+            # Tesseract's page layout sometimes calls a legible low-contrast page empty; one uniform block
+            # of text is the reading that fails least.
+            text, lines, confidence = self._read(image, model, PSM_SINGLE_BLOCK)
+        return OcrPage(text=text.strip(), confidence=round(confidence, 4), model=model, lines=lines)
+
+    def _read(self, image: PageImage, model: str, psm: int) -> tuple[str, list, float]:
+        api = self._apis.api(model, psm)
+        tess.set_image(api, image)
+        return tess.recognize(api, self.options.timeout_s)
+
+    # --- script detection -------------------------------------------------------------------------------
+    def detect_script(self, image: PageImage, candidates: Sequence[Script]) -> ScriptGuess:
+        """OSD proposes, trial recognition decides.
+
+        OSD is fast but silent or wrong on many Indic and South-East Asian scripts (it calls Oriya "Latin"
+        and Myanmar "Arabic"), so its guess is only tried first: if the guessed script's model reads the
+        widest lines with a calibrated score of at least `trial_accept_score`, that is the answer; otherwise
+        every candidate's model reads them and the best score wins.
+        """
+        if len(candidates) == 1:
+            return ScriptGuess(candidates[0].code, 1.0, "hint")
+        rotation, guess = 0, None
+        osd = self._osd(image)
+        if osd is not None:
+            label, confidence, degrees, orient_conf = osd
+            rotation = degrees if orient_conf >= self.options.rotate_min_confidence else 0
+            script = script_for_osd_label(label)
+            if script in candidates and confidence >= self.options.osd_min_confidence:
+                guess = script
+        upright = rotate(image, rotation)
+        lines = self._widest_lines(upright, (guess or candidates[0]).model)
+        if not lines:
+            return ScriptGuess(None, 0.0, "trial", rotation)
+        if guess is not None:
+            score = self._trial_score(upright, lines, guess)
+            if score >= self.options.trial_accept_score:
+                return ScriptGuess(guess.code, round(min(1.0, score), 4), "osd", rotation)
+        scores = {script.code: self._trial_score(upright, lines, script) for script in candidates}
+        best = max(scores, key=scores.__getitem__)
+        return ScriptGuess(best, round(min(1.0, scores[best]), 4), "trial", rotation)
+
+    def _osd(self, image: PageImage) -> tuple[str, float, int, float] | None:
+        api = self._apis.api("osd", PSM_OSD_ONLY)
+        tess.set_image(api, image)
+        return tess.detect_orientation_script(api)
+
+    def _trial_score(self, image: PageImage, lines: list, script: Script) -> float:
+        """How well `script`'s model reads `lines`: symbol confidence x script purity / typical confidence."""
+        api = self._apis.api(self.options.model_for(script), PSM_SINGLE_LINE)
+        tess.set_image(api, image)
+        per_line = [_purity_weighted(tess.read_region(api, box, self.options.timeout_s), script)
+                    for box in lines]
+        return sum(per_line) / len(per_line) / script.typical_confidence
+
+    def _widest_lines(self, image: PageImage, model: str) -> list:
+        for psm in (PSM_AUTO, PSM_SINGLE_BLOCK):
+            layout = self._apis.api(model, psm)
+            tess.set_image(layout, image)
+            lines = tess.text_lines(layout)
+            if lines:
+                return sorted(lines, key=lambda b: b[0] - b[2])[: self.options.trial_lines]
+        return []
+
+
+def _purity_weighted(line: tess.LineText, script: Script) -> float:
+    counts = letter_counts(line.text)
+    total = sum(counts.values())
+    return line.confidence * counts[script.code] / total if total else 0.0
+
+
+def rotate(image: PageImage, degrees: int) -> PageImage:
+    """Turn the page `degrees` clockwise (OSD reports the clockwise rotation that makes it upright)."""
+    if degrees % 360 == 0:
+        return image
+    turns = (degrees // 90) % 4
+    return PageImage(np.ascontiguousarray(np.rot90(image.pixels, k=-turns)), image.dpi)
+

@@ -1,0 +1,52 @@
+"""Plain data passed between the engines and the stages. No engine, Ray or Prefect types leak through here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+BBox = tuple[int, int, int, int]  # x0, y0, x1, y1 in page pixels
+
+
+@dataclass(frozen=True)
+class PageImage:
+    """Decoded pixels of one page: uint8, shape (h, w) for grey or (h, w, 3) for RGB, at `dpi`."""
+
+    pixels: np.ndarray
+    dpi: int
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+
+@dataclass(frozen=True)
+class ScriptGuess:
+    """What script detection decided for a page: ISO 15924 code (None when undecided) and how sure (0-1)."""
+
+    script: str | None
+    confidence: float
+    method: str  # "osd", "trial", "hint"
+    rotation: int = 0  # degrees clockwise the page must be turned to read upright
+
+
+@dataclass(frozen=True)
+class OcrLine:
+    text: str
+    bbox: BBox
+    confidence: float  # 0-1
+
+
+@dataclass(frozen=True)
+class OcrPage:
+    """Recognised text of one page or region, in reading order, NFC."""
+
+    text: str
+    confidence: float  # mean word confidence, 0-1; 0 when nothing was recognised
+    model: str  # the Tesseract model(s) used, e.g. "hin" or "Devanagari+eng"
+    lines: list[OcrLine] = field(default_factory=list)
