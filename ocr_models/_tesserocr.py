@@ -25,21 +25,22 @@ class LineText:
 
 
 class TesseractApis:
-    """Loads each Tesseract model once and keeps it; hands out the API set to the page being read."""
+    """Loads each Tesseract model once and keeps it; hands it out set to the page segmentation asked for."""
 
     def __init__(self, tessdata_dir: str) -> None:
         self.tessdata_dir = tessdata_dir.rstrip("/") + "/"
-        self._apis: dict[tuple[str, int], tesserocr.PyTessBaseAPI] = {}
+        self._apis: dict[str, tesserocr.PyTessBaseAPI] = {}
 
     def api(self, model: str, psm: int) -> tesserocr.PyTessBaseAPI:
-        key = (model, psm)
-        if key not in self._apis:
+        if model not in self._apis:
             try:
-                self._apis[key] = tesserocr.PyTessBaseAPI(path=self.tessdata_dir, lang=model, psm=psm)
+                self._apis[model] = tesserocr.PyTessBaseAPI(path=self.tessdata_dir, lang=model)
             except RuntimeError as exc:
                 raise MissingDependencyError(f"Tesseract cannot load model {model!r} from "
                                              f"{self.tessdata_dir}: {exc}") from exc
-        return self._apis[key]
+        api = self._apis[model]
+        api.SetPageSegMode(psm)
+        return api
 
     def close(self) -> None:
         for api in self._apis.values():
@@ -64,15 +65,29 @@ def recognize(api: tesserocr.PyTessBaseAPI, timeout_s: float) -> tuple[str, list
     iterator = api.GetIterator()
     if iterator is not None:
         for item in tesserocr.iterate_level(iterator, RIL.TEXTLINE):
-            line_text = item.GetUTF8Text(RIL.TEXTLINE)
+            try:
+                line_text = item.GetUTF8Text(RIL.TEXTLINE)
+            except RuntimeError:  # tesserocr raises for a line with no text
+                continue
             box = item.BoundingBox(RIL.TEXTLINE)
             if not line_text or not line_text.strip() or box is None:
                 continue
             lines.append(OcrLine(unicodedata.normalize("NFC", line_text.strip()), _bbox(box),
                                  round(item.Confidence(RIL.TEXTLINE) / 100, 4)))
-    words = api.AllWordConfidences()
-    confidence = sum(words) / len(words) / 100 if words else 0.0
-    return text, lines, confidence
+    return text, lines, mean_symbol_confidence(api) / 100
+
+
+def mean_symbol_confidence(api: tesserocr.PyTessBaseAPI) -> float:
+    """Mean confidence (0-100) of the recognised characters.
+
+    Not word confidences: scripts written without spaces (Khmer, Lao, Thai, Myanmar) make a whole line one
+    "word", whose confidence is that of its worst character, so a correct line scores lower than fragments.
+    """
+    iterator = api.GetIterator()
+    if iterator is None:
+        return 0.0
+    symbols = [item.Confidence(RIL.SYMBOL) for item in tesserocr.iterate_level(iterator, RIL.SYMBOL)]
+    return sum(symbols) / len(symbols) if symbols else 0.0
 
 
 def text_lines(api: tesserocr.PyTessBaseAPI) -> list[BBox]:
@@ -87,11 +102,7 @@ def read_region(api: tesserocr.PyTessBaseAPI, box: BBox, timeout_s: float) -> Li
     api.SetRectangle(x0, y0, x1 - x0, y1 - y0)
     if not api.Recognize(timeout=int(timeout_s * 1000)):
         raise EngineTimeoutError(f"Tesseract did not finish a line within {timeout_s:g} s")
-    # Symbol confidences, not word confidences: scripts written without spaces (Khmer, Lao, Thai, Myanmar)
-    # make a whole line one "word", whose confidence is that of its worst character.
-    symbols = [item.Confidence(RIL.SYMBOL) for item in tesserocr.iterate_level(api.GetIterator(), RIL.SYMBOL)]
-    confidence = sum(symbols) / len(symbols) if symbols else 0.0
-    return LineText(unicodedata.normalize("NFC", api.GetUTF8Text() or ""), confidence)
+    return LineText(unicodedata.normalize("NFC", api.GetUTF8Text() or ""), mean_symbol_confidence(api))
 
 
 def detect_orientation_script(api: tesserocr.PyTessBaseAPI) -> tuple[str, float, int, float] | None:

@@ -1,0 +1,41 @@
+# Lontar's two set-up commands: `make demo` and `make test`. Both install what is missing first
+# (Debian packages, then the virtual environment) and skip what is already done.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+APT_PACKAGES := $(shell grep -v '^\#' infra/apt-packages.txt | grep -v '^$$')
+STAMPS := .stamps
+
+.PHONY: demo test lint deps system-deps clean
+
+demo: deps
+	@test -d sample-archive || $(VENV)/bin/lontar sample sample-archive
+	$(VENV)/bin/lontar run sample-archive --out out/sample
+
+test: deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest
+
+lint: deps
+	$(VENV)/bin/ruff check .
+
+deps: system-deps $(VENV)/.installed
+
+# Debian packages: installed only when one is missing (dpkg-query is fast; apt-get update is not).
+system-deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# tesserocr is built from source so that it links Debian's Tesseract 5.3 (see infra/apt-packages.txt).
+$(VENV)/.installed: pyproject.toml infra/apt-packages.txt
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip
+	$(VENV)/bin/python -m pip install -q --no-binary tesserocr -e '.[dev]'
+	@touch $@
+
+clean:
+	rm -rf $(VENV) $(STAMPS) out sample-archive

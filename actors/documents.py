@@ -1,0 +1,251 @@
+"""Opening source files and taking pages out of them: PDF (PyMuPDF), multi-frame TIFF and single images.
+
+Formats are recognised from the bytes, never from the file name. Each page comes out as the bytes to store
+(the scanner's own JPEG/PNG where possible) and, for PDFs, the text layer if it is worth using.
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import pymupdf
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ocr_models.errors import EncryptedInputError, InputError, UnsupportedFormatError
+from ocr_models.scripts import dominant_script, script_of_char
+
+pymupdf.TOOLS.mupdf_display_warnings(False)  # MuPDF's complaints become row reasons, not console noise
+pymupdf.TOOLS.mupdf_display_errors(False)
+
+IMAGE_FORMATS = ("tiff", "jpeg", "png", "webp", "bmp", "jp2", "gif")
+PIL_NAMES = {"tiff": "TIFF", "jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "bmp": "BMP", "jp2": "JPEG2000",
+             "gif": "GIF"}
+
+
+def sniff_format(head: bytes) -> str:
+    """The file format from its first bytes: pdf, one of IMAGE_FORMATS, or `unknown`."""
+    if head.startswith(b"%PDF-") or b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head.startswith(b"BM"):
+        return "bmp"
+    if head.startswith(b"\x00\x00\x00\x0cjP  \r\n\x87\n") or head.startswith(b"\xff\x4f\xff\x51"):
+        return "jp2"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    return "unknown"
+
+
+@dataclass(frozen=True)
+class PageContent:
+    """One page as ingest hands it on: image bytes to store, and a text layer when one is used."""
+
+    image: bytes
+    image_format: str  # jpeg | png
+    width: int
+    height: int
+    dpi: int
+    text_layer: str | None = None  # the page's own text, when the text-layer mode says to use it
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    text_layer: str = "auto"
+    render_dpi: int = 300
+    text_layer_image_dpi: int = 96
+    max_image_pixels: int = 200_000_000
+    min_text_layer_chars: int = 20
+
+
+class Document(Protocol):
+    page_count: int
+
+    def page(self, index: int) -> PageContent: ...
+
+    def close(self) -> None: ...
+
+
+def open_document(data: bytes, fmt: str, options: ReadOptions) -> Document:
+    """Open a whole file's bytes. Raises an InputError subclass with a reason an archivist can act on."""
+    if not data:
+        raise InputError("empty file (0 bytes)")
+    if fmt == "pdf":
+        return PdfDocument(data, options)
+    if fmt in IMAGE_FORMATS:
+        return ImageDocument(data, fmt, options)
+    raise UnsupportedFormatError("unsupported file type (not a PDF, TIFF, JPEG, PNG, WebP, BMP, JPEG 2000 "
+                                 "or GIF)")
+
+
+# --- PDF ----------------------------------------------------------------------------------------------------
+class PdfDocument:
+    def __init__(self, data: bytes, options: ReadOptions) -> None:
+        self.options = options
+        try:
+            self._doc = pymupdf.open(stream=data, filetype="pdf")
+        except (pymupdf.FileDataError, RuntimeError, ValueError) as exc:
+            raise InputError(f"not a readable PDF: {exc}") from exc
+        if self._doc.needs_pass:
+            self._doc.close()
+            raise EncryptedInputError("password required (encrypted PDF)")
+        self.page_count = self._doc.page_count
+        if self.page_count == 0:
+            raise InputError("PDF has no pages")
+
+    def page(self, index: int) -> PageContent:
+        page = self._doc.load_page(index)
+        if self._doc.is_repaired and _draws_nothing(page):
+            raise InputError("damaged PDF: this page's content is missing (truncated or corrupt file)")
+        text = self._usable_text_layer(page)
+        if text is not None:
+            return _render(page, self.options.text_layer_image_dpi, "jpeg", text_layer=text)
+        return _embedded_scan(page) or _render(page, self.options.render_dpi, "png")
+
+    def _usable_text_layer(self, page: pymupdf.Page) -> str | None:
+        mode = self.options.text_layer
+        if mode == "ignore":
+            return None
+        text = unicodedata.normalize("NFC", page.get_text("text", sort=True)).strip()
+        if letter_count(text) < self.options.min_text_layer_chars:
+            return None
+        if mode == "prefer":
+            return text
+        if _only_invisible_text(page) or not text_layer_is_sound(text):
+            return None
+        return text
+
+    def close(self) -> None:
+        self._doc.close()
+
+
+def _draws_nothing(page: pymupdf.Page) -> bool:
+    return not page.get_text("text").strip() and not page.get_image_info() and not page.get_drawings()
+
+
+def _only_invisible_text(page: pymupdf.Page) -> bool:
+    """True when every character on the page is drawn invisibly (render mode 3): an earlier OCR layer."""
+    spans = page.get_texttrace()
+    return bool(spans) and all(span.get("type") == 3 for span in spans)
+
+
+def _embedded_scan(page: pymupdf.Page) -> PageContent | None:
+    """The page's single full-page JPEG/PNG image, as the scanner wrote it; None when there is no such image."""
+    infos = page.get_image_info(xrefs=True)
+    if len(infos) != 1 or not infos[0].get("xref"):
+        return None
+    info = infos[0]
+    bbox = pymupdf.Rect(info["bbox"])
+    if bbox.get_area() < 0.9 * page.rect.get_area() or page.rotation % 360:
+        return None
+    extracted = page.parent.extract_image(info["xref"])
+    fmt = {"jpeg": "jpeg", "jpg": "jpeg", "png": "png"}.get(extracted.get("ext", ""))
+    if fmt is None or extracted.get("colorspace", 1) not in (1, 3):
+        return None
+    width, height = extracted["width"], extracted["height"]
+    dpi = round(width / (bbox.width / 72)) if bbox.width else 300
+    return PageContent(extracted["image"], fmt, width, height, dpi)
+
+
+def _render(page: pymupdf.Page, dpi: int, fmt: str, text_layer: str | None = None) -> PageContent:
+    pixmap = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY if fmt == "png" else pymupdf.csRGB)
+    data = pixmap.tobytes("png") if fmt == "png" else pixmap.tobytes("jpeg", jpg_quality=85)
+    return PageContent(data, fmt, pixmap.width, pixmap.height, dpi, text_layer)
+
+
+def letter_count(text: str) -> int:
+    return sum(1 for char in text if unicodedata.category(char)[0] in "LM")
+
+
+def text_layer_is_sound(text: str) -> bool:
+    """Whether an extracted text layer looks like real text rather than a garbled font mapping.
+
+    Broken layers show replacement or private-use characters, letters outside every script Lontar knows,
+    or combining signs with no base letter before them (an Indic vowel sign after a space).
+    """
+    letters = [c for c in text if unicodedata.category(c)[0] in "LM"]
+    if not letters:
+        return False
+    junk = sum(1 for c in text if c == "\ufffd" or unicodedata.category(c) in ("Co", "Cs"))
+    unrouted = sum(1 for c in letters if script_of_char(c) is None)
+    orphans = sum(1 for prev, c in zip(" " + text, text, strict=False)
+                  if unicodedata.category(c)[0] == "M" and unicodedata.category(prev)[0] not in "LM")
+    marks = sum(1 for c in letters if unicodedata.category(c)[0] == "M")
+    _, purity = dominant_script(text)
+    return (junk <= 0.01 * len(text) and unrouted <= 0.05 * len(letters)
+            and orphans <= max(1, 0.05 * marks) and purity >= 0.5)
+
+
+# --- images -------------------------------------------------------------------------------------------------
+class ImageDocument:
+    """A single image, or the frames of a multi-page TIFF (or animated GIF)."""
+
+    def __init__(self, data: bytes, fmt: str, options: ReadOptions) -> None:
+        self.data, self.fmt, self.options = data, fmt, options
+        try:
+            self._image = Image.open(io.BytesIO(data), formats=[PIL_NAMES[fmt]])
+        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            raise InputError(f"not a readable {fmt.upper()} image: {exc}") from exc
+        self.page_count = getattr(self._image, "n_frames", 1) if fmt in ("tiff", "gif") else 1
+
+    def page(self, index: int) -> PageContent:
+        try:
+            self._image.seek(index)
+            width, height = self._image.size
+            if width * height > self.options.max_image_pixels:
+                raise InputError(f"image too large: {width}x{height} pixels exceeds the limit of "
+                                 f"{self.options.max_image_pixels:,} (ingest.max_image_pixels)")
+            dpi = _dpi_of(self._image)
+            orientation = self._image.getexif().get(0x0112, 1)
+            if self.fmt in ("jpeg", "png") and self.page_count == 1 and orientation == 1:
+                self._image.load()  # decode once, so a truncated file fails here rather than in OCR
+                return PageContent(self.data, self.fmt, width, height, dpi)
+            frame = ImageOps.exif_transpose(self._image.copy())
+            return _as_png(frame, dpi)
+        except InputError:
+            raise
+        except (OSError, ValueError, EOFError, SyntaxError, Image.DecompressionBombError) as exc:
+            raise InputError(f"cannot decode {self.fmt.upper()} frame {index}: {exc}") from exc
+
+    def close(self) -> None:
+        self._image.close()
+
+
+def _dpi_of(image: Image.Image) -> int:
+    dpi = image.info.get("dpi")
+    try:
+        value = round(float(dpi[0])) if dpi else 0
+    except (TypeError, ValueError):
+        value = 0
+    return value if 50 <= value <= 2400 else 300
+
+
+def _as_png(image: Image.Image, dpi: int) -> PageContent:
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")  # transparent paper is white paper, not black
+        image = Image.new("RGB", rgba.size, "white")
+        image.paste(rgba, mask=rgba.getchannel("A"))
+    if image.mode not in ("1", "L", "RGB"):
+        image = image.convert("RGB" if image.mode in ("RGBA", "P", "CMYK", "LA", "YCbCr") else "L")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return PageContent(buffer.getvalue(), "png", image.width, image.height, dpi)
+
+
+def iter_pages(doc: Document, start: int, stop: int) -> Iterator[tuple[int, PageContent | Exception]]:
+    """Pages start..stop-1, each as its content or the exception that page raised."""
+    for index in range(start, min(stop, doc.page_count)):
+        try:
+            yield index, doc.page(index)
+        except Exception as exc:  # one bad page must not lose the others
+            yield index, exc

@@ -1,0 +1,74 @@
+"""IngestStage: read tasks (a file and a page range) in, one row per page out, with the page image."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import fsspec
+import pymupdf
+
+from actors.base import Row, Stage, error_fields
+from actors.documents import PageContent, ReadOptions, iter_pages, open_document
+from ocr_models.errors import InputError
+from ocr_models.scripts import dominant_script
+
+log = logging.getLogger(__name__)
+
+# Fields of a read task (made by flows/planning.py): source_uri, url (how to open it, credentials possibly
+# inside), source_sha256, source_format, page_count, page_start, page_stop, and for files that failed at
+# planning, error_kind and error.
+
+
+def page_id(source_sha256: str, page_index: int) -> str:
+    return hashlib.sha256(f"{source_sha256}:{page_index}".encode()).hexdigest()[:32]
+
+
+class IngestStage(Stage):
+    name = "ingest"
+    num_cpus = 0.2
+
+    def __init__(self, options: ReadOptions) -> None:
+        self.options = options
+
+    def process(self, rows: list[Row]) -> list[Row]:
+        out: list[Row] = []
+        for task in rows:
+            out.extend(self.read_task(task))
+        return out
+
+    def read_task(self, task: Row) -> list[Row]:
+        base = {k: task[k] for k in ("source_uri", "source_sha256", "source_format", "page_count")}
+        if task.get("error_kind"):
+            return [file_error_row(base, task["error_kind"], task["error"])]
+        try:
+            with fsspec.open(task["url"], "rb") as handle:
+                data = handle.read()
+            doc = open_document(data, task["source_format"], self.options)
+        except Exception as exc:  # the file as a whole is unreadable: one row says why
+            return [dict(base, page_id=page_id(task["source_sha256"], -1), page_index=-1, **error_fields(exc))]
+        try:
+            return [page_row(base, index, content) for index, content in
+                    iter_pages(doc, task["page_start"], task["page_stop"])]
+        finally:
+            doc.close()
+
+
+def file_error_row(base: Row, kind: str, reason: str) -> Row:
+    return dict(base, page_id=page_id(base["source_sha256"], -1), page_index=-1, status="error",
+                error_kind=kind, error=reason)
+
+
+def page_row(base: Row, index: int, content: PageContent | Exception) -> Row:
+    row = dict(base, page_id=page_id(base["source_sha256"], index), page_index=index)
+    if isinstance(content, Exception):
+        exc = content if isinstance(content, InputError) else InputError(f"cannot read page: {content}")
+        return dict(row, **error_fields(exc))
+    row.update(status="ok", image=content.image, image_format=content.image_format, width=content.width,
+               height=content.height, dpi=content.dpi)
+    if content.text_layer is not None:
+        script, purity = dominant_script(content.text_layer)
+        row.update(text=content.text_layer, text_source="text_layer", script=script,
+                   script_method="text_layer", script_confidence=round(purity, 4), engine="pymupdf",
+                   engine_version=pymupdf.VersionBind, lines=[])
+    return row

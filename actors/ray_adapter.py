@@ -1,0 +1,103 @@
+"""Ray is an adapter: it runs the plain stages as a Ray Data job and manages the cluster connection.
+
+Every stage gets an explicit, fractional `num_cpus` (Ray Data hangs silently when the stages together ask
+for more whole CPUs than the cluster has), and the OCR workers start with `OMP_THREAD_LIMIT=1`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Iterator
+
+import pyarrow as pa
+import ray
+
+from actors.base import Row, Stage
+from actors.records import page_table
+from ocr_models.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+# Set in every Ray worker: one engine thread per core, and no telemetry from any library.
+WORKER_ENV = {
+    "OMP_THREAD_LIMIT": "1",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "DO_NOT_TRACK": "1",
+}
+
+
+class StageActor:
+    """Holds one stage instance per Ray actor: the engine is loaded once, then serves many batches."""
+
+    def __init__(self, stage: Stage) -> None:
+        self.stage = stage
+        self.stage.setup()
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        return page_table(self.stage.process(batch.to_pylist()))
+
+
+def stage_task(stage: Stage):
+    """A stateless Ray Data function for stages without a model to keep loaded (ingest)."""
+
+    def run(batch: pa.Table) -> pa.Table:
+        return page_table(stage.process(batch.to_pylist()))
+
+    return run
+
+
+def run_unit(tasks: list[Row], ingest: Stage, ocr: Stage, *, max_ocr_actors: int) -> Iterator[pa.Table]:
+    """Stream one unit's page rows (as PAGE_SCHEMA tables) through ingest and OCR on the cluster."""
+    from ray.data import ActorPoolStrategy, DataContext
+
+    context = DataContext.get_current()
+    context.enable_progress_bars = False
+    context.wait_for_min_actors_s = 600  # an actor pool that cannot start fails instead of waiting forever
+    ds = ray.data.from_items(tasks, override_num_blocks=max(1, len(tasks)))
+    ds = ds.map_batches(stage_task(ingest), batch_size=1, batch_format="pyarrow", num_cpus=ingest.num_cpus)
+    ds = ds.map_batches(StageActor, fn_constructor_args=(ocr,), batch_size=ocr.batch_size,
+                        batch_format="pyarrow", num_cpus=ocr.num_cpus, num_gpus=ocr.num_gpus or None,
+                        compute=ActorPoolStrategy(min_size=1, max_size=max_ocr_actors))
+    yield from ds.iter_batches(batch_size=None, batch_format="pyarrow")
+
+
+@contextlib.contextmanager
+def ray_cluster(address: str | None, *, num_cpus: int | None, object_store_mb: int) -> Iterator[dict]:
+    """Start a local Ray cluster for the run (or join `address`), yield its resources, shut it down."""
+    if ray.is_initialized():  # a caller (a test, a notebook) already connected: use that cluster
+        yield ray.cluster_resources()
+        return
+    runtime_env = {"env_vars": WORKER_ENV}
+    if address:
+        check_reachable(address)
+        ray.init(address=address, runtime_env=runtime_env, logging_level=logging.WARNING,
+                 log_to_driver=False)
+    else:
+        ray.init(num_cpus=num_cpus or os.cpu_count(), object_store_memory=object_store_mb * 1024 * 1024,
+                 include_dashboard=False, runtime_env=runtime_env, logging_level=logging.WARNING,
+                 log_to_driver=False, _node_ip_address="127.0.0.1")
+    if not log.isEnabledFor(logging.DEBUG):  # Ray Data logs every job's plan at INFO: keep the CLI readable
+        for name in ("ray", "ray.data"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        yield ray.cluster_resources()
+    finally:
+        ray.shutdown()
+
+
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail within seconds when nothing listens at a Ray address (ray.init would retry for minutes)."""
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageError(f"Ray address {address!r} is not of the form host:port or ray://host:port")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise UsageError(f"no Ray cluster answers at {address} ({exc.strerror or exc})") from exc

@@ -1,0 +1,122 @@
+"""RunConfig: every knob of a run, with its description. YAML presets and `--config` files load into it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ocr_models.errors import UsageError
+from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT
+from ocr_models.tesseract import TesseractOptions
+
+PRESET_DIR = Path(__file__).parent
+
+
+class _Options(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IngestOptions(_Options):
+    text_layer: Literal["auto", "prefer", "ignore"] = Field(
+        "auto", description="PDF text layers: auto = use a visible layer that passes validation, else OCR; "
+                            "prefer = use any non-empty layer, hidden OCR layers included; ignore = always OCR.")
+    render_dpi: int = Field(300, ge=50, le=1200,
+                            description="Resolution for rendering PDF pages that have no single scan image.")
+    text_layer_image_dpi: int = Field(
+        96, ge=36, le=600, description="Resolution of the page image stored for pages read from a text layer.")
+    max_image_pixels: int = Field(
+        200_000_000, gt=0, description="Largest page (width x height) decoded; larger is an error row, not OOM.")
+    min_text_layer_chars: int = Field(
+        20, ge=1, description="A text layer with fewer letters than this is treated as absent.")
+
+
+class RayOptions(_Options):
+    address: str | None = Field(None, description="Ray cluster to join (e.g. ray://host:10001 or host:6379); "
+                                                  "default: start a local cluster for this run.")
+    num_cpus: int | None = Field(None, ge=1, description="CPUs of the local cluster; default: all cores.")
+    ocr_cpus_per_actor: float = Field(
+        0.8, gt=0, le=1, description="CPUs each OCR actor reserves (fractional, so that ingest fits beside).")
+    ingest_cpus_per_task: float = Field(0.2, gt=0, le=1, description="CPUs each ingest task reserves.")
+    max_ocr_actors: int | None = Field(None, ge=1, description="Most OCR actors; default: one per CPU.")
+    object_store_mb: int = Field(1024, ge=75, description="Object store of the local cluster, MiB.")
+
+
+class OutputOptions(_Options):
+    pages_per_unit: int = Field(
+        256, ge=1, description="Pages per work unit; one unit is one Ray Data job and one Parquet shard.")
+    pages_per_task: int = Field(8, ge=1, description="Pages one ingest task reads from a file.")
+    row_group_rows: int = Field(64, ge=1, description="Rows per Parquet row group.")
+    compression: Literal["zstd", "snappy", "none"] = Field("zstd", description="Parquet column compression.")
+
+
+class RunConfig(_Options):
+    """One run's configuration. `config_hash` in every row is the hash of this model's JSON."""
+
+    langs: list[str] | None = Field(
+        None, description="Tesseract languages the archive may hold (e.g. [hin, eng]); restricts script "
+                          "detection to their scripts and reads each script with its hinted languages. "
+                          "Default: every script Lontar routes, each with its default model.")
+    batch_id: str | None = Field(None, description="Batch this run belongs to; default: derived from inputs.")
+    progress_every: int = Field(50, ge=1, description="Pages between progress log lines when not on a tty.")
+    ingest: IngestOptions = Field(default_factory=IngestOptions)
+    tesseract: TesseractOptions = Field(default_factory=TesseractOptions)
+    ray: RayOptions = Field(default_factory=RayOptions)
+    output: OutputOptions = Field(default_factory=OutputOptions)
+
+    @field_validator("langs")
+    @classmethod
+    def _known_langs(cls, langs: list[str] | None) -> list[str] | None:
+        if langs is None:
+            return None
+        unknown = [lang for lang in langs if lang not in LANGUAGE_SCRIPT]
+        if unknown:
+            known = ", ".join(sorted(LANGUAGE_SCRIPT))
+            raise ValueError(f"unknown language(s) {', '.join(unknown)}; known: {known}")
+        return langs
+
+    def config_hash(self) -> str:
+        """Hash of everything that changes the output (not where it runs)."""
+        payload = self.model_dump(mode="json", exclude={"ray", "batch_id", "progress_every"})
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+    def candidate_scripts(self) -> list[str]:
+        """ISO 15924 codes the run routes to, in table order."""
+        if not self.langs:
+            return list(BY_CODE)
+        wanted = {LANGUAGE_SCRIPT[lang].code for lang in self.langs}
+        return [code for code in BY_CODE if code in wanted]
+
+    def hinted_languages(self, script: str) -> list[str]:
+        return [lang for lang in self.langs or () if LANGUAGE_SCRIPT[lang].code == script]
+
+
+def load_config(path: str | Path | None = None, **overrides: object) -> RunConfig:
+    """The default config, updated by a YAML file, updated by command-line overrides (None = not given)."""
+    data: dict = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise UsageError(f"cannot read config file {path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise UsageError(f"config file {path} is not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise UsageError(f"config file {path} must hold a mapping of options")
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        node = data
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
+        raise UsageError(f"invalid configuration: {problems}") from exc

@@ -1,0 +1,132 @@
+"""The digitize flow: preflight, plan, one Ray Data job per work unit, and the run report.
+
+Prefect orchestrates (each unit is a task, retried only for transient errors); Ray executes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import fsspec
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from actors.documents import ReadOptions
+from actors.ingest import IngestStage
+from actors.ocr import OcrStage
+from actors.ray_adapter import ray_cluster, run_unit
+from actors.writer import ShardWriter, UnitStats, read_done_unit, write_text
+from configs.model import RunConfig
+from flows import planning, preflight, report
+from flows.progress import LogReporter
+from ocr_models.errors import LontarError
+
+log = logging.getLogger("lontar")
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+
+
+def retry_if_transient(task, task_run, state) -> bool:
+    try:
+        state.result()
+    except LontarError as exc:
+        return exc.retryable
+    except Exception:
+        return False
+    return False
+
+
+def read_options(config: RunConfig) -> ReadOptions:
+    return ReadOptions(**config.ingest.model_dump())
+
+
+@task(name="process-unit", retries=2, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
+def process_unit(unit: planning.Unit, out: str, config: RunConfig, stamp: dict[str, str],
+                 resources: dict, reporter: Any) -> UnitStats:
+    """Run one unit as a Ray Data job and commit its shard; a unit already committed is not redone."""
+    fs, root = fsspec.core.url_to_fs(out)
+    done = read_done_unit(fs, root, unit.unit_id)
+    if done is not None:
+        reporter.advance(done.by_status["ok"], done.by_status["error"])
+        return done
+    started = time.monotonic()
+    cpus = max(1, int(resources.get("CPU", 1)))
+    ocr_actors = config.ray.max_ocr_actors or max(1, int(cpus / config.ray.ocr_cpus_per_actor)
+                                                  if cpus > 1 else 1)
+    ingest = IngestStage(read_options(config))
+    ingest.num_cpus = config.ray.ingest_cpus_per_task
+    ocr = OcrStage(config.tesseract, config.candidate_scripts(),
+                   {code: config.hinted_languages(code) for code in config.candidate_scripts()})
+    ocr.num_cpus = config.ray.ocr_cpus_per_actor
+    writer = ShardWriter(fs, root, unit.unit_id, stamp, row_group_rows=config.output.row_group_rows,
+                         compression=config.output.compression)
+    try:
+        for batch in run_unit(unit.tasks, ingest, ocr, max_ocr_actors=min(ocr_actors, cpus)):
+            writer.write(batch)
+            errors = batch.column("status").to_pylist().count("error")
+            reporter.advance(batch.num_rows - errors, errors)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close(wall_seconds=time.monotonic() - started)
+
+
+@flow(name="lontar-digitize", validate_parameters=False, log_prints=False)
+def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None = None,
+             reporter: Any = None) -> dict:
+    """Digitize `inputs` into the dataset at `out`; returns the run report (also written to OUT/_runs/).
+
+    `reporter` is a `flows.progress.Reporter` (typed Any: Prefect cannot build a schema for a Protocol).
+    """
+    run_id = run_id or new_run_id()
+    reporter = reporter or LogReporter(config.progress_every)
+    timings: dict[str, float] = {}
+    t0 = time.monotonic()
+    tesseract_version = preflight.check_tesseract(config)
+    preflight.check_output(out)
+    timings["preflight_s"] = time.monotonic() - t0
+
+    t = time.monotonic()
+    plan = planning.plan(inputs, config, read_options(config))
+    timings["plan_s"] = time.monotonic() - t
+    batch_id = config.batch_id or "b-" + hashlib.sha256(
+        "".join(sorted(f.sha256 for f in plan.files)).encode()).hexdigest()[:12]
+    stamp = {"run_id": run_id, "batch_id": batch_id, "config_hash": config.config_hash()}
+
+    t = time.monotonic()
+    stats: list[UnitStats] = []
+    with ray_cluster(config.ray.address, num_cpus=config.ray.num_cpus,
+                     object_store_mb=config.ray.object_store_mb) as resources:
+        timings["ray_start_s"] = time.monotonic() - t
+        t = time.monotonic()
+        reporter.start(plan.pages)
+        try:
+            for unit in plan.units:
+                stats.append(process_unit(unit, out, config, stamp, resources, reporter))
+        finally:
+            reporter.finish()
+        timings["process_s"] = time.monotonic() - t
+
+    timings["total_s"] = time.monotonic() - t0
+    body = report.fold(plan, stats)
+    written = [s for s in stats if s.wall_seconds > 0]
+    timings["pages_per_s"] = body["pages"]["total"] / timings["process_s"] if timings["process_s"] else 0.0
+    fs, root = fsspec.core.url_to_fs(out)
+    report_path = f"{root.rstrip('/')}/_runs/{run_id}.json"
+    result = {"run_id": run_id, "batch_id": batch_id, "status": "completed",
+              "finished_at": datetime.now(UTC).isoformat(), "inputs": [planning.redact(i) for i in inputs],
+              "output": planning.redact(out), "report_path": report_path, **body,
+              "units": {"total": len(stats), "written": len(written), "skipped": len(stats) - len(written)},
+              "timings": {k: round(v, 3) for k, v in timings.items()},
+              "config": config.model_dump(mode="json"), "config_hash": stamp["config_hash"],
+              "versions": report.versions(tesseract_version)}
+    write_text(fs, report_path, json.dumps(result, indent=1, ensure_ascii=False))
+    return result

@@ -1,0 +1,160 @@
+"""Planning: find the input files, fingerprint them, and cut the work into deterministic units.
+
+A unit's id is a hash of what it reads (file hashes and page ranges) and of the output-relevant config, so
+the same inputs and config always give the same units, and a unit already written can be recognised.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import hashlib
+import json
+import logging
+import posixpath
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit, urlunsplit
+
+import fsspec
+
+from actors.documents import ReadOptions, open_document, sniff_format
+from configs.model import RunConfig
+from ocr_models.errors import NoInputError, describe, error_kind
+
+log = logging.getLogger(__name__)
+GLOB_CHARS = set("*?[")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    url: str  # how to open it (may carry credentials; never written anywhere)
+    uri: str  # what rows and reports show: the url without credentials
+    sha256: str
+    format: str
+    size: int
+    page_count: int  # -1 when the file cannot be opened
+    error_kind: str | None = None
+    error: str | None = None
+    duplicate_of: str | None = None  # uri of an earlier input with the same bytes: its pages are not repeated
+
+
+@dataclass(frozen=True)
+class Unit:
+    unit_id: str
+    tasks: list[dict]
+    pages: int
+
+
+@dataclass
+class Plan:
+    files: list[SourceFile]
+    units: list[Unit] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return sum(unit.pages for unit in self.units)
+
+
+def redact(url: str) -> str:
+    """The url with any user:password@ removed."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def discover(inputs: list[str]) -> list[str]:
+    """Every file named by `inputs` (files, folders searched recursively, globs), sorted, deduplicated.
+
+    Hidden files and folders (a leading dot) are skipped: they are system files, not scans.
+    """
+    found: set[str] = set()
+    for item in inputs:
+        fs, path = fsspec.core.url_to_fs(item)
+        protocol = item.split("://", 1)[0] + "://" if "://" in item else ""
+        if GLOB_CHARS & set(path):
+            matches = fs.glob(path) if protocol else globlib.glob(path, recursive=True)
+        elif fs.isdir(path):
+            matches = fs.find(path)
+        elif fs.exists(path):
+            matches = [path]
+        else:
+            raise NoInputError(f"input not found: {redact(item)}")
+        for match in matches:
+            if fs.isfile(match) and not any(part.startswith(".") for part in match.split("/")[-8:]):
+                found.add(protocol + match if protocol and not match.startswith(protocol) else match)
+    if not found:
+        raise NoInputError(f"no files found in {', '.join(redact(i) for i in inputs)}")
+    return sorted(found)
+
+
+def inspect(url: str, options: ReadOptions) -> SourceFile:
+    """Hash the file, recognise its format and count its pages (errors are recorded, not raised)."""
+    uri = redact(url)
+    with fsspec.open(url, "rb") as handle:
+        data = handle.read()
+    sha = hashlib.sha256(data).hexdigest()
+    fmt = sniff_format(data[:2048])
+    try:
+        doc = open_document(data, fmt, options)
+        pages = doc.page_count
+        doc.close()
+    except Exception as exc:
+        return SourceFile(url, uri, sha, fmt, len(data), -1, error_kind(exc), describe(exc))
+    return SourceFile(url, uri, sha, fmt, len(data), pages)
+
+
+def read_tasks(file: SourceFile, pages_per_task: int) -> list[dict]:
+    base = {"url": file.url, "source_uri": file.uri, "source_sha256": file.sha256,
+            "source_format": file.format, "page_count": file.page_count,
+            "error_kind": file.error_kind, "error": file.error}
+    if file.error_kind:
+        return [dict(base, page_start=-1, page_stop=0)]
+    return [dict(base, page_start=start, page_stop=min(start + pages_per_task, file.page_count))
+            for start in range(0, file.page_count, pages_per_task)]
+
+
+def make_units(files: list[SourceFile], config: RunConfig) -> list[Unit]:
+    """Consecutive read tasks grouped into units of at most `pages_per_unit` pages."""
+    units: list[Unit] = []
+    current: list[dict] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal current, size
+        if current:
+            key = json.dumps([[t["source_sha256"], t["page_start"], t["page_stop"]] for t in current]
+                             + [config.config_hash()])
+            units.append(Unit(hashlib.sha256(key.encode()).hexdigest()[:20], current, size))
+        current, size = [], 0
+
+    for file in files:
+        if file.duplicate_of:
+            continue
+        for task in read_tasks(file, config.output.pages_per_task):
+            pages = max(1, task["page_stop"] - task["page_start"])
+            if size and size + pages > config.output.pages_per_unit:
+                flush()
+            current.append(task)
+            size += pages
+    flush()
+    return units
+
+
+def plan(inputs: list[str], config: RunConfig, options: ReadOptions) -> Plan:
+    files: list[SourceFile] = []
+    first_uri: dict[str, str] = {}
+    for url in discover(inputs):
+        file = inspect(url, options)
+        if file.sha256 in first_uri:
+            file = replace(file, duplicate_of=first_uri[file.sha256])
+        first_uri.setdefault(file.sha256, file.uri)
+        files.append(file)
+    result = Plan(files=files, units=make_units(files, config))
+    log.info("planned %d files, %d pages, %d units", len(files), result.pages, len(result.units))
+    return result
+
+
+def display_name(uri: str) -> str:
+    return posixpath.basename(uri.rstrip("/")) or uri

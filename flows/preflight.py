@@ -1,0 +1,50 @@
+"""Preflight: check every dependency and the output location before any work fans out."""
+
+from __future__ import annotations
+
+import uuid
+
+import fsspec
+
+from configs.model import RunConfig
+from ocr_models import _tesserocr as tess
+from ocr_models.errors import MissingDependencyError, OutputError
+from ocr_models.scripts import BY_CODE, apt_package_for_model
+
+
+def required_models(config: RunConfig) -> list[str]:
+    models = {"osd"}
+    for code in config.candidate_scripts():
+        model = config.tesseract.model_for(BY_CODE[code], config.hinted_languages(code))
+        models.update(model.split("+"))
+        models.add(BY_CODE[code].model)  # script detection reads with the default model
+    return sorted(models)
+
+
+def check_tesseract(config: RunConfig) -> str:
+    """Tesseract's version, or MissingDependencyError naming the apt packages to install."""
+    tessdata = config.tesseract.resolved_tessdata_dir()
+    try:
+        installed = tess.installed_models(tessdata)
+    except Exception as exc:
+        raise MissingDependencyError(f"no Tesseract models in {tessdata}: {exc} "
+                                     "(apt-get install tesseract-ocr)") from exc
+    missing = [m for m in required_models(config) if m not in installed]
+    if missing:
+        packages = " ".join(sorted({apt_package_for_model(m) for m in missing}))
+        raise MissingDependencyError(f"missing Tesseract model(s) {', '.join(missing)} in {tessdata}; "
+                                     f"install them with: apt-get install {packages}")
+    return tess.version()
+
+
+def check_output(out: str) -> None:
+    """The output location exists or can be made, and a file can be written and removed there."""
+    try:
+        fs, root = fsspec.core.url_to_fs(out)
+        fs.makedirs(root, exist_ok=True)
+        probe = f"{root.rstrip('/')}/.lontar-write-test-{uuid.uuid4().hex}"
+        with fs.open(probe, "wb") as handle:
+            handle.write(b"ok")
+        fs.rm(probe)
+    except (OSError, PermissionError, ValueError) as exc:
+        raise OutputError(f"cannot write to output {out}: {getattr(exc, 'strerror', None) or exc}") from exc

@@ -1,0 +1,83 @@
+"""The run report: a fold over the units' stats, accounting for every input file."""
+
+from __future__ import annotations
+
+import platform
+from collections import Counter
+from importlib import metadata
+
+from actors.writer import UnitStats
+from flows.planning import Plan
+
+VERSIONED = ("lontar", "ray", "prefect", "pymupdf", "pyarrow", "tesserocr", "pillow")
+
+
+def versions(tesseract: str) -> dict[str, str]:
+    found = {"python": platform.python_version(), "tesseract": tesseract}
+    for name in VERSIONED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def file_outcomes(plan: Plan, stats: list[UnitStats]) -> list[dict]:
+    """One entry per input file: ok (every page ok), partial, error, or duplicate."""
+    pages: dict[str, Counter] = {}
+    for unit in stats:
+        for uri, counts in unit.files.items():
+            pages.setdefault(uri, Counter()).update(counts)
+    entries = []
+    for file in plan.files:
+        counts = pages.get(file.uri, Counter())
+        if file.duplicate_of:
+            outcome = "duplicate"
+        elif file.error_kind or not counts["ok"]:
+            outcome = "error"
+        else:
+            outcome = "partial" if counts["error"] else "ok"
+        entries.append({"uri": file.uri, "sha256": file.sha256, "format": file.format, "bytes": file.size,
+                        "page_count": file.page_count, "pages_ok": counts["ok"], "pages_error": counts["error"],
+                        "outcome": outcome, "error_kind": file.error_kind, "error": file.error,
+                        "duplicate_of": file.duplicate_of})
+    return entries
+
+
+def fold(plan: Plan, stats: list[UnitStats]) -> dict:
+    """Pages by status, script, text source and error kind; files by outcome; units written and skipped."""
+    total: dict[str, Counter] = {k: Counter() for k in ("status", "script", "text_source", "error_kind")}
+    for unit in stats:
+        total["status"].update(unit.by_status)
+        total["script"].update(unit.by_script)
+        total["text_source"].update(unit.by_text_source)
+        total["error_kind"].update(unit.by_error_kind)
+    files = file_outcomes(plan, stats)
+    return {
+        "pages": {"total": sum(total["status"].values()), "ok": total["status"]["ok"],
+                  "error": total["status"]["error"]},
+        "pages_by_script": dict(total["script"]),
+        "pages_by_text_source": dict(total["text_source"]),
+        "errors_by_kind": dict(total["error_kind"]),
+        "files": {"total": len(files), **Counter(f["outcome"] for f in files)},
+        "file_outcomes": files,
+        "shards": [unit.shard for unit in stats],
+        "ocr_seconds": round(sum(unit.ocr_seconds for unit in stats), 3),
+    }
+
+
+def summary_lines(report: dict) -> list[str]:
+    pages, files = report["pages"], report["files"]
+    scripts = ", ".join(f"{k} {v}" for k, v in sorted(report["pages_by_script"].items(), key=lambda kv: -kv[1]))
+    lines = [
+        f"run {report['run_id']} ({report['status']}) in {report['timings']['total_s']:.1f} s",
+        f"files: {files['total']} ({', '.join(f'{k} {v}' for k, v in files.items() if k != 'total')})",
+        f"pages: {pages['total']} ({pages['ok']} ok, {pages['error']} error); by script: {scripts or 'none'}",
+        f"units: {report['units']['written']} written, {report['units']['skipped']} already done",
+        f"throughput: {report['timings']['pages_per_s']:.2f} pages/s after start-up",
+        f"report: {report['report_path']}",
+    ]
+    for f in report["file_outcomes"]:
+        if f["outcome"] in ("error", "partial"):
+            lines.append(f"  {f['outcome']}: {f['uri']}: {f['error'] or str(f['pages_error']) + ' page(s) failed'}")
+    return lines

@@ -1,0 +1,64 @@
+"""Planning: inputs found the same way every time, cut into units whose ids depend only on content."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.documents import ReadOptions
+from configs.model import RunConfig
+from flows.planning import discover, plan, redact
+from flows.sample_archive import scanned_pdf
+from flows.samples import png_bytes, render_page
+from ocr_models.errors import NoInputError
+
+
+@pytest.fixture()
+def archive(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / ".hidden").mkdir()
+    page = render_page("eng", seed=41)
+    (tmp_path / "a.png").write_bytes(png_bytes(page.image))
+    (tmp_path / "sub" / "b.pdf").write_bytes(scanned_pdf([page, page, page]))
+    (tmp_path / "sub" / "copy of a.png").write_bytes(png_bytes(page.image))
+    (tmp_path / ".hidden" / "x.png").write_bytes(b"skip me")
+    (tmp_path / "notes.txt").write_text("not a scan")
+    return tmp_path
+
+
+def test_folders_are_searched_recursively_and_hidden_files_skipped(archive):
+    names = [p.rsplit("/", 1)[1] for p in discover([str(archive)])]
+    assert names == ["a.png", "notes.txt", "b.pdf", "copy of a.png"]
+
+
+def test_globs_and_missing_inputs(archive):
+    assert [p.rsplit("/", 1)[1] for p in discover([str(archive / "**" / "*.pdf")])] == ["b.pdf"]
+    with pytest.raises(NoInputError, match="not found"):
+        discover([str(archive / "nope")])
+
+
+def test_units_are_deterministic_and_cover_every_page_once(archive):
+    config = RunConfig.model_validate({"output": {"pages_per_unit": 2, "pages_per_task": 1}})
+    first, second = plan([str(archive)], config, ReadOptions()), plan([str(archive)], config, ReadOptions())
+    assert [u.unit_id for u in first.units] == [u.unit_id for u in second.units]
+    covered = [(t["source_uri"], p) for u in first.units for t in u.tasks
+               for p in range(t["page_start"], max(t["page_stop"], t["page_start"] + 1))]
+    assert len(covered) == len(set(covered)) == 1 + 3 + 1  # a.png, b.pdf's 3 pages, notes.txt's error row
+    assert all(u.pages <= 2 for u in first.units)
+
+
+def test_identical_files_are_read_once(archive):
+    result = plan([str(archive)], RunConfig(), ReadOptions())
+    copy = next(f for f in result.files if f.uri.endswith("copy of a.png"))
+    assert copy.duplicate_of.endswith("/a.png")
+    assert all(t["source_uri"] != copy.uri for u in result.units for t in u.tasks)
+
+
+def test_a_config_change_changes_the_unit_ids(archive):
+    a = plan([str(archive)], RunConfig(), ReadOptions())
+    b = plan([str(archive)], RunConfig(langs=["eng"]), ReadOptions())
+    assert {u.unit_id for u in a.units}.isdisjoint({u.unit_id for u in b.units})
+
+
+def test_credentials_never_leave_the_url():
+    assert redact("s3://key:secret@bucket/scans") == "s3://bucket/scans"
+    assert redact("/local/path with spaces.pdf") == "/local/path with spaces.pdf"

@@ -1,0 +1,76 @@
+"""Automatic script routing: each page is detected and read with its script's model, no hints given.
+
+The baseline is Tesseract told the right language by hand (the `tesseract` CLI, `-l <lang>`), on the same
+page images: the pipeline must be close to it, and far better than English-only.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from flows.metrics import cer
+from flows.samples import render_page
+from ocr_models.scripts import BY_CODE, SCRIPTS
+from ocr_models.tesseract import TesseractEngine
+from ocr_models.types import PageImage
+
+# language -> the most CER automatic routing may show on a generated scan-like page
+REQUIRED = {"eng": 0.02, "hin": 0.03, "ben": 0.05, "tam": 0.03, "tha": 0.03, "khm": 0.05, "mya": 0.08}
+
+
+@pytest.fixture(scope="module")
+def engine() -> TesseractEngine:
+    engine = TesseractEngine()
+    yield engine
+    engine.close()
+
+
+def tesseract_by_hand(image_path: Path, lang: str) -> str:
+    result = subprocess.run(["tesseract", str(image_path), "-", "-l", lang], capture_output=True, text=True,
+                            env={**os.environ, "OMP_THREAD_LIMIT": "1"}, check=True)
+    return result.stdout
+
+
+@pytest.mark.parametrize("lang", sorted(REQUIRED))
+def test_page_is_routed_to_its_script_and_read_as_well_as_by_hand(engine, lang, tmp_path):
+    page = render_page(lang, seed=101, skew_degrees=0.8)
+    image = PageImage(np.asarray(page.image), 300)
+
+    guess = engine.detect_script(image, SCRIPTS)
+    assert guess.script == page.script, f"{lang}: detected {guess.script} ({guess.method})"
+
+    result = engine.recognize(image, BY_CODE[guess.script])
+    auto_cer = cer(page.text, result.text)
+    page.image.save(tmp_path / "page.png", dpi=(300, 300))
+    by_hand_cer = cer(page.text, tesseract_by_hand(tmp_path / "page.png", lang))
+
+    assert auto_cer <= REQUIRED[lang], f"{lang}: CER {auto_cer:.3f}"
+    assert auto_cer <= by_hand_cer + 0.02, f"{lang}: auto {auto_cer:.3f} vs by hand {by_hand_cer:.3f}"
+    assert 0.5 < result.confidence <= 1.0
+    assert result.lines and all(0 <= line.confidence <= 1 for line in result.lines)
+
+
+def test_english_only_is_useless_on_indic_pages_which_is_why_routing_exists(engine):
+    page = render_page("hin", seed=102)
+    english = engine.recognize(PageImage(np.asarray(page.image), 300), BY_CODE["Latn"])
+    assert cer(page.text, english.text) > 0.5
+
+
+def test_hinted_languages_restrict_detection_and_choose_the_model(engine):
+    page = render_page("mar", seed=103)
+    image = PageImage(np.asarray(page.image), 300)
+    assert engine.detect_script(image, [BY_CODE["Deva"]]).method == "hint"
+    result = engine.recognize(image, BY_CODE["Deva"], ["mar"])
+    assert result.model == "mar"
+    assert cer(page.text, result.text) < 0.05
+
+
+def test_a_blank_page_has_no_script_and_no_text(engine):
+    blank = PageImage(np.full((600, 900), 250, dtype=np.uint8), 300)
+    assert engine.detect_script(blank, SCRIPTS).script is None
+    assert engine.recognize(blank, BY_CODE["Latn"]).text == ""

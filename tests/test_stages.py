@@ -1,0 +1,74 @@
+"""The stages as plain classes, without Ray: every page gives a row, failures included."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from actors.documents import ReadOptions
+from actors.ingest import IngestStage, page_id
+from actors.ocr import OcrStage
+from actors.records import PAGE_SCHEMA, page_table
+from flows.metrics import cer
+from flows.sample_archive import born_digital_pdf, scanned_pdf
+from flows.samples import png_bytes, render_page
+from ocr_models.scripts import BY_CODE
+from ocr_models.tesseract import TesseractOptions
+
+
+def task_for(path, data: bytes, fmt: str, pages: int) -> dict:
+    return {"url": str(path), "source_uri": str(path), "source_sha256": hashlib.sha256(data).hexdigest(),
+            "source_format": fmt, "page_count": pages, "page_start": 0, "page_stop": pages,
+            "error_kind": None, "error": None}
+
+
+@pytest.fixture(scope="module")
+def ocr_stage():
+    stage = OcrStage(TesseractOptions(), list(BY_CODE), {})
+    stage.setup()
+    yield stage
+    stage.teardown()
+
+
+def test_ingest_then_ocr_reads_a_scanned_pdf(tmp_path, ocr_stage):
+    hin, tam = render_page("hin", seed=31), render_page("tam", seed=32)
+    data = scanned_pdf([hin, tam])
+    (tmp_path / "scan.pdf").write_bytes(data)
+    rows = IngestStage(ReadOptions()).process([task_for(tmp_path / "scan.pdf", data, "pdf", 2)])
+    assert [r["page_index"] for r in rows] == [0, 1]
+    assert rows[0]["page_id"] == page_id(rows[0]["source_sha256"], 0)
+
+    read = ocr_stage.process(rows)
+    assert [r["script"] for r in read] == ["Deva", "Taml"]
+    assert cer(hin.text, read[0]["text"]) < 0.03 and cer(tam.text, read[1]["text"]) < 0.03
+    assert all(r["text_source"] == "ocr" and r["engine"] == "tesseract" for r in read)
+    assert page_table(read).schema == PAGE_SCHEMA
+
+
+def test_text_layer_pages_skip_ocr(tmp_path, ocr_stage):
+    data = born_digital_pdf([("A born-digital page of minutes, typed and never printed.",)])
+    (tmp_path / "minutes.pdf").write_bytes(data)
+    rows = IngestStage(ReadOptions()).process([task_for(tmp_path / "minutes.pdf", data, "pdf", 1)])
+    (row,) = ocr_stage.process(rows)
+    assert row["text_source"] == "text_layer" and row["engine"] == "pymupdf"
+    assert row["script"] == "Latn" and row.get("ocr_confidence") is None
+
+
+def test_an_unreadable_file_is_one_error_row(tmp_path):
+    (tmp_path / "empty.pdf").write_bytes(b"")
+    (row,) = IngestStage(ReadOptions()).process([task_for(tmp_path / "empty.pdf", b"", "pdf", 1)])
+    assert row["status"] == "error" and row["page_index"] == -1
+    assert row["error_kind"] == "bad_input" and "empty file" in row["error"]
+
+
+def test_a_page_the_engine_cannot_read_is_an_error_row_and_the_batch_goes_on(tmp_path, ocr_stage):
+    good = render_page("eng", seed=33)
+    rows = [
+        {"source_uri": "broken", "page_index": 0, "status": "ok", "image": b"not an image", "dpi": 300},
+        {"source_uri": "good", "page_index": 0, "status": "ok", "image": png_bytes(good.image), "dpi": 300},
+    ]
+    broken, fine = ocr_stage.process(rows)
+    assert broken["status"] == "error" and broken["error_kind"] == "internal"
+    assert "UnidentifiedImageError" in broken["error"]
+    assert fine["status"] == "ok" and cer(good.text, fine["text"]) < 0.02

@@ -1,0 +1,60 @@
+"""Shards appear whole or not at all; the stats sidecar, written last, marks the unit done."""
+
+from __future__ import annotations
+
+import fsspec
+import pyarrow.parquet as pq
+import pytest
+
+from actors.records import PAGE_SCHEMA, page_table
+from actors.writer import ShardWriter, UnitStats, read_done_unit
+
+STAMP = {"run_id": "r1", "batch_id": "b1", "config_hash": "c1"}
+
+
+def rows(n: int, status: str = "ok") -> list[dict]:
+    return [{"page_id": f"p{i}", "source_uri": "/a.pdf", "source_sha256": "s", "source_format": "pdf",
+             "page_index": i, "page_count": n, "status": status, "script": "Deva", "text_source": "ocr",
+             "error_kind": None if status == "ok" else "engine", "ocr_seconds": 0.5} for i in range(n)]
+
+
+def test_a_committed_shard_has_every_row_stamped_and_a_done_marker(tmp_path):
+    fs = fsspec.filesystem("file")
+    writer = ShardWriter(fs, str(tmp_path), "u1", STAMP)
+    writer.write(page_table(rows(3)))
+    writer.write(page_table(rows(2, status="error")))
+    assert not list((tmp_path / "pages").glob("*.parquet"))  # nothing visible before close
+    stats = writer.close(wall_seconds=1.0)
+
+    table = pq.read_table(tmp_path / "pages" / "part-u1.parquet")
+    assert table.schema.equals(PAGE_SCHEMA, check_metadata=False) and table.num_rows == 5
+    assert set(table.column("run_id").to_pylist()) == {"r1"}
+    assert stats.by_status == {"ok": 3, "error": 2} and stats.files["/a.pdf"] == {"ok": 3, "error": 2}
+    done = read_done_unit(fs, str(tmp_path), "u1")
+    assert isinstance(done, UnitStats) and done.rows == 5 and done.by_script["Deva"] == 3
+
+
+def test_an_aborted_shard_leaves_nothing_behind(tmp_path):
+    fs = fsspec.filesystem("file")
+    writer = ShardWriter(fs, str(tmp_path), "u2", STAMP)
+    writer.write(page_table(rows(2)))
+    writer.abort()
+    assert list((tmp_path / "pages").iterdir()) == []
+    assert read_done_unit(fs, str(tmp_path), "u2") is None
+
+
+def test_a_marker_without_its_shard_does_not_count_as_done(tmp_path):
+    fs = fsspec.filesystem("file")
+    writer = ShardWriter(fs, str(tmp_path), "u3", STAMP)
+    writer.write(page_table(rows(1)))
+    writer.close()
+    (tmp_path / "pages" / "part-u3.parquet").unlink()
+    assert read_done_unit(fs, str(tmp_path), "u3") is None
+
+
+def test_rows_must_match_the_schema(tmp_path):
+    writer = ShardWriter(fsspec.filesystem("file"), str(tmp_path), "u4", STAMP)
+    bad = page_table(rows(1)).set_column(0, "page_id", __import__("pyarrow").array([None], "string"))
+    with pytest.raises(ValueError):
+        writer.write(bad)
+    writer.abort()
