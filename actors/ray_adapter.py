@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import socket
+import threading
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -73,6 +75,7 @@ def ray_cluster(address: str | None, *, num_cpus: int | None, object_store_mb: i
         yield ray.cluster_resources()
         return
     runtime_env = {"env_vars": WORKER_ENV}
+    sigterm = signal.getsignal(signal.SIGTERM)
     if address:
         check_reachable(address)
         ray.init(address=address, runtime_env=runtime_env, logging_level=logging.WARNING,
@@ -81,6 +84,9 @@ def ray_cluster(address: str | None, *, num_cpus: int | None, object_store_mb: i
         ray.init(num_cpus=num_cpus or os.cpu_count(), object_store_memory=object_store_mb * 1024 * 1024,
                  include_dashboard=False, runtime_env=runtime_env, logging_level=logging.WARNING,
                  log_to_driver=False, _node_ip_address="127.0.0.1")
+    if callable(sigterm) and threading.current_thread() is threading.main_thread():
+        # ray.init installs a C handler that aborts on SIGTERM; the caller's handler exits cleanly instead
+        signal.signal(signal.SIGTERM, sigterm)
     if not log.isEnabledFor(logging.DEBUG):  # Ray Data logs every job's plan at INFO: keep the CLI readable
         for name in ("ray", "ray.data"):
             logging.getLogger(name).setLevel(logging.ERROR)

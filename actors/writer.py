@@ -37,6 +37,7 @@ class UnitStats:
     ocr_seconds: float = 0.0
     wall_seconds: float = 0.0
     schema_version: int = SCHEMA_VERSION
+    reused: bool = False  # True when this run found the unit already committed and did not redo it
 
     def add(self, table: pa.Table) -> None:
         cols = table.select(["status", "script", "text_source", "error_kind", "source_uri", "ocr_seconds"])
@@ -119,6 +120,7 @@ def read_done_unit(fs: fsspec.AbstractFileSystem, root: str, unit_id: str) -> Un
     if not fs.exists(marker):
         return None
     stats = UnitStats.from_json(fs.cat_file(marker).decode())
+    stats.reused = True
     return stats if fs.exists(stats.shard) else None
 
 

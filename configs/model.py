@@ -120,3 +120,20 @@ def load_config(path: str | Path | None = None, **overrides: object) -> RunConfi
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
         raise UsageError(f"invalid configuration: {problems}") from exc
+
+
+def options_markdown() -> str:
+    """Every knob of RunConfig as a Markdown table (docs/configuration.md is made from this)."""
+    rows = ["| key | default | description |", "|---|---|---|"]
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, info in model.model_fields.items():
+            annotation = info.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(annotation, f"{prefix}{name}.")
+            elif name != "kind":
+                default = info.get_default(call_default_factory=True)
+                rows.append(f"| `{prefix}{name}` | `{json.dumps(default)}` | {info.description} |")
+
+    walk(RunConfig, "")
+    return "\n".join(rows)

@@ -12,6 +12,9 @@ DEFAULTS = {
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
     "RAY_DEDUP_LOGS": "0",
+    # Prefect's embedded server migrates its SQLite database on first use; on a busy 2-core machine that
+    # outlasts the default 20 s and the run dies before it starts.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
 }
 
 

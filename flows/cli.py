@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -40,10 +41,32 @@ def exit_code(exc: LontarError) -> int:
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
 def main(verbose: bool) -> None:
     """Lontar: scanned archives in, Parquet training data out."""
+    # SIGTERM (a scheduler, `kill`) exits like Ctrl-C: cleanup runs, so the local Ray cluster and Prefect's
+    # embedded server stop with us instead of living on as orphans.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(message)s",
                         datefmt="%H:%M:%S", stream=sys.stderr)
-    for noisy in ("ray", "prefect", "httpx", "fsspec", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    quiet_libraries(verbose)
+
+
+_stopped_by: list[int] = []
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    _stopped_by.append(signum)
+    raise SystemExit(128 + signum)
+
+
+def quiet_libraries(verbose: bool) -> None:
+    """Libraries log at their own levels; Lontar's errors reach the user once, as one line, from here."""
+    if verbose:
+        return
+    for name in ("httpx", "fsspec", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("ray").setLevel(logging.ERROR)
+    # Prefect logs every failed flow with its traceback, expected errors included.
+    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.flow_engine"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 @main.command()
@@ -71,10 +94,21 @@ def run(inputs: tuple[str, ...], out: str, langs: str | None, config_file: str |
         from flows.digitize import digitize
         from flows.report import summary_lines
 
+        quiet_libraries(logging.getLogger().level <= logging.DEBUG)  # Prefect set its levels on import
+
         result = digitize(list(inputs), out, config, reporter=reporter)
     except LontarError as exc:
         click.echo(f"lontar: error: {exc}", err=True)
         sys.exit(exit_code(exc))
+    except (Exception, SystemExit) as exc:
+        if _stopped_by:
+            click.echo("lontar: stopped by SIGTERM; finished units are kept and a re-run resumes", err=True)
+            sys.exit(128 + _stopped_by[0])
+        if isinstance(exc, SystemExit) or logging.getLogger().level <= logging.DEBUG:
+            raise
+        click.echo(f"lontar: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback; "
+                   "finished units are kept and a re-run resumes)", err=True)
+        sys.exit(EXIT_INTERNAL)
     for line in summary_lines(result):
         click.echo(line)
 
@@ -95,6 +129,14 @@ def schema() -> None:
     from actors.records import schema_markdown
 
     click.echo(schema_markdown())
+
+
+@main.command("config-docs")
+def config_docs() -> None:
+    """Print every configuration key with its default and description, as Markdown."""
+    from configs.model import options_markdown
+
+    click.echo(options_markdown())
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from actors.documents import ReadOptions
 from actors.ingest import IngestStage
 from actors.ocr import OcrStage
-from actors.ray_adapter import ray_cluster, run_unit
+from actors.ray_adapter import check_reachable, ray_cluster, run_unit
 from actors.writer import ShardWriter, UnitStats, read_done_unit, write_text
 from configs.model import RunConfig
 from flows import planning, preflight, report
@@ -92,6 +92,8 @@ def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None 
     t0 = time.monotonic()
     tesseract_version = preflight.check_tesseract(config)
     preflight.check_output(out)
+    if config.ray.address:
+        check_reachable(config.ray.address)
     timings["preflight_s"] = time.monotonic() - t0
 
     t = time.monotonic()
@@ -117,7 +119,7 @@ def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None 
 
     timings["total_s"] = time.monotonic() - t0
     body = report.fold(plan, stats)
-    written = [s for s in stats if s.wall_seconds > 0]
+    written = [s for s in stats if not s.reused]
     timings["pages_per_s"] = body["pages"]["total"] / timings["process_s"] if timings["process_s"] else 0.0
     fs, root = fsspec.core.url_to_fs(out)
     report_path = f"{root.rstrip('/')}/_runs/{run_id}.json"

@@ -1,0 +1,171 @@
+"""`lontar run` end to end: the real CLI, a real local Ray cluster, a real Prefect flow, a mixed archive."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow.dataset as pads
+import pymupdf
+import pytest
+
+from actors.records import PAGE_FIELDS
+from flows.metrics import cer
+from ocr_models.scripts import LANGUAGE_SCRIPT
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.integration
+
+CONTRACT = [
+    "page_id", "source_uri", "source_sha256", "source_format", "page_index", "page_count", "status", "error",
+    "image", "image_format", "width", "height", "dpi", "text", "text_source", "script", "lang",
+    "script_confidence", "ocr_confidence", "lines", "engine", "engine_version", "config_hash", "run_id",
+    "batch_id", "created_at",
+]
+BAD_FILES = {
+    "zero-byte.pdf": b"",
+    "not-a-pdf.pdf": b"Dear archivist, this is a letter saved with the wrong name.\n",
+    "spreadsheet.xlsx": b"PK\x03\x04 a zip container, not a scan",
+}
+
+
+@pytest.fixture(scope="module")
+def archive(sample_archive: Path, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("mixed")
+    shutil.copytree(sample_archive, folder, dirs_exist_ok=True)
+    for name, data in BAD_FILES.items():
+        (folder / name).write_bytes(data)
+    scan = (sample_archive / "hindi-bengali-scan.pdf").read_bytes()
+    (folder / "truncated.pdf").write_bytes(scan[: len(scan) // 2])
+    (folder / "encrypted.pdf").write_bytes(pymupdf.open(stream=scan).tobytes(
+        encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="secret", owner_pw="owner"))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def first_run(archive: Path, tmp_path_factory, prefect_home) -> tuple[Path, dict, str]:
+    out = tmp_path_factory.mktemp("out") / "dataset"
+    result = run_cli("run", str(archive), "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    (report_path,) = (out / "_runs").glob("*.json")
+    return out, json.loads(report_path.read_text()), result.stdout
+
+
+def read_pages(out: Path):
+    return pads.dataset(out / "pages", format="parquet").to_table()
+
+
+def test_every_input_file_is_accounted_for(first_run, archive):
+    _, report, stdout = first_run
+    inputs = sorted(p.name for p in archive.iterdir() if p.is_file())
+    outcomes = {Path(f["uri"]).name: f for f in report["file_outcomes"]}
+    assert sorted(outcomes) == inputs
+    for name in BAD_FILES | {"encrypted.pdf": b""}:
+        assert outcomes[name]["outcome"] == "error" and outcomes[name]["error"], name
+    assert outcomes["encrypted.pdf"]["error"] == "password required (encrypted PDF)"
+    assert outcomes["truncated.pdf"]["outcome"] in ("error", "partial")
+    assert report["pages"]["total"] == report["pages"]["ok"] + report["pages"]["error"]
+    assert f"files: {len(inputs)}" in stdout and "pages:" in stdout
+
+
+def test_the_output_contract(first_run):
+    out, report, _ = first_run
+    table = read_pages(out)
+    assert set(CONTRACT) <= set(table.column_names) and list(table.column_names) == list(PAGE_FIELDS)
+    rows = table.to_pylist()
+    assert len(rows) == report["pages"]["total"]
+    assert len({r["page_id"] for r in rows}) == len(rows)
+    for row in rows:
+        assert row["page_id"] == hashlib.sha256(f"{row['source_sha256']}:{row['page_index']}".encode()
+                                                ).hexdigest()[:32]
+        assert row["run_id"] == report["run_id"] and row["batch_id"] == report["batch_id"]
+        if row["status"] == "ok":
+            assert row["error"] is None and row["image"] and row["width"] > 0 and row["dpi"] > 0
+            assert row["text_source"] in ("ocr", "text_layer")
+        else:
+            assert row["error"] and row["error_kind"] and row["text"] is None
+    file_errors = [r for r in rows if r["page_index"] == -1]
+    assert {Path(r["source_uri"]).name for r in file_errors} >= set(BAD_FILES) | {"encrypted.pdf"}
+    assert (out / "_runs" / f"{report['run_id']}.json").exists()
+
+
+def test_scripts_are_detected_and_text_matches_the_truth_without_hints(first_run, archive):
+    out, _, _ = first_run
+    truth = json.loads((archive / ".truth" / "truth.json").read_text())
+    rows = {(Path(r["source_uri"]).name, r["page_index"]): r for r in read_pages(out).to_pylist()}
+    for name, pages in truth.items():
+        for index, expected in enumerate(pages):
+            row = rows[(name, index)]
+            assert row["status"] == "ok", (name, index, row["error"])
+            assert row["script"] == LANGUAGE_SCRIPT[expected["lang"]].code, (name, index)
+            assert cer(expected["text"], row["text"]) < 0.08, (name, index, row["text"])
+    born_digital = rows[("minutes-born-digital.pdf", 0)]
+    assert born_digital["text_source"] == "text_layer" and born_digital["engine"] == "pymupdf"
+
+
+def test_a_rerun_of_a_finished_batch_does_no_work_and_duplicates_nothing(first_run, archive):
+    out, _report, _ = first_run
+    before = read_pages(out).num_rows
+    result = run_cli("run", str(archive), "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "0 written" in result.stdout
+    assert read_pages(out).num_rows == before
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (["--langs", "klingon"], 2, "unknown language"),
+    (["--config", "/nonexistent/lontar.yaml"], 2, "cannot read config file"),
+    (["--ray-address", "127.0.0.1:1"], 2, "no Ray cluster answers"),
+])
+def test_usage_errors_exit_2_with_one_clear_message(archive, tmp_path, prefect_home, args, code, message):
+    result = run_cli("run", str(archive), "--out", str(tmp_path / "o"), *args)
+    assert result.returncode == code and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_models_name_the_package_to_install(archive, tmp_path, prefect_home):
+    config = tmp_path / "c.yaml"
+    empty = tmp_path / "tessdata"
+    empty.mkdir()
+    config.write_text(f"tesseract: {{tessdata_dir: {empty}}}\nlangs: [hin]\n")
+    result = run_cli("run", str(archive), "--out", str(tmp_path / "o"), "--config", str(config))
+    assert result.returncode == 3
+    assert "apt-get install" in result.stderr and "tesseract-ocr-hin" in result.stderr
+
+
+def test_unwritable_output_and_missing_input(archive, tmp_path, prefect_home):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = run_cli("run", str(archive), "--out", str(blocker / "dataset"))
+    assert result.returncode == 4 and "cannot write to output" in result.stderr
+    result = run_cli("run", str(tmp_path / "no-such-folder"), "--out", str(tmp_path / "o"))
+    assert result.returncode == 5 and "input not found" in result.stderr
+
+
+def test_sigterm_mid_run_stops_every_process_and_leaves_no_partial_shard(archive, tmp_path, prefect_home):
+    import os
+    import subprocess
+    import time
+
+    import psutil
+
+    from tests.conftest import LONTAR
+
+    out = tmp_path / "dataset"
+    child = subprocess.Popen([LONTAR, "run", str(archive), "--out", str(out)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL, env=os.environ.copy())
+    parent = psutil.Process(child.pid)
+    deadline = time.monotonic() + 120
+    while not (out / "pages").exists() and time.monotonic() < deadline:  # wait until pages are being read
+        time.sleep(0.5)
+    assert child.poll() is None, child.stderr.read()
+    tree = parent.children(recursive=True)
+    assert tree, "a run has Ray and Prefect processes under it"
+    child.terminate()
+    _, stderr = child.communicate(timeout=120)
+    assert child.returncode == 143 and "stopped by SIGTERM" in stderr
+    _, alive = psutil.wait_procs(tree, timeout=30)
+    assert alive == [], [p.info for p in alive]
+    assert list((out / "pages").glob("*.parquet")) == []
