@@ -72,3 +72,15 @@ def test_a_page_the_engine_cannot_read_is_an_error_row_and_the_batch_goes_on(tmp
     assert broken["status"] == "error" and broken["error_kind"] == "internal"
     assert "UnidentifiedImageError" in broken["error"]
     assert fine["status"] == "ok" and cer(good.text, fine["text"]) < 0.02
+
+
+def test_a_page_that_outlasts_the_engine_timeout_is_an_error_row_and_the_engine_recovers():
+    page = png_bytes(render_page("eng", seed=34).image)
+    rows = [{"source_uri": "slow", "page_index": i, "status": "ok", "image": page, "dpi": 300} for i in range(2)]
+    impatient = OcrStage(TesseractOptions(timeout_s=0.001), ["Latn"], {})
+    slow = impatient.process(rows[:1])[0]
+    assert slow["status"] == "error" and slow["error_kind"] == "engine_timeout"
+    assert "did not finish" in slow["error"]
+    impatient.engine.options.timeout_s = 60  # the same loaded engine reads the next page normally
+    assert impatient.process(rows[1:])[0]["status"] == "ok"
+    impatient.teardown()
