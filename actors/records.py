@@ -49,7 +49,7 @@ PAGE_COLUMNS: tuple[Column, ...] = (
     Column("text", pa.string(), "The page's text in reading order, Unicode NFC; null on error."),
     Column("text_source", pa.string(), "`ocr` or `text_layer` (taken from the PDF's own text)."),
     Column("script", pa.string(), "ISO 15924 code of the page's script (Deva, Beng, Taml, Thai, Latn, ...)."),
-    Column("script_method", pa.string(), "How the script was decided: hint, osd, trial, text_layer."),
+    Column("script_method", pa.string(), "How the script was decided: hint, osd, recent, trial, text_layer."),
     Column("lang", pa.string(), "Tesseract model(s) used, e.g. `hin` or `Devanagari`; null for text layers."),
     Column("script_confidence", pa.float32(), "How sure the script decision is, 0-1."),
     Column("ocr_confidence", pa.float32(), "Mean character confidence of the OCR, 0-1; null for text layers."),

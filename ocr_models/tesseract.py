@@ -12,11 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ocr_models import _tesserocr as tess
 from ocr_models.errors import MissingDependencyError
-from ocr_models.scripts import Script, letter_counts, script_for_osd_label
+from ocr_models.scripts import BY_CODE, Script, letter_counts, script_for_osd_label
 from ocr_models.types import OcrPage, PageImage, ScriptGuess
 
 DEBIAN_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
 PSM_AUTO, PSM_SINGLE_BLOCK, PSM_SINGLE_LINE, PSM_OSD_ONLY = 3, 6, 7, 0
+RECENT_SCRIPTS = 2
 
 
 class TesseractOptions(BaseModel):
@@ -70,6 +71,7 @@ class TesseractEngine:
             raise MissingDependencyError(f"Tesseract model folder {tessdata} does not exist "
                                          "(apt-get install tesseract-ocr, or set tesseract.tessdata_dir)")
         self._apis = tess.TesseractApis(tessdata)
+        self._recent: list[Script] = []  # scripts of the last pages read, most recent first
 
     def version(self) -> str:
         return tess.version()
@@ -97,34 +99,48 @@ class TesseractEngine:
 
     # --- script detection -------------------------------------------------------------------------------
     def detect_script(self, image: PageImage, candidates: Sequence[Script]) -> ScriptGuess:
-        """OSD proposes, trial recognition decides.
+        """OSD and recent pages propose, trial recognition decides.
 
         OSD is fast but silent or wrong on many Indic and South-East Asian scripts (it calls Oriya "Latin"
-        and Myanmar "Arabic"), so its guess is only tried first: if the guessed script's model reads the
-        widest lines with a calibrated score of at least `trial_accept_score`, that is the answer; otherwise
-        every candidate's model reads them and the best score wins.
+        and Myanmar "Arabic"), so its guess is only tried first, then the scripts of the last pages this
+        engine read (archives are mostly one script). A proposal whose model reads the widest lines with a
+        calibrated score of at least `trial_accept_score` is the answer; otherwise every candidate's model
+        reads them and the best score wins.
         """
         if len(candidates) == 1:
             return ScriptGuess(candidates[0].code, 1.0, "hint")
-        rotation, guess = 0, None
+        rotation, osd_guess = 0, None
         osd = self._osd(image)
         if osd is not None:
             label, confidence, degrees, orient_conf = osd
             rotation = degrees if orient_conf >= self.options.rotate_min_confidence else 0
             script = script_for_osd_label(label)
             if script in candidates and confidence >= self.options.osd_min_confidence:
-                guess = script
+                osd_guess = script
         upright = rotate(image, rotation)
-        lines = self._widest_lines(upright, (guess or candidates[0]).model)
+        proposals = [(osd_guess, "osd")] if osd_guess else []
+        proposals += [(s, "recent") for s in self._recent if s in candidates and s is not osd_guess]
+        lines = self._widest_lines(upright, (proposals[0][0] if proposals else candidates[0]).model)
         if not lines:
             return ScriptGuess(None, 0.0, "trial", rotation)
-        if guess is not None:
-            score = self._trial_score(upright, lines, guess)
-            if score >= self.options.trial_accept_score:
-                return ScriptGuess(guess.code, round(min(1.0, score), 4), "osd", rotation)
-        scores = {script.code: self._trial_score(upright, lines, script) for script in candidates}
+        scores: dict[str, float] = {}
+        for script, method in proposals:
+            scores[script.code] = self._trial_score(upright, lines, script)
+            if scores[script.code] >= self.options.trial_accept_score:
+                rivals = [BY_CODE[c] for c in script.confusable if BY_CODE[c] in candidates]
+                for rival in rivals:
+                    scores[rival.code] = self._trial_score(upright, lines, rival)
+                best = max([script, *rivals], key=lambda s: scores[s.code])
+                return self._decided(best, scores[best.code], method if best is script else "trial", rotation)
+        for script in candidates:
+            if script.code not in scores:
+                scores[script.code] = self._trial_score(upright, lines, script)
         best = max(scores, key=scores.__getitem__)
-        return ScriptGuess(best, round(min(1.0, scores[best]), 4), "trial", rotation)
+        return self._decided(BY_CODE[best], scores[best], "trial", rotation)
+
+    def _decided(self, script: Script, score: float, method: str, rotation: int) -> ScriptGuess:
+        self._recent = [script, *[s for s in self._recent if s is not script][:RECENT_SCRIPTS - 1]]
+        return ScriptGuess(script.code, round(min(1.0, score), 4), method, rotation)
 
     def _osd(self, image: PageImage) -> tuple[str, float, int, float] | None:
         api = self._apis.api("osd", PSM_OSD_ONLY)
