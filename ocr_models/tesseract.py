@@ -16,7 +16,7 @@ from ocr_models.scripts import BY_CODE, Script, letter_counts, script_for_osd_la
 from ocr_models.types import OcrPage, PageImage, ScriptGuess
 
 DEBIAN_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
-PSM_AUTO, PSM_SINGLE_BLOCK, PSM_SINGLE_LINE, PSM_OSD_ONLY = 3, 6, 7, 0
+PSM_AUTO, PSM_SINGLE_BLOCK, PSM_SINGLE_LINE, PSM_SPARSE_TEXT, PSM_OSD_ONLY = 3, 6, 7, 11, 0
 RECENT_SCRIPTS = 2
 
 
@@ -151,12 +151,15 @@ class TesseractEngine:
         """How well `script`'s model reads `lines`: symbol confidence x script purity / typical confidence."""
         api = self._apis.api(self.options.model_for(script), PSM_SINGLE_LINE)
         tess.set_image(api, image)
-        per_line = [_purity_weighted(tess.read_region(api, box, self.options.timeout_s), script)
-                    for box in lines]
-        return sum(per_line) / len(per_line) / script.typical_confidence
+        reads = [tess.read_region(api, box, self.options.timeout_s) for box in lines]
+        # A line read as nothing is no evidence either way (the Gurmukhi model returns nothing for some
+        # Gurmukhi lines; wrong models return garbage, not silence): score the lines that were read.
+        per_line = [_purity_weighted(read, script) for read in reads if read.text.strip()]
+        return sum(per_line) / len(per_line) / script.typical_confidence if per_line else 0.0
 
     def _widest_lines(self, image: PageImage, model: str) -> list:
-        for psm in (PSM_AUTO, PSM_SINGLE_BLOCK):
+        # sparse-text mode: mode 3 cuts Myanmar and Khmer lines into fragments
+        for psm in (PSM_SPARSE_TEXT, PSM_SINGLE_BLOCK):
             layout = self._apis.api(model, psm)
             tess.set_image(layout, image)
             lines = tess.text_lines(layout)
