@@ -53,7 +53,7 @@ def process_unit(unit: planning.Unit, out: str, config: RunConfig, stamp: dict[s
                  resources: dict, reporter: Any) -> UnitStats:
     """Run one unit as a Ray Data job and commit its shard; a unit already committed is not redone."""
     fs, root = fsspec.core.url_to_fs(out)
-    done = read_done_unit(fs, root, unit.unit_id)
+    done = read_done_unit(fs, root, unit.unit_id)  # again: a retry may find the unit committed
     if done is not None:
         reporter.advance(done.by_status["ok"], done.by_status["error"])
         return done
@@ -104,24 +104,30 @@ def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None 
     stamp = {"run_id": run_id, "batch_id": batch_id, "config_hash": config.config_hash()}
 
     t = time.monotonic()
-    stats: list[UnitStats] = []
-    with ray_cluster(config.ray.address, num_cpus=config.ray.num_cpus,
-                     object_store_mb=config.ray.object_store_mb) as resources:
-        timings["ray_start_s"] = time.monotonic() - t
-        t = time.monotonic()
-        reporter.start(plan.pages)
-        try:
-            for unit in plan.units:
-                stats.append(process_unit(unit, out, config, stamp, resources, reporter))
-        finally:
-            reporter.finish()
-        timings["process_s"] = time.monotonic() - t
+    fs, root = fsspec.core.url_to_fs(out)
+    done = {unit.unit_id: read_done_unit(fs, root, unit.unit_id) for unit in plan.units}
+    pending = [unit for unit in plan.units if done[unit.unit_id] is None]
+    reporter.start(plan.pages)
+    for finished in filter(None, done.values()):
+        reporter.advance(finished.by_status["ok"], finished.by_status["error"])
+    try:
+        if pending:  # a finished batch re-run starts no cluster at all
+            with ray_cluster(config.ray.address, num_cpus=config.ray.num_cpus,
+                             object_store_mb=config.ray.object_store_mb) as resources:
+                timings["ray_start_s"] = time.monotonic() - t
+                t = time.monotonic()
+                for unit in pending:
+                    done[unit.unit_id] = process_unit(unit, out, config, stamp, resources, reporter)
+    finally:
+        reporter.finish()
+    timings["process_s"] = time.monotonic() - t
+    stats = [done[unit.unit_id] for unit in plan.units]
 
     timings["total_s"] = time.monotonic() - t0
     body = report.fold(plan, stats)
     written = [s for s in stats if not s.reused]
-    timings["pages_per_s"] = body["pages"]["total"] / timings["process_s"] if timings["process_s"] else 0.0
-    fs, root = fsspec.core.url_to_fs(out)
+    processed = sum(s.rows for s in written)  # pages of reused units cost nothing and do not count
+    timings["pages_per_s"] = processed / timings["process_s"] if processed and timings["process_s"] else 0.0
     report_path = f"{root.rstrip('/')}/_runs/{run_id}.json"
     result = {"run_id": run_id, "batch_id": batch_id, "status": "completed",
               "finished_at": datetime.now(UTC).isoformat(), "inputs": [planning.redact(i) for i in inputs],

@@ -74,7 +74,8 @@ def summary_lines(report: dict) -> list[str]:
         f"files: {files['total']} ({', '.join(f'{k} {v}' for k, v in files.items() if k != 'total')})",
         f"pages: {pages['total']} ({pages['ok']} ok, {pages['error']} error); by script: {scripts or 'none'}",
         f"units: {report['units']['written']} written, {report['units']['skipped']} already done",
-        f"throughput: {report['timings']['pages_per_s']:.2f} pages/s after start-up",
+        (f"throughput: {report['timings']['pages_per_s']:.2f} pages/s after start-up"
+         if report["units"]["written"] else "throughput: nothing left to process"),
         f"report: {report['report_path']}",
     ]
     for f in report["file_outcomes"]:
