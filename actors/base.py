@@ -9,6 +9,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
+from ocr_models.errors import describe, error_kind
+
 Row = dict[str, Any]
 
 
@@ -31,6 +33,4 @@ class Stage(ABC):
 
 def error_fields(exc: BaseException) -> Row:
     """The columns that mark a row as failed, from any exception."""
-    from ocr_models.errors import describe, error_kind
-
     return {"status": "error", "error_kind": error_kind(exc), "error": describe(exc)}

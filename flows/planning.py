@@ -10,7 +10,6 @@ import glob as globlib
 import hashlib
 import json
 import logging
-import posixpath
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit, urlunsplit
 
@@ -154,7 +153,3 @@ def plan(inputs: list[str], config: RunConfig, options: ReadOptions) -> Plan:
     result = Plan(files=files, units=make_units(files, config))
     log.info("planned %d files, %d pages, %d units", len(files), result.pages, len(result.units))
     return result
-
-
-def display_name(uri: str) -> str:
-    return posixpath.basename(uri.rstrip("/")) or uri
