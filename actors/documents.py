@@ -7,6 +7,7 @@ Formats are recognised from the bytes, never from the file name. Each page comes
 from __future__ import annotations
 
 import io
+import math
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from ocr_models.scripts import dominant_script, script_of_char
 pymupdf.TOOLS.mupdf_display_warnings(False)  # MuPDF's complaints become row reasons, not console noise
 pymupdf.TOOLS.mupdf_display_errors(False)
 
+MIN_RENDER_DPI = 36
 IMAGE_FORMATS = ("tiff", "jpeg", "png", "webp", "bmp", "jp2", "gif")
 PIL_NAMES = {"tiff": "TIFF", "jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "bmp": "BMP", "jp2": "JPEG2000",
              "gif": "GIF"}
@@ -108,9 +110,10 @@ class PdfDocument:
         if self._doc.is_repaired and _draws_nothing(page):
             raise InputError("damaged PDF: this page's content is missing (truncated or corrupt file)")
         text = self._usable_text_layer(page)
+        limit = self.options.max_image_pixels
         if text is not None:
-            return _render(page, self.options.text_layer_image_dpi, "jpeg", text_layer=text)
-        return _embedded_scan(page) or _render(page, self.options.render_dpi, "png")
+            return _render(page, self.options.text_layer_image_dpi, "jpeg", limit, text_layer=text)
+        return _embedded_scan(page, limit) or _render(page, self.options.render_dpi, "png", limit)
 
     def _usable_text_layer(self, page: pymupdf.Page) -> str | None:
         mode = self.options.text_layer
@@ -139,7 +142,7 @@ def _only_invisible_text(page: pymupdf.Page) -> bool:
     return bool(spans) and all(span.get("type") == 3 for span in spans)
 
 
-def _embedded_scan(page: pymupdf.Page) -> PageContent | None:
+def _embedded_scan(page: pymupdf.Page, max_pixels: int) -> PageContent | None:
     """The page's single full-page JPEG/PNG image, as the scanner wrote it; None when there is no such image."""
     infos = page.get_image_info(xrefs=True)
     if len(infos) != 1 or not infos[0].get("xref"):
@@ -153,11 +156,22 @@ def _embedded_scan(page: pymupdf.Page) -> PageContent | None:
     if fmt is None or extracted.get("colorspace", 1) not in (1, 3):
         return None
     width, height = extracted["width"], extracted["height"]
+    if width * height > max_pixels:
+        raise InputError(f"image too large: {width}x{height} pixels exceeds the limit of {max_pixels:,} "
+                         "(ingest.max_image_pixels)")
     dpi = round(width / (bbox.width / 72)) if bbox.width else 300
     return PageContent(extracted["image"], fmt, width, height, dpi)
 
 
-def _render(page: pymupdf.Page, dpi: int, fmt: str, text_layer: str | None = None) -> PageContent:
+def _render(page: pymupdf.Page, dpi: int, fmt: str, max_pixels: int, text_layer: str | None = None
+            ) -> PageContent:
+    """Render the page, at a lower resolution when `dpi` would exceed `max_pixels` (a poster, a map)."""
+    square_inches = page.rect.width * page.rect.height / 72 / 72
+    fitting = int(math.sqrt(max_pixels / square_inches)) if square_inches else dpi
+    if fitting < MIN_RENDER_DPI:
+        raise InputError(f"page too large to render: {page.rect.width / 72:.0f} x {page.rect.height / 72:.0f} "
+                         f"inches exceeds ingest.max_image_pixels even at {MIN_RENDER_DPI} dpi")
+    dpi = min(dpi, fitting)
     pixmap = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY if fmt == "png" else pymupdf.csRGB)
     data = pixmap.tobytes("png") if fmt == "png" else pixmap.tobytes("jpeg", jpg_quality=85)
     return PageContent(data, fmt, pixmap.width, pixmap.height, dpi, text_layer)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 
 import fsspec
 import pymupdf
@@ -15,9 +16,9 @@ from ocr_models.scripts import dominant_script
 
 log = logging.getLogger(__name__)
 
-# Fields of a read task (made by flows/planning.py): source_uri, url (how to open it, credentials possibly
-# inside), source_sha256, source_format, page_count, page_start, page_stop, and for files that failed at
-# planning, error_kind and error.
+# Fields of a read task (made by flows/planning.py): source_uri, url (bytes, os.fsencode'd: how to open it,
+# credentials possibly inside), source_sha256, source_format, page_count, page_start, page_stop, and for
+# files that failed at planning, error_kind and error.
 
 
 def page_id(source_sha256: str, page_index: int) -> str:
@@ -42,7 +43,7 @@ class IngestStage(Stage):
         if task.get("error_kind"):
             return [file_error_row(base, task["error_kind"], task["error"])]
         try:
-            with fsspec.open(task["url"], "rb") as handle:
+            with fsspec.open(os.fsdecode(task["url"]), "rb") as handle:
                 data = handle.read()
             doc = open_document(data, task["source_format"], self.options)
         except Exception as exc:  # the file as a whole is unreadable: one row says why

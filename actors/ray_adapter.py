@@ -17,7 +17,8 @@ from collections.abc import Iterator
 import pyarrow as pa
 import ray
 
-from actors.base import Row, Stage
+from actors.base import Row, Stage, error_fields
+from actors.ingest import page_id
 from actors.records import page_table
 from ocr_models.errors import UsageError
 
@@ -33,6 +34,25 @@ WORKER_ENV = {
 }
 
 
+def run_stage(stage: Stage, batch: pa.Table) -> pa.Table:
+    """Apply `stage` to a batch. A failure of the stage itself costs that batch's rows, never the dataset:
+    a single exception in a Ray Data function fails the whole job."""
+    rows = batch.to_pylist()
+    try:
+        return page_table(stage.process(rows))
+    except Exception as exc:
+        log.exception("stage %s failed on a batch of %d rows", stage.name, len(rows))
+        return page_table([salvage(row, exc) for row in rows])
+
+
+def salvage(row: Row, exc: Exception) -> Row:
+    """An error row that keeps what identifies the page (or, for a read task, the file)."""
+    index = row.get("page_index", -1)
+    keep = ("source_uri", "source_sha256", "source_format", "page_count")
+    return {**{k: row.get(k) for k in keep}, "page_index": index,
+            "page_id": row.get("page_id") or page_id(row["source_sha256"], index), **error_fields(exc)}
+
+
 class StageActor:
     """Holds one stage instance per Ray actor: the engine is loaded once, then serves many batches."""
 
@@ -41,14 +61,14 @@ class StageActor:
         self.stage.setup()
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        return page_table(self.stage.process(batch.to_pylist()))
+        return run_stage(self.stage, batch)
 
 
 def stage_task(stage: Stage):
     """A stateless Ray Data function for stages without a model to keep loaded (ingest)."""
 
     def run(batch: pa.Table) -> pa.Table:
-        return page_table(stage.process(batch.to_pylist()))
+        return run_stage(stage, batch)
 
     return run
 

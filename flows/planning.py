@@ -10,6 +10,7 @@ import glob as globlib
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit, urlunsplit
 
@@ -25,7 +26,7 @@ GLOB_CHARS = set("*?[")
 
 @dataclass(frozen=True)
 class SourceFile:
-    url: str  # how to open it (may carry credentials; never written anywhere)
+    url: str  # how to open it (may carry credentials and undecodable bytes; never written anywhere)
     uri: str  # what rows and reports show: the url without credentials
     sha256: str
     format: str
@@ -54,7 +55,8 @@ class Plan:
 
 
 def redact(url: str) -> str:
-    """The url with any user:password@ removed."""
+    """The url as rows and reports show it: user:password@ removed, undecodable name bytes escaped (\\xff)."""
+    url = url.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     parts = urlsplit(url)
     if parts.username is None and parts.password is None:
         return url
@@ -105,7 +107,8 @@ def inspect(url: str, options: ReadOptions) -> SourceFile:
 
 
 def read_tasks(file: SourceFile, pages_per_task: int) -> list[dict]:
-    base = {"url": file.url, "source_uri": file.uri, "source_sha256": file.sha256,
+    # the url travels as bytes: file names may hold bytes that are not UTF-8, which Arrow strings cannot carry
+    base = {"url": os.fsencode(file.url), "source_uri": file.uri, "source_sha256": file.sha256,
             "source_format": file.format, "page_count": file.page_count,
             "error_kind": file.error_kind, "error": file.error}
     if file.error_kind:

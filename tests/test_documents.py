@@ -147,3 +147,28 @@ def test_an_image_over_the_pixel_limit_is_an_error_not_an_oom():
     doc = open_document(data, "png", ReadOptions(max_image_pixels=100_000))
     with pytest.raises(InputError, match="too large"):
         doc.page(0)
+
+
+def test_a_huge_pdf_page_is_rendered_within_the_pixel_limit_or_refused():
+    doc = pymupdf.open()
+    doc.new_page(width=72 * 40, height=72 * 40)  # a 40 x 40 inch poster: 1.4e8 pixels at 300 dpi
+    data = doc.tobytes()
+    (page,) = read(data, ReadOptions(max_image_pixels=4_000_000))
+    assert page.dpi == 50 and page.width * page.height <= 4_000_000
+    with pytest.raises(InputError, match="too large to render"):  # would need 25 dpi: unreadable
+        read(data, ReadOptions(max_image_pixels=1_000_000))
+
+
+def test_names_with_undecodable_bytes_are_shown_escaped_and_still_opened(tmp_path):
+    import os
+
+    from actors.ingest import IngestStage
+    from flows.planning import discover, inspect, read_tasks
+
+    name = os.fsdecode(b"bad-\xff\xfe-name.png")
+    (tmp_path / name).write_bytes(png_bytes(render_page("eng", seed=3).image))
+    (url,) = discover([str(tmp_path)])
+    file = inspect(url, OPTIONS)
+    assert file.uri.endswith("bad-\\xff\\xfe-name.png") and file.uri.encode("utf-8")
+    (row,) = IngestStage(OPTIONS).process(read_tasks(file, 8))
+    assert row["status"] == "ok" and row["source_uri"] == file.uri
