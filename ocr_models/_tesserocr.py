@@ -9,10 +9,15 @@ import logging
 import unicodedata
 from dataclasses import dataclass
 
-import tesserocr
-from tesserocr import RIL
-
 from ocr_models.errors import EngineError, EngineTimeoutError, MissingDependencyError
+
+try:
+    import tesserocr
+    from tesserocr import RIL
+except ImportError as exc:  # the Python package or the Tesseract library it links is missing
+    raise MissingDependencyError(
+        f"cannot load tesserocr ({exc}); install Tesseract with `apt-get install tesseract-ocr "
+        "libtesseract-dev` and the Python packages with `make deps`") from exc
 from ocr_models.types import BBox, OcrLine, PageImage
 
 log = logging.getLogger(__name__)
