@@ -18,6 +18,7 @@ from ocr_models.types import OcrPage, PageImage, ScriptGuess
 DEBIAN_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
 PSM_AUTO, PSM_SINGLE_BLOCK, PSM_SINGLE_LINE, PSM_SPARSE_TEXT, PSM_OSD_ONLY = 3, 6, 7, 11, 0
 RECENT_SCRIPTS = 2
+MIN_LETTER_SHARE = 0.6  # of a reading's visible characters, below which its trial score is scaled down
 
 
 class TesseractOptions(BaseModel):
@@ -169,9 +170,18 @@ class TesseractEngine:
 
 
 def _purity_weighted(line: tess.LineText, script: Script) -> float:
+    """Confidence x the share of letters in `script`, scaled down when letters are not most of the reading.
+
+    A wrong model often reads digits and brackets (Myanmar reads Tamil as Myanmar digits): a few letters, all
+    of its script, would give perfect purity. Real text is mostly letters.
+    """
     counts = letter_counts(line.text)
-    total = sum(counts.values())
-    return line.confidence * counts[script.code] / total if total else 0.0
+    letters = sum(counts.values())
+    if not letters:
+        return 0.0
+    visible = sum(1 for char in line.text if not char.isspace())
+    letter_share = min(1.0, letters / visible / MIN_LETTER_SHARE)
+    return line.confidence * counts[script.code] / letters * letter_share
 
 
 def rotate(image: PageImage, degrees: int) -> PageImage:

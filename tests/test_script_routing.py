@@ -15,8 +15,9 @@ import pytest
 
 from flows.metrics import cer
 from flows.samples import render_page
+from ocr_models._tesserocr import LineText
 from ocr_models.scripts import BY_CODE, SCRIPTS
-from ocr_models.tesseract import TesseractEngine
+from ocr_models.tesseract import TesseractEngine, TesseractOptions, _purity_weighted
 from ocr_models.types import PageImage
 
 # language -> the most CER automatic routing may show on a generated scan-like page
@@ -74,3 +75,28 @@ def test_a_blank_page_has_no_script_and_no_text(engine):
     blank = PageImage(np.full((600, 900), 250, dtype=np.uint8), 300)
     assert engine.detect_script(blank, SCRIPTS).script is None
     assert engine.recognize(blank, BY_CODE["Latn"]).text == ""
+
+
+def test_recent_scripts_speed_up_detection_but_never_outvote_the_page():
+    """The engine tries the scripts of its last pages first; a page of another script must still win.
+
+    OSD proposals are switched off, so that the recent scripts alone propose (OSD's confidence drifts with
+    what the engine read before, which once left this Tamil page to the Myanmar model).
+    """
+    engine = TesseractEngine(TesseractOptions(osd_min_confidence=1e9))
+    sequence = ["khm", "mya", "tam", "tha", "lao", "hin", "guj", "tel", "kan"]  # each after a likely rival
+    detected = []
+    for lang in sequence:
+        page = render_page(lang, seed=101, skew_degrees=0.8)
+        detected.append(engine.detect_script(PageImage(np.asarray(page.image), 300), SCRIPTS).script)
+    assert detected == [render_page(lang).script for lang in sequence]
+    again = engine.detect_script(PageImage(np.asarray(render_page("kan", seed=299).image), 300), SCRIPTS)
+    assert again.script == "Knda" and again.method == "recent"
+    engine.close()
+
+
+def test_a_reading_of_digits_and_brackets_does_not_count_as_the_script():
+    junk = LineText("၉၂၆088 [၂၀၀ [၂၉၀၈၂၉ (၂၂ ၉ပ၀08876)1[၅56/[ »_61[61[6", 94.6)  # Myanmar model on Tamil
+    real = LineText("மொழி மிகவும் பழமையான மொழிகளில் ஒன்று.", 99.5)
+    assert _purity_weighted(junk, BY_CODE["Mymr"]) < 0.5 * junk.confidence
+    assert _purity_weighted(real, BY_CODE["Taml"]) == pytest.approx(real.confidence)
