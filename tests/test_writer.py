@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fsspec
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -54,7 +55,7 @@ def test_a_marker_without_its_shard_does_not_count_as_done(tmp_path):
 
 def test_rows_must_match_the_schema(tmp_path):
     writer = ShardWriter(fsspec.filesystem("file"), str(tmp_path), "u4", STAMP)
-    bad = page_table(rows(1)).set_column(0, "page_id", __import__("pyarrow").array([None], "string"))
+    bad = page_table(rows(1)).set_column(0, "page_id", pa.array([None], "string"))
     with pytest.raises(ValueError):
         writer.write(bad)
     writer.abort()
