@@ -79,6 +79,12 @@ def recognize(api: tesserocr.PyTessBaseAPI, timeout_s: float) -> tuple[str, list
                 continue
             lines.append(OcrLine(unicodedata.normalize("NFC", line_text.strip()), _bbox(box),
                                  round(item.Confidence(RIL.TEXTLINE) / 100, 4)))
+    # The iterator's line text puts a space between every "word", and Thai, Lao, Khmer and Myanmar words
+    # are syllables; the page text spaces them right and holds the same lines in the same order.
+    page_lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(page_lines) == len(lines):
+        lines = [OcrLine(page_line, line.bbox, line.confidence) for page_line, line in zip(page_lines, lines,
+                                                                                            strict=True)]
     return text, lines, mean_symbol_confidence(api) / 100
 
 
