@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from ocr_models.scripts import Script
-from ocr_models.types import OcrPage, PageImage, ScriptGuess
+from ocr_models.types import OcrPage, PageImage, Region, ScriptGuess
 
 
 @runtime_checkable
@@ -33,4 +33,38 @@ class OcrEngine(Protocol):
 
     def close(self) -> None:
         """Release the loaded models."""
+        ...
+
+
+@runtime_checkable
+class LayoutDetector(Protocol):
+    """Finds the blocks of a page: text, titles, figures, tables, captions, headers and footers.
+
+    Loads its model once in the constructor. `detect` returns regions in page pixels with kinds from
+    `types.REGION_KINDS`, in no particular order; reading order and clean-up are the caller's
+    (`ocr_models.regions`). `model_id` is written into every row as `layout_model`.
+    """
+
+    model_id: str
+    uses_gpu: bool  # whether a GPU, when the cluster has one, would speed this detector up
+
+    def detect(self, image: PageImage) -> list[Region]:
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+@runtime_checkable
+class Captioner(Protocol):
+    """Describes images in words. Loads its model once; `caption` takes a batch and returns one caption per
+    image, in order. `model_id` is written beside every generated caption."""
+
+    model_id: str
+    uses_gpu: bool
+
+    def caption(self, images: Sequence[PageImage]) -> list[str]:
+        ...
+
+    def close(self) -> None:
         ...

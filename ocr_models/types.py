@@ -8,6 +8,13 @@ import numpy as np
 
 BBox = tuple[int, int, int, int]  # x0, y0, x1, y1 in page pixels
 
+# The closed set of region kinds; detectors map their own labels onto these.
+REGION_KINDS = ("text", "title", "list", "caption", "figure_caption", "table_caption", "figure", "table",
+                "header", "footer", "reference", "equation")
+PICTURE_KINDS = frozenset({"figure", "table"})  # become image pairs; figures are not read as text
+CAPTION_KINDS = frozenset({"caption", "figure_caption", "table_caption"})
+FURNITURE_KINDS = frozenset({"header", "footer"})  # kept as regions, left out of the page text
+
 
 @dataclass(frozen=True)
 class PageImage:
@@ -23,6 +30,19 @@ class PageImage:
     @property
     def height(self) -> int:
         return int(self.pixels.shape[0])
+
+
+@dataclass(frozen=True)
+class Region:
+    """One block of a page's layout: its kind (one of REGION_KINDS), box in page pixels, detector score.
+
+    `score` is None for regions no detector produced: the whole page (no layout model) or ink that no
+    detected region covered.
+    """
+
+    kind: str
+    bbox: BBox
+    score: float | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,104 @@
+"""Caption generation with any transformers image-text-to-text model (BLIP, Florence, SmolVLM, Qwen-VL, ...).
+
+Off by default: no captioning weights ship offline. Configured by a local folder or a cached hub id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ocr_models import _transformers as hf
+from ocr_models.errors import EngineError
+from ocr_models.types import PageImage
+
+
+class TransformersCaptionOptions(BaseModel):
+    """Options of the transformers captioner."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["transformers"] = "transformers"
+    model: str = Field(description="Local folder or Hugging Face hub id (already in the cache) of an "
+                                   "image-text-to-text model with its processor.")
+    prompt: str | None = Field(None, description="Text prompt (chat models get it as the user's turn); "
+                                                 "none for captioners that take only an image.")
+    max_new_tokens: int = Field(48, ge=1, le=1024, description="Longest caption, in tokens.")
+    batch_size: int = Field(8, ge=1, description="Images captioned in one forward pass.")
+    kinds: list[Literal["figure", "table"]] = Field(["figure"], description="Pair kinds that get a caption.")
+    device: hf.Device = Field("auto", description="auto = the GPU when the worker has one, else CPU.")
+
+
+def check_options(options: TransformersCaptionOptions) -> None:
+    """Before any work fans out: the model's config loads offline."""
+    hf.import_torch()
+    from transformers import AutoConfig
+
+    hf.load(AutoConfig, options.model, "caption model config")
+
+
+class TransformersCaptioner:
+    """`Captioner` over `AutoModelForImageTextToText` + `AutoProcessor`."""
+
+    uses_gpu = True
+
+    def __init__(self, options: TransformersCaptionOptions) -> None:
+        self.options = options
+        torch = hf.import_torch()
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        self._torch = torch
+        self.device = hf.resolve_device(options.device)
+        self._processor = hf.load(AutoProcessor, options.model, "caption processor")
+        self._model = hf.load(AutoModelForImageTextToText, options.model, "caption model").to(self.device).eval()
+        self.model_id = options.model
+
+    def _prompts(self, count: int) -> list[str] | None:
+        prompt = self.options.prompt
+        if prompt is None:
+            return None
+        if getattr(self._processor, "chat_template", None):
+            turn = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
+            prompt = self._processor.apply_chat_template(turn, add_generation_prompt=True)
+        return [prompt] * count
+
+    def caption(self, images: Sequence[PageImage]) -> list[str]:
+        captions: list[str] = []
+        size = self.options.batch_size
+        for start in range(0, len(images), size):
+            captions += self._caption_batch(images[start:start + size])
+        return captions
+
+    def _caption_batch(self, images: Sequence[PageImage]) -> list[str]:
+        pixels = [i.pixels if i.pixels.ndim == 3 else i.pixels[:, :, None].repeat(3, axis=2) for i in images]
+        prompts = self._prompts(len(pixels))
+        try:
+            kwargs = {"images": pixels, "return_tensors": "pt"}
+            if prompts is not None:
+                kwargs.update(text=prompts, padding=True)
+            inputs = self._processor(**kwargs).to(self.device)
+            with self._torch.inference_mode():
+                output = self._model.generate(**inputs, max_new_tokens=self.options.max_new_tokens,
+                                              do_sample=False)
+        except Exception as exc:
+            raise EngineError(f"caption generation failed: {str(exc).splitlines()[0] if str(exc) else exc}") \
+                from exc
+        texts = self._processor.batch_decode(output, skip_special_tokens=True)
+        prompt_ids = inputs.get("input_ids")
+        if prompt_ids is not None:  # generation repeats the prompt (some models its first token changed)
+            said = self._processor.batch_decode(prompt_ids, skip_special_tokens=True)
+            texts = [_after(text, prompt) for text, prompt in zip(texts, said, strict=True)]
+        return [" ".join(text.split()) for text in texts]
+
+    def close(self) -> None:
+        self._model = None
+
+
+def _after(text: str, prompt: str) -> str:
+    """`text` without the `prompt` it begins with (compared without case and spacing)."""
+    words, head = text.split(), prompt.lower().split()
+    if [w.lower() for w in words[:len(head)]] == head:
+        return " ".join(words[len(head):])
+    return text

@@ -1,0 +1,255 @@
+"""Page geometry shared by every layout detector: clean-up, ink no region covers, and reading order.
+
+Detectors return overlapping, incomplete boxes (a caption or a title is often missed); these functions turn
+them into a set of regions that covers every piece of ink on the page exactly once, in reading order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ocr_models.types import CAPTION_KINDS, FURNITURE_KINDS, PICTURE_KINDS, BBox, PageImage, Region
+
+MERGE_OVERLAP = 0.5  # same-kind regions overlapping by this share of the smaller one become one region
+DROP_COVERED = 0.6  # a region this much covered by regions of higher priority adds nothing
+SPANNING_WIDTH = 0.6  # of the content width: a region this wide is not part of a column
+INK_GRID_DPI = 50  # resolution at which uncovered ink is looked for
+INK_LEVEL = 128  # grey level below which a pixel is ink
+INK_GAP_IN = 0.2  # blank inches that separate two blocks of uncovered ink
+INK_MIN_IN = 0.06  # smaller blocks of ink are specks, not text
+INK_MIN_PICTURE_IN = 0.4  # a solid block of ink shorter than this is a line of text, not a picture
+INK_MARGIN_IN = 0.03  # ink this close to a region (a descender over its edge) belongs to it
+
+
+def _priority(region: Region) -> tuple[int, float]:
+    if region.kind in PICTURE_KINDS:
+        rank = 0
+    elif region.kind in CAPTION_KINDS or region.kind in FURNITURE_KINDS or region.kind == "title":
+        rank = 1
+    else:
+        rank = 2
+    return rank, -(region.score or 0.0)
+
+
+def area(box: BBox) -> int:
+    return max(0, box[2] - box[0]) * max(0, box[3] - box[1])
+
+
+def intersection(a: BBox, b: BBox) -> int:
+    return area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
+
+
+def union(a: BBox, b: BBox) -> BBox:
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def pad(box: BBox, margin: int, width: int, height: int) -> BBox:
+    return max(0, box[0] - margin), max(0, box[1] - margin), min(width, box[2] + margin), min(height, box[3] + margin)
+
+
+def crop(image: PageImage, box: BBox, margin: int = 0) -> PageImage:
+    """The pixels of `box` (grown by `margin`, within the page), as a page image at the same resolution."""
+    x0, y0, x1, y1 = pad(box, margin, image.width, image.height)
+    return PageImage(np.ascontiguousarray(image.pixels[y0:y1, x0:x1]), image.dpi)
+
+
+def tidy(regions: list[Region], width: int, height: int) -> list[Region]:
+    """Regions that cover each piece of the page once: clipped to the page, same-kind overlaps in one column
+    merged, regions mostly covered by higher-priority ones dropped, partly covered ones cut back above or below
+    them (figures and tables first, then captions, titles, headers and footers, then body text)."""
+    kept: list[Region] = []
+    for region in sorted(regions, key=_priority):
+        box = pad(region.bbox, 0, width, height)
+        if area(box) == 0:
+            continue
+        same = next((i for i, k in enumerate(kept) if _merges(k, Region(region.kind, box))), None)
+        if same is not None:
+            other = kept[same]
+            kept[same] = Region(other.kind, union(other.bbox, box), max(other.score or 0, region.score or 0))
+            continue
+        if sum(intersection(k.bbox, box) for k in kept) >= DROP_COVERED * area(box):
+            continue
+        for k in kept:
+            if intersection(k.bbox, box) and _stacked(k.bbox, box):
+                above = (k.bbox[1] + k.bbox[3]) < (box[1] + box[3])
+                box = (box[0], k.bbox[3], box[2], box[3]) if above else (box[0], box[1], box[2], k.bbox[1])
+        if area(box):
+            kept.append(Region(region.kind, box, region.score))
+    return kept
+
+
+def _merges(kept: Region, new: Region) -> bool:
+    """Two detections of one block: same kind, same column, overlapping (pictures: by half the smaller)."""
+    if kept.kind != new.kind or not _stacked(kept.bbox, new.bbox):
+        return False
+    shared = intersection(kept.bbox, new.bbox)
+    if new.kind in PICTURE_KINDS:
+        return shared >= MERGE_OVERLAP * min(area(kept.bbox), area(new.bbox))
+    return shared > 0
+
+
+def _stacked(a: BBox, b: BBox) -> bool:
+    """Whether two boxes share a column: they overlap by half the narrower one's width or more."""
+    return min(a[2], b[2]) - max(a[0], b[0]) >= 0.5 * min(a[2] - a[0], b[2] - b[0])
+
+
+def _ink_grid(grey: np.ndarray, dpi: int) -> tuple[np.ndarray, int]:
+    """Ink as a boolean grid of cells about 1/50 inch wide (the darkest pixel of each cell, so that thin
+    strokes survive), and the cell size in pixels."""
+    step = max(1, round(dpi / INK_GRID_DPI))
+    h, w = (grey.shape[0] // step) * step, (grey.shape[1] // step) * step
+    return grey[:h, :w].reshape(h // step, step, w // step, step).min(axis=(1, 3)) < INK_LEVEL, step
+
+
+def split_pictures(grey: np.ndarray, regions: list[Region], dpi: int) -> list[Region]:
+    """Take apart figures a detector drew around more than one thing (two figures side by side, with their
+    captions and the paragraph under them), or around lines of text (it calls some scripts pictures): inside
+    each, runs of ink rows too short to be pictures become text regions; solid blocks stay figures."""
+    ink, step = _ink_grid(grey, dpi)
+    gap = max(1, round(INK_GAP_IN * dpi / step))
+    tall = round(INK_MIN_PICTURE_IN * dpi / step)
+    out: list[Region] = []
+    for region in regions:
+        if region.kind != "figure":
+            out.append(region)
+            continue
+        x0, y0, x1, y1 = (v // step for v in region.bbox)
+        blocks = _xy_cut(ink, y0, min(y1, ink.shape[0]), x0, min(x1, ink.shape[1]), gap)
+        parts = [part for block in blocks for part in _pictures_and_lines(ink, block, step, tall, region.score)]
+        if len(parts) == 1 and parts[0].kind == "figure":
+            out.append(region)  # one solid picture: keep the detector's box
+        else:
+            out += parts
+    return out
+
+
+def _pictures_and_lines(ink: np.ndarray, block: BBox, step: int, tall: int, score: float | None) -> list[Region]:
+    """Split a block of ink at its blank rows: runs of ink at least `tall` cells high are pictures, the runs
+    between them (lines of text) are text regions."""
+    x0, y0, x1, y1 = block
+    inked = np.concatenate([[False], ink[y0:y1, x0:x1].any(axis=1), [False]]).astype(np.int8)
+    starts, ends = np.flatnonzero(np.diff(inked) == 1), np.flatnonzero(np.diff(inked) == -1)
+    regions: list[Region] = []
+    text_from: int | None = None
+    for start, end in [*zip(starts, ends, strict=True), (y1 - y0, y1 - y0)]:
+        if end - start >= tall or start == y1 - y0:  # a picture, or the end of the block
+            if text_from is not None:
+                regions.append(Region("text", _cells_to_px(ink, (x0, y0 + text_from, x1, y0 + start), step)))
+                text_from = None
+            if start < y1 - y0:
+                regions.append(Region("figure", _cells_to_px(ink, (x0, y0 + start, x1, y0 + end), step), score))
+        elif text_from is None:
+            text_from = start
+    return regions
+
+
+def _cells_to_px(ink: np.ndarray, box: BBox, step: int) -> BBox:
+    """The ink's own extent within `box` (in cells), in page pixels."""
+    x0, y0, x1, y1 = box
+    cols = np.flatnonzero(ink[y0:y1, x0:x1].any(axis=0))
+    if cols.size:
+        x0, x1 = x0 + int(cols[0]), x0 + int(cols[-1]) + 1
+    return int(x0) * step, int(y0) * step, int(x1) * step, int(y1) * step
+
+
+def uncovered_ink(grey: np.ndarray, regions: list[Region], dpi: int) -> list[BBox]:
+    """Blocks of ink (text a detector missed) that no region covers, in page pixels."""
+    ink, step = _ink_grid(grey, dpi)
+    if ink.size == 0:
+        return []
+    margin = round(INK_MARGIN_IN * dpi)
+    for region in regions:
+        x0, y0, x1, y1 = pad(region.bbox, margin, grey.shape[1], grey.shape[0])
+        ink[y0 // step:-(-y1 // step), x0 // step:-(-x1 // step)] = False
+    cells_per_inch = dpi / step
+    gap = max(1, round(INK_GAP_IN * cells_per_inch))
+    smallest = max(1, round(INK_MIN_IN * cells_per_inch))
+    blocks = _xy_cut(ink, 0, ink.shape[0], 0, ink.shape[1], gap)
+    return [(x0 * step, y0 * step, x1 * step, y1 * step) for x0, y0, x1, y1 in blocks
+            if y1 - y0 >= smallest and x1 - x0 >= smallest]
+
+
+def absorb(regions: list[Region], blocks: list[BBox], dpi: int) -> tuple[list[Region], list[BBox]]:
+    """Grow text regions over the uncovered ink on their own lines (a detector often clips a caption's first
+    or last word); returns the regions and the blocks that belong to none of them."""
+    reach = INK_GAP_IN * dpi
+    regions, left = list(regions), []
+    for block in blocks:
+        height = block[3] - block[1]
+        for i, region in enumerate(regions):
+            box = region.bbox
+            same_lines = min(box[3], block[3]) - max(box[1], block[1]) >= 0.5 * height
+            near = max(box[0] - block[2], block[0] - box[2]) <= reach
+            if region.kind not in PICTURE_KINDS and same_lines and near:
+                regions[i] = Region(region.kind, union(box, block), region.score)
+                break
+        else:
+            left.append(block)
+    return regions, left
+
+
+def _xy_cut(ink: np.ndarray, y0: int, y1: int, x0: int, x1: int, gap: int) -> list[BBox]:
+    """Split the ink of a window at blank runs of at least `gap` cells, rows first, recursively."""
+    window = ink[y0:y1, x0:x1]
+    rows, cols = np.flatnonzero(window.any(axis=1)), np.flatnonzero(window.any(axis=0))
+    if rows.size == 0:
+        return []
+    y0, y1, x0, x1 = y0 + rows[0], y0 + rows[-1] + 1, x0 + cols[0], x0 + cols[-1] + 1
+    for axis in (0, 1):
+        used = np.flatnonzero(ink[y0:y1, x0:x1].any(axis=1 - axis))
+        breaks = np.flatnonzero(np.diff(used) > gap)
+        if breaks.size:
+            start = used[0]
+            pieces = []
+            for b in [*breaks, used.size - 1]:
+                end = used[b] + 1
+                if axis == 0:
+                    pieces += _xy_cut(ink, y0 + start, y0 + end, x0, x1, gap)
+                else:
+                    pieces += _xy_cut(ink, y0, y1, x0 + start, x0 + end, gap)
+                if b + 1 < used.size:
+                    start = used[b + 1]
+            return pieces
+    return [(int(x0), int(y0), int(x1), int(y1))]
+
+
+def reading_order(regions: list[Region]) -> list[int]:
+    """Indices of `regions` in reading order: column by column within each band between full-width regions,
+    bands top to bottom."""
+    if not regions:
+        return []
+    left = min(r.bbox[0] for r in regions)
+    content = max(r.bbox[2] for r in regions) - left
+    narrow = [i for i, r in enumerate(regions) if r.bbox[2] - r.bbox[0] < SPANNING_WIDTH * content]
+    columns = _columns([regions[i].bbox for i in narrow])
+    if len(columns) < 2:
+        return sorted(range(len(regions)), key=lambda i: (regions[i].bbox[1], regions[i].bbox[0]))
+
+    def column_of(box: BBox) -> int | None:
+        hits = [c for c, (c0, c1) in enumerate(columns) if box[0] < c1 and box[2] > c0]
+        return hits[0] if len(hits) == 1 else None  # a region across columns spans them
+
+    spanning = sorted((i for i, r in enumerate(regions) if column_of(r.bbox) is None),
+                      key=lambda i: regions[i].bbox[1])
+    cuts = [(regions[i].bbox[1] + regions[i].bbox[3]) / 2 for i in spanning]
+
+    def key(i: int) -> tuple:
+        box = regions[i].bbox
+        middle = (box[1] + box[3]) / 2
+        band = sum(1 for cut in cuts if cut <= middle)
+        if i in spanning:
+            return band - 1, 1, 0, box[1]  # after the columns of the band above it
+        return band, 0, column_of(box), box[1]
+
+    return sorted(range(len(regions)), key=key)
+
+
+def _columns(boxes: list[BBox]) -> list[tuple[int, int]]:
+    """Horizontal extents of the columns: overlapping x-ranges of the boxes, merged, left to right."""
+    merged: list[list[int]] = []
+    for x0, _, x1, _ in sorted(boxes):
+        if merged and x0 < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], x1)
+        else:
+            merged.append([x0, x1])
+    return [(a, b) for a, b in merged]
