@@ -34,7 +34,7 @@ system-deps:
 $(VENV)/.installed: pyproject.toml infra/apt-packages.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q --no-binary tesserocr -e '.[dev]'
+	$(VENV)/bin/python -m pip install -q --no-binary tesserocr -e '.[dev,models]'
 	@touch $@
 
 clean:

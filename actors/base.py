@@ -19,6 +19,8 @@ class Stage(ABC):
     num_cpus: float = 1.0
     num_gpus: float = 0.0
     batch_size: int = 1
+    max_actors: int = 1  # most instances run at once (Ray actors)
+    uses_gpu: bool = False  # whether its model would run faster on a GPU, when the cluster has one
 
     def setup(self) -> None:
         """Load models or engines. Called once per worker, before the first batch."""

@@ -16,10 +16,11 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 import ray
+import ray.data  # before the log levels are set: importing it configures its loggers
 
 from actors.base import Row, Stage, error_fields
 from actors.ingest import page_id
-from actors.records import page_table
+from actors.records import batch_table
 from ocr_models.errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,10 @@ def run_stage(stage: Stage, batch: pa.Table) -> pa.Table:
     a single exception in a Ray Data function fails the whole job."""
     rows = batch.to_pylist()
     try:
-        return page_table(stage.process(rows))
+        return batch_table(stage.process(rows))
     except Exception as exc:
         log.exception("stage %s failed on a batch of %d rows", stage.name, len(rows))
-        return page_table([salvage(row, exc) for row in rows])
+        return batch_table([salvage(row, exc) for row in rows])
 
 
 def salvage(row: Row, exc: Exception) -> Row:
@@ -73,8 +74,9 @@ def stage_task(stage: Stage):
     return run
 
 
-def run_unit(tasks: list[Row], ingest: Stage, ocr: Stage, *, max_ocr_actors: int) -> Iterator[pa.Table]:
-    """Stream one unit's page rows (as PAGE_SCHEMA tables) through ingest and OCR on the cluster."""
+def run_unit(tasks: list[Row], ingest: Stage, model_stages: list[Stage]) -> Iterator[pa.Table]:
+    """Stream one unit's pages (as BATCH_SCHEMA tables) through ingest, then each model stage in its own
+    actor pool (layout, OCR, captioning), on the cluster."""
     from ray.data import ActorPoolStrategy, DataContext
 
     context = DataContext.get_current()
@@ -82,9 +84,10 @@ def run_unit(tasks: list[Row], ingest: Stage, ocr: Stage, *, max_ocr_actors: int
     context.wait_for_min_actors_s = 600  # an actor pool that cannot start fails instead of waiting forever
     ds = ray.data.from_items(tasks, override_num_blocks=max(1, len(tasks)))
     ds = ds.map_batches(stage_task(ingest), batch_size=1, batch_format="pyarrow", num_cpus=ingest.num_cpus)
-    ds = ds.map_batches(StageActor, fn_constructor_args=(ocr,), batch_size=ocr.batch_size,
-                        batch_format="pyarrow", num_cpus=ocr.num_cpus, num_gpus=ocr.num_gpus or None,
-                        compute=ActorPoolStrategy(min_size=1, max_size=max_ocr_actors))
+    for stage in model_stages:
+        ds = ds.map_batches(StageActor, fn_constructor_args=(stage,), batch_size=stage.batch_size,
+                            batch_format="pyarrow", num_cpus=stage.num_cpus, num_gpus=stage.num_gpus or None,
+                            compute=ActorPoolStrategy(min_size=1, max_size=stage.max_actors))
     yield from ds.iter_batches(batch_size=None, batch_format="pyarrow")
 
 

@@ -1,7 +1,7 @@
-"""ShardWriter: streams one work unit's rows into one Parquet shard through fsspec.
+"""ShardWriter: streams one work unit's rows into its Parquet shards (pages and pairs) through fsspec.
 
-The shard is written under a hidden temporary name and renamed when complete, so readers never see a
-partial shard; the unit's stats sidecar is written after the rename and is the unit's done marker.
+Each shard is written under a hidden temporary name and renamed when complete, so readers never see a
+partial shard; the unit's stats sidecar is written after both renames and is the unit's done marker.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from actors.records import PAGE_FIELDS, PAGE_SCHEMA, SCHEMA_VERSION
+from actors.records import PAGE_FIELDS, PAGE_SCHEMA, PAIR_FIELDS, PAIR_SCHEMA, SCHEMA_VERSION, pair_rows
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,9 @@ class UnitStats:
     by_text_source: Counter = field(default_factory=Counter)
     by_error_kind: Counter = field(default_factory=Counter)
     files: dict[str, dict[str, int]] = field(default_factory=dict)  # source_uri -> {ok, error}
+    pairs: int = 0
+    pairs_by_kind: Counter = field(default_factory=Counter)
+    pairs_shard: str | None = None
     ocr_seconds: float = 0.0
     wall_seconds: float = 0.0
     schema_version: int = SCHEMA_VERSION
@@ -63,43 +66,31 @@ class UnitStats:
     @classmethod
     def from_json(cls, text: str) -> UnitStats:
         data = json.loads(text)
-        for key in ("by_status", "by_script", "by_text_source", "by_error_kind"):
-            data[key] = Counter(data[key])
+        for key in ("by_status", "by_script", "by_text_source", "by_error_kind", "pairs_by_kind"):
+            data[key] = Counter(data.get(key, {}))
         return cls(**data)
 
 
-class ShardWriter:
-    """`write(table)` any number of times, then `close()` to commit; `abort()` removes the partial file."""
+class _Shard:
+    """One Parquet file written under a temporary name, renamed into place on commit."""
 
-    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, unit_id: str, stamp: dict[str, str], *,
-                 row_group_rows: int = 64, compression: str = "zstd") -> None:
-        """`stamp`: run_id, batch_id and config_hash, written into every row."""
-        self.fs, self.root, self.stamp = fs, root.rstrip("/"), stamp
-        self.final = f"{self.root}/pages/part-{unit_id}.parquet"
-        self.temp = f"{self.root}/pages/.part-{unit_id}.parquet.tmp"
-        self.stats = UnitStats(unit_id=unit_id, shard=self.final)
-        self.row_group_rows = row_group_rows
-        fs.makedirs(f"{self.root}/pages", exist_ok=True)
+    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, folder: str, unit_id: str, schema: pa.Schema,
+                 compression: str) -> None:
+        self.fs = fs
+        self.final = f"{root}/{folder}/part-{unit_id}.parquet"
+        self.temp = f"{root}/{folder}/.part-{unit_id}.parquet.tmp"
+        fs.makedirs(f"{root}/{folder}", exist_ok=True)
         self._file = fs.open(self.temp, "wb")
-        self._writer = pq.ParquetWriter(self._file, PAGE_SCHEMA, compression=compression)
+        self._writer = pq.ParquetWriter(self._file, schema, compression=compression)
 
-    def write(self, table: pa.Table) -> None:
-        now = datetime.now(UTC)
-        for name, value in [*self.stamp.items(), ("created_at", now)]:
-            column = pa.array([value] * table.num_rows, PAGE_SCHEMA.field(name).type)
-            table = table.set_column(table.schema.get_field_index(name), name, column)
-        table = table.select(list(PAGE_FIELDS)).cast(PAGE_SCHEMA)
-        self._writer.write_table(table, row_group_size=self.row_group_rows)
-        self.stats.add(table)
+    def write(self, table: pa.Table, row_group_rows: int) -> None:
+        self._writer.write_table(table, row_group_size=row_group_rows)
 
-    def close(self, wall_seconds: float = 0.0) -> UnitStats:
+    def commit(self) -> int:
         self._writer.close()
         self._file.close()
         self.fs.mv(self.temp, self.final)
-        self.stats.bytes = self.fs.size(self.final)
-        self.stats.wall_seconds = wall_seconds
-        write_text(self.fs, unit_marker(self.root, self.stats.unit_id), self.stats.to_json())
-        return self.stats
+        return self.fs.size(self.final)
 
     def abort(self) -> None:
         try:
@@ -108,6 +99,53 @@ class ShardWriter:
         finally:
             if self.fs.exists(self.temp):
                 self.fs.rm(self.temp)
+
+
+class ShardWriter:
+    """`write(batch)` any number of times, then `close()` to commit; `abort()` removes the partial files.
+
+    A batch is a `records.BATCH_SCHEMA` table: its page columns go to `pages/`, its pairs to `pairs/`.
+    """
+
+    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, unit_id: str, stamp: dict[str, str], *,
+                 row_group_rows: int = 64, compression: str = "zstd") -> None:
+        """`stamp`: run_id, batch_id and config_hash, written into every row."""
+        self.fs, self.root, self.stamp = fs, root.rstrip("/"), stamp
+        self.row_group_rows = row_group_rows
+        self._pages = _Shard(fs, self.root, "pages", unit_id, PAGE_SCHEMA, compression)
+        self._pairs = _Shard(fs, self.root, "pairs", unit_id, PAIR_SCHEMA, compression)
+        self.stats = UnitStats(unit_id=unit_id, shard=self._pages.final, pairs_shard=self._pairs.final)
+
+    def write(self, batch: pa.Table) -> None:
+        now = datetime.now(UTC)
+        stamp = {**self.stamp, "created_at": now}
+        pages = batch.select(list(PAGE_FIELDS))
+        for name, value in stamp.items():
+            column = pa.array([value] * pages.num_rows, PAGE_SCHEMA.field(name).type)
+            pages = pages.set_column(pages.schema.get_field_index(name), name, column)
+        pages = pages.cast(PAGE_SCHEMA)
+        self._pages.write(pages, self.row_group_rows)
+        self.stats.add(pages)
+        if "pairs" in batch.column_names:
+            rows = [{**row, **stamp} for row in pair_rows(batch)]
+            if rows:
+                pairs = pa.Table.from_pylist([{k: row.get(k) for k in PAIR_FIELDS} for row in rows],
+                                             schema=PAIR_SCHEMA)
+                self._pairs.write(pairs, self.row_group_rows)
+                self.stats.pairs += pairs.num_rows
+                self.stats.pairs_by_kind.update(pairs.column("kind").to_pylist())
+
+    def close(self, wall_seconds: float = 0.0) -> UnitStats:
+        self.stats.bytes = self._pages.commit() + self._pairs.commit()
+        self.stats.wall_seconds = wall_seconds
+        write_text(self.fs, unit_marker(self.root, self.stats.unit_id), self.stats.to_json())
+        return self.stats
+
+    def abort(self) -> None:
+        try:
+            self._pages.abort()
+        finally:
+            self._pairs.abort()
 
 
 def unit_marker(root: str, unit_id: str) -> str:
@@ -121,7 +159,8 @@ def read_done_unit(fs: fsspec.AbstractFileSystem, root: str, unit_id: str) -> Un
         return None
     stats = UnitStats.from_json(fs.cat_file(marker).decode())
     stats.reused = True
-    return stats if fs.exists(stats.shard) else None
+    shards = [stats.shard, *([stats.pairs_shard] if stats.pairs_shard else [])]
+    return stats if all(fs.exists(shard) for shard in shards) else None
 
 
 def write_text(fs: fsspec.AbstractFileSystem, path: str, text: str) -> None:

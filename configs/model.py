@@ -5,12 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal
+from types import UnionType
+from typing import Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticUndefined
 
+from ocr_models.caption_transformers import TransformersCaptionOptions
 from ocr_models.errors import UsageError
+from ocr_models.layout_none import NoLayoutOptions
+from ocr_models.layout_rapid import RapidLayoutOptions
+from ocr_models.layout_transformers import TransformersLayoutOptions
 from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT
 from ocr_models.tesseract import TesseractOptions
 
@@ -35,6 +41,18 @@ class IngestOptions(_Options):
         20, ge=1, description="A text layer with fewer letters than this is treated as absent.")
 
 
+class PairOptions(_Options):
+    """Which pairs are written to OUT/pairs/ and how captions are matched."""
+
+    figures: bool = Field(True, description="Write figure and table pairs (needs a layout model).")
+    lines: bool = Field(True, description="Write text-line pairs: each line's crop and its transcription.")
+    line_min_confidence: float = Field(
+        0.8, ge=0, le=1, description="Keep a line pair only when the line's mean character confidence is at "
+                                     "least this.")
+    caption_max_gap_in: float = Field(
+        1.0, gt=0, description="Farthest a printed caption may lie from its figure or table, in inches.")
+
+
 class RayOptions(_Options):
     address: str | None = Field(None, description="Ray cluster to join (e.g. ray://host:10001 or host:6379); "
                                                   "default: start a local cluster for this run.")
@@ -43,6 +61,14 @@ class RayOptions(_Options):
         0.8, gt=0, le=1, description="CPUs each OCR actor reserves (fractional, so that ingest fits beside).")
     ingest_cpus_per_task: float = Field(0.2, gt=0, le=1, description="CPUs each ingest task reserves.")
     max_ocr_actors: int | None = Field(None, ge=1, description="Most OCR actors; default: one per CPU.")
+    layout_cpus_per_actor: float = Field(0.2, gt=0, description="CPUs each layout actor reserves.")
+    max_layout_actors: int = Field(1, ge=1, description="Most layout actors (one keeps pace with several "
+                                                       "OCR actors on CPU).")
+    caption_cpus_per_actor: float = Field(0.5, gt=0, description="CPUs each caption actor reserves.")
+    max_caption_actors: int = Field(1, ge=1, description="Most caption actors.")
+    gpus_per_model_actor: float = Field(
+        1.0, ge=0, description="GPUs each transformers layout or caption actor asks for when the cluster has "
+                               "GPUs (decided from the cluster's resources; 0 = never use a GPU).")
     object_store_mb: int = Field(1024, ge=75, description="Object store of the local cluster, MiB.")
 
 
@@ -65,6 +91,13 @@ class RunConfig(_Options):
     progress_every: int = Field(50, ge=1, description="Pages between progress log lines when not on a tty.")
     ingest: IngestOptions = Field(default_factory=IngestOptions)
     tesseract: TesseractOptions = Field(default_factory=TesseractOptions)
+    layout: RapidLayoutOptions | TransformersLayoutOptions | NoLayoutOptions = Field(
+        default_factory=RapidLayoutOptions, discriminator="kind",
+        description="Layout detector: rapid (the offline default), transformers (a model folder or cached "
+                    "hub id), or none (each page read as one block; no figure or table pairs).")
+    caption: TransformersCaptionOptions | None = Field(
+        None, description="Caption generator for figure pairs; off (null) by default: no weights ship offline.")
+    pairs: PairOptions = Field(default_factory=PairOptions)
     ray: RayOptions = Field(default_factory=RayOptions)
     output: OutputOptions = Field(default_factory=OutputOptions)
 
@@ -122,6 +155,13 @@ def load_config(path: str | Path | None = None, **overrides: object) -> RunConfi
         raise UsageError(f"invalid configuration: {problems}") from exc
 
 
+def _default(info) -> object:
+    default = info.get_default(call_default_factory=True)
+    if default is PydanticUndefined:
+        return "required"
+    return default.model_dump(mode="json") if isinstance(default, BaseModel) else default
+
+
 def options_markdown() -> str:
     """Every knob of RunConfig as a Markdown table (docs/configuration.md is made from this)."""
     rows = ["| key | default | description |", "|---|---|---|"]
@@ -129,11 +169,18 @@ def options_markdown() -> str:
     def walk(model: type[BaseModel], prefix: str) -> None:
         for name, info in model.model_fields.items():
             annotation = info.annotation
+            members = [a for a in get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)] \
+                if get_origin(annotation) in (Union, UnionType) else []
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
                 walk(annotation, f"{prefix}{name}.")
+            elif members:
+                rows.append(f"| `{prefix}{name}` | `{json.dumps(_default(info))}` | {info.description} |")
+                for member in members:
+                    kind = member.model_fields["kind"].default
+                    rows.append(f"| `{prefix}{name}.kind: {kind}` | | {member.__doc__.strip()} |")
+                    walk(member, f"{prefix}{name}.")
             elif name != "kind":
-                default = info.get_default(call_default_factory=True)
-                rows.append(f"| `{prefix}{name}` | `{json.dumps(default)}` | {info.description} |")
+                rows.append(f"| `{prefix}{name}` | `{json.dumps(_default(info))}` | {info.description} |")
 
     walk(RunConfig, "")
     return "\n".join(rows)

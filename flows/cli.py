@@ -124,11 +124,12 @@ def sample(folder: str) -> None:
 
 
 @main.command()
-def schema() -> None:
-    """Print the page table's columns as Markdown (docs/schema.md is made from this)."""
-    from actors.records import schema_markdown
+@click.option("--table", type=click.Choice(["pages", "pairs"]), default="pages", show_default=True)
+def schema(table: str) -> None:
+    """Print a table's columns as Markdown (docs/schema.md is made from this)."""
+    from actors.records import PAGE_COLUMNS, PAIR_COLUMNS, schema_markdown
 
-    click.echo(schema_markdown())
+    click.echo(schema_markdown(PAGE_COLUMNS if table == "pages" else PAIR_COLUMNS))
 
 
 @main.command("config-docs")

@@ -17,13 +17,11 @@ import fsspec
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from actors.documents import ReadOptions
-from actors.ingest import IngestStage
-from actors.ocr import OcrStage
 from actors.ray_adapter import check_reachable, ray_cluster, run_unit
 from actors.writer import ShardWriter, UnitStats, read_done_unit, write_text
 from configs.model import RunConfig
 from flows import planning, preflight, report
+from flows.pipeline import build_stages, read_options
 from flows.progress import LogReporter
 from ocr_models.errors import LontarError
 
@@ -44,10 +42,6 @@ def retry_if_transient(task, task_run, state) -> bool:
     return False
 
 
-def read_options(config: RunConfig) -> ReadOptions:
-    return ReadOptions(**config.ingest.model_dump())
-
-
 @task(name="process-unit", retries=2, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
 def process_unit(unit: planning.Unit, out: str, config: RunConfig, stamp: dict[str, str],
                  resources: dict, reporter: Any) -> UnitStats:
@@ -58,18 +52,11 @@ def process_unit(unit: planning.Unit, out: str, config: RunConfig, stamp: dict[s
         reporter.advance(done.by_status["ok"], done.by_status["error"])
         return done
     started = time.monotonic()
-    cpus = max(1, int(resources.get("CPU", 1)))
-    ocr_actors = config.ray.max_ocr_actors or max(1, int(cpus / config.ray.ocr_cpus_per_actor)
-                                                  if cpus > 1 else 1)
-    ingest = IngestStage(read_options(config))
-    ingest.num_cpus = config.ray.ingest_cpus_per_task
-    ocr = OcrStage(config.tesseract, config.candidate_scripts(),
-                   {code: config.hinted_languages(code) for code in config.candidate_scripts()})
-    ocr.num_cpus = config.ray.ocr_cpus_per_actor
+    ingest, model_stages = build_stages(config, resources)
     writer = ShardWriter(fs, root, unit.unit_id, stamp, row_group_rows=config.output.row_group_rows,
                          compression=config.output.compression)
     try:
-        for batch in run_unit(unit.tasks, ingest, ocr, max_ocr_actors=min(ocr_actors, cpus)):
+        for batch in run_unit(unit.tasks, ingest, model_stages):
             writer.write(batch)
             errors = batch.column("status").to_pylist().count("error")
             reporter.advance(batch.num_rows - errors, errors)
@@ -91,6 +78,7 @@ def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None 
     timings: dict[str, float] = {}
     t0 = time.monotonic()
     tesseract_version = preflight.check_tesseract(config)
+    preflight.check_models(config)
     preflight.check_output(out)
     if config.ray.address:
         check_reachable(config.ray.address)

@@ -37,6 +37,17 @@ def check_tesseract(config: RunConfig) -> str:
     return tess.version()
 
 
+def check_models(config: RunConfig) -> None:
+    """The layout and caption models load (their configs, offline), before any work fans out."""
+    from ocr_models import caption_transformers, layout_rapid, layout_transformers
+
+    checks = {"rapid": layout_rapid.check_options, "transformers": layout_transformers.check_options}
+    if config.layout.kind in checks:
+        checks[config.layout.kind](config.layout)
+    if config.caption is not None:
+        caption_transformers.check_options(config.caption)
+
+
 def check_output(out: str) -> None:
     """The output location exists or can be made, and a file can be written and removed there."""
     try:

@@ -46,12 +46,14 @@ def file_outcomes(plan: Plan, stats: list[UnitStats]) -> list[dict]:
 
 def fold(plan: Plan, stats: list[UnitStats]) -> dict:
     """Pages by status, script, text source and error kind; files by outcome; units written and skipped."""
-    total: dict[str, Counter] = {k: Counter() for k in ("status", "script", "text_source", "error_kind")}
+    total: dict[str, Counter] = {k: Counter() for k in ("status", "script", "text_source", "error_kind",
+                                                         "pairs")}
     for unit in stats:
         total["status"].update(unit.by_status)
         total["script"].update(unit.by_script)
         total["text_source"].update(unit.by_text_source)
         total["error_kind"].update(unit.by_error_kind)
+        total["pairs"].update(unit.pairs_by_kind)
     files = file_outcomes(plan, stats)
     return {
         "pages": {"total": sum(total["status"].values()), "ok": total["status"]["ok"],
@@ -61,7 +63,9 @@ def fold(plan: Plan, stats: list[UnitStats]) -> dict:
         "errors_by_kind": dict(total["error_kind"]),
         "files": {"total": len(files), **Counter(f["outcome"] for f in files)},
         "file_outcomes": files,
+        "pairs": {"total": sum(total["pairs"].values()), **total["pairs"]},
         "shards": [unit.shard for unit in stats],
+        "pair_shards": [unit.pairs_shard for unit in stats if unit.pairs_shard],
         "ocr_seconds": round(sum(unit.ocr_seconds for unit in stats), 3),
     }
 
@@ -69,10 +73,12 @@ def fold(plan: Plan, stats: list[UnitStats]) -> dict:
 def summary_lines(report: dict) -> list[str]:
     pages, files = report["pages"], report["files"]
     scripts = ", ".join(f"{k} {v}" for k, v in sorted(report["pages_by_script"].items(), key=lambda kv: -kv[1]))
+    pair_kinds = ", ".join(f"{k} {v}" for k, v in report["pairs"].items() if k != "total")
     lines = [
         f"run {report['run_id']} ({report['status']}) in {report['timings']['total_s']:.1f} s",
         f"files: {files['total']} ({', '.join(f'{k} {v}' for k, v in files.items() if k != 'total')})",
         f"pages: {pages['total']} ({pages['ok']} ok, {pages['error']} error); by script: {scripts or 'none'}",
+        f"pairs: {report['pairs']['total']} ({pair_kinds or 'none'})",
         f"units: {report['units']['written']} written, {report['units']['skipped']} already done",
         (f"throughput: {report['timings']['pages_per_s']:.2f} pages/s after start-up"
          if report["units"]["written"] else "throughput: nothing left to process"),

@@ -1,7 +1,9 @@
-"""A small mixed archive for the demo and the tests: every input kind Lontar reads, seven scripts.
+"""A small mixed archive for the demo and the tests: every input kind Lontar reads, seven scripts, and two
+laid-out pages with figures, printed captions and a table (one Hindi page with an English table, one Thai page
+with an English caption).
 
 Ground truth goes to FOLDER/.truth/truth.json (hidden folders are not inputs): for each file name, the
-language and text of each page.
+language and text of each page, and for laid-out pages their figures and tables (kind, bbox, caption).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 import pymupdf
 from PIL import Image
 
+from flows.sample_layouts import LayoutPage, layout_page
 from flows.samples import SAMPLE_TEXT, SamplePage, png_bytes, render_page
 
 BORN_DIGITAL_TEXT = (
@@ -68,6 +71,12 @@ def write_sample_archive(folder: Path) -> list[Path]:
         truth[name] = [{"lang": lang, "text": text} for lang, text in pages]
         return path
 
+    def save_laid_out(name: str, data: bytes, page: LayoutPage, lang: str) -> Path:
+        path = save(name, data, [(lang, "\n".join(b.text for b in page.blocks if b.text))])
+        truth[name][0]["pictures"] = [{"kind": b.kind, "bbox": list(b.bbox), "caption": b.caption}
+                                      for b in page.of_kind("figure", "table")]
+        return path
+
     hin, ben = render_page("hin", seed=1), render_page("ben", seed=2)
     tam, tha = render_page("tam", seed=3), render_page("tha", seed=4)
     khm, mya, eng = render_page("khm", seed=5), render_page("mya", seed=6), render_page("eng", seed=7)
@@ -81,6 +90,10 @@ def write_sample_archive(folder: Path) -> list[Path]:
         save("myanmar.jpg", jpeg_bytes(mya.image, 92), [("mya", mya.text)]),
         save("english-letter.png", png_bytes(eng.image), [("eng", eng.text)]),
     ]
+    report = layout_page("hin", columns=2, table=True, seed=8)
+    thai = layout_page("tha", columns=1, caption_lang="eng", seed=9)
+    written += [save_laid_out("hindi-report-figures.png", png_bytes(report.image), report, "hin"),
+                save_laid_out("thai-bulletin.jpg", jpeg_bytes(thai.image, 90), thai, "tha")]
     truth_dir = folder / ".truth"
     truth_dir.mkdir(exist_ok=True)
     (truth_dir / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -39,6 +39,12 @@ def intersection(a: BBox, b: BBox) -> int:
     return area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
 
 
+def iou(a: BBox, b: BBox) -> float:
+    """Intersection over union of two boxes, 0-1."""
+    shared = intersection(a, b)
+    return shared / (area(a) + area(b) - shared) if shared else 0.0
+
+
 def union(a: BBox, b: BBox) -> BBox:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 

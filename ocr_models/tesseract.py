@@ -93,6 +93,10 @@ class TesseractEngine:
                 text, lines, confidence = again
         return OcrPage(text=text.strip(), confidence=round(confidence, 4), model=model, lines=lines)
 
+    def reading_score(self, page: OcrPage, script: Script) -> float:
+        """How well a reading fits `script`, calibrated like trial scores: about 1 for a good reading."""
+        return _purity_weighted(tess.LineText(page.text, page.confidence * 100), script) / script.typical_confidence
+
     def _read(self, image: PageImage, model: str, psm: int) -> tuple[str, list, float]:
         api = self._apis.api(model, psm)
         tess.set_image(api, image)
@@ -165,7 +169,10 @@ class TesseractEngine:
             tess.set_image(layout, image)
             lines = tess.text_lines(layout)
             if lines:
-                return sorted(lines, key=lambda b: b[0] - b[2])[: self.options.trial_lines]
+                # a "line" much taller than the others is lines run together (or a picture): no fair trial
+                usual = sorted(b[3] - b[1] for b in lines)[len(lines) // 2]
+                single = [b for b in lines if b[3] - b[1] <= 2.5 * usual]
+                return sorted(single, key=lambda b: b[0] - b[2])[: self.options.trial_lines]
         return []
 
 

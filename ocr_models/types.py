@@ -13,7 +13,7 @@ REGION_KINDS = ("text", "title", "list", "caption", "figure_caption", "table_cap
                 "header", "footer", "reference", "equation")
 PICTURE_KINDS = frozenset({"figure", "table"})  # become image pairs; figures are not read as text
 CAPTION_KINDS = frozenset({"caption", "figure_caption", "table_caption"})
-FURNITURE_KINDS = frozenset({"header", "footer"})  # kept as regions, left out of the page text
+FURNITURE_KINDS = frozenset({"header", "footer"})  # page furniture: in the text, marked in the regions
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ import pyarrow.dataset as pads
 import pymupdf
 import pytest
 
-from actors.records import PAGE_FIELDS
+from actors.records import PAGE_FIELDS, PAIR_FIELDS
 from flows.metrics import cer
+from ocr_models.regions import iou
 from ocr_models.scripts import LANGUAGE_SCRIPT
 from tests.conftest import run_cli
 
@@ -21,8 +22,13 @@ pytestmark = pytest.mark.integration
 CONTRACT = [
     "page_id", "source_uri", "source_sha256", "source_format", "page_index", "page_count", "status", "error",
     "image", "image_format", "width", "height", "dpi", "text", "text_source", "script", "lang",
-    "script_confidence", "ocr_confidence", "lines", "engine", "engine_version", "config_hash", "run_id",
-    "batch_id", "created_at",
+    "script_confidence", "ocr_confidence", "lines", "regions", "layout_model", "engine", "engine_version",
+    "config_hash", "run_id", "batch_id", "created_at",
+]
+PAIR_CONTRACT = [
+    "pair_id", "kind", "page_id", "source_uri", "source_sha256", "page_index", "bbox", "image", "image_format",
+    "width", "height", "text", "printed_caption", "generated_caption", "caption_model", "alignment", "script",
+    "lang", "ocr_confidence", "run_id", "batch_id",
 ]
 BAD_FILES = {
     "zero-byte.pdf": b"",
@@ -55,6 +61,10 @@ def first_run(archive: Path, tmp_path_factory, prefect_home) -> tuple[Path, dict
 
 def read_pages(out: Path):
     return pads.dataset(out / "pages", format="parquet").to_table()
+
+
+def read_pairs(out: Path):
+    return pads.dataset(out / "pairs", format="parquet").to_table()
 
 
 def test_every_input_file_is_accounted_for(first_run, archive):
@@ -103,6 +113,46 @@ def test_scripts_are_detected_and_text_matches_the_truth_without_hints(first_run
             assert cer(expected["text"], row["text"]) < 0.08, (name, index, row["text"])
     born_digital = rows[("minutes-born-digital.pdf", 0)]
     assert born_digital["text_source"] == "text_layer" and born_digital["engine"] == "pymupdf"
+
+
+def test_figures_are_written_as_pairs_with_their_own_printed_caption(first_run, archive):
+    out, report, stdout = first_run
+    table = read_pairs(out)
+    assert list(table.column_names) == list(PAIR_FIELDS) and set(PAIR_CONTRACT) <= set(table.column_names)
+    pairs = table.to_pylist()
+    assert report["pairs"]["total"] == len(pairs) and f"pairs: {len(pairs)}" in stdout
+    pages = {r["page_id"]: r for r in read_pages(out).to_pylist()}
+    truth = json.loads((archive / ".truth" / "truth.json").read_text())
+    for name in ("hindi-report-figures.png", "thai-bulletin.jpg"):
+        for picture in truth[name][0]["pictures"]:
+            mine = [p for p in pairs if Path(p["source_uri"]).name == name and p["kind"] == picture["kind"]
+                    and iou(p["bbox"], picture["bbox"]) >= 0.5]
+            assert len(mine) == 1, (name, picture)
+            assert cer(picture["caption"], mine[0]["printed_caption"]) <= 0.15, (name, mine[0]["printed_caption"])
+            assert mine[0]["generated_caption"] is None and mine[0]["caption_model"] is None
+    for pair in pairs:
+        page = pages[pair["page_id"]]
+        assert pair["run_id"] == report["run_id"] and page["status"] == "ok"
+        assert pair["layout_model"] == page["layout_model"]
+        if pair["kind"] == "line":
+            assert pair["text"] in page["text"] or pair["text"].replace(" ", "") in page["text"].replace(" ", "")
+    laid_out = pages[next(p["page_id"] for p in pairs if Path(p["source_uri"]).name == "thai-bulletin.jpg")]
+    assert {r["kind"] for r in laid_out["regions"]} >= {"figure", "figure_caption", "text"}
+
+
+
+def test_a_configured_captioner_adds_generated_captions(sample_archive, tmp_path, prefect_home):
+    from tests.tiny_models import tiny_captioner
+
+    model = tiny_captioner(tmp_path / "captioner")
+    config = tmp_path / "caption.yaml"
+    config.write_text(f"caption: {{model: {model}, max_new_tokens: 3}}\nlangs: [tha, eng]\n")
+    out = tmp_path / "dataset"
+    result = run_cli("run", str(sample_archive / "thai-bulletin.jpg"), "--out", str(out), "--config", str(config))
+    assert result.returncode == 0, result.stderr[-3000:]
+    (figure,) = [p for p in read_pairs(out).to_pylist() if p["kind"] == "figure"]
+    assert figure["generated_caption"] == "manuscript manuscript manuscript"
+    assert figure["caption_model"] == str(model) and figure["printed_caption"].startswith("Figure 1")
 
 
 def test_a_rerun_of_a_finished_batch_does_no_work_and_duplicates_nothing(first_run, archive):

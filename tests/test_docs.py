@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from actors.records import schema_markdown
+from actors.records import PAGE_COLUMNS, PAIR_COLUMNS, schema_markdown
 from configs.model import options_markdown
 from ocr_models import errors
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
-def test_schema_doc_is_generated_from_the_schema():
-    assert schema_markdown() in (DOCS / "schema.md").read_text(), "regenerate with: lontar schema"
+def test_schema_doc_is_generated_from_the_schemas():
+    text = (DOCS / "schema.md").read_text()
+    assert schema_markdown(PAGE_COLUMNS) in text, "regenerate with: lontar schema"
+    assert schema_markdown(PAIR_COLUMNS) in text, "regenerate with: lontar schema --table pairs"
 
 
 def test_configuration_doc_is_generated_from_the_config_model():

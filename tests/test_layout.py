@@ -10,13 +10,9 @@ from flows.sample_layouts import layout_page
 from ocr_models.errors import UsageError
 from ocr_models.layout_rapid import RapidLayoutDetector
 from ocr_models.layout_transformers import TransformersLayoutDetector, TransformersLayoutOptions, check_options
+from ocr_models.regions import iou
 from ocr_models.types import REGION_KINDS, PageImage
 from tests.tiny_models import tiny_detector
-
-
-def iou(a, b) -> float:
-    inter = max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def test_rapid_layout_finds_the_figures_of_generated_pages():

@@ -9,7 +9,7 @@ import pytest
 from actors.documents import ReadOptions
 from actors.ingest import IngestStage, page_id
 from actors.ocr import OcrStage
-from actors.records import PAGE_SCHEMA, page_table
+from actors.records import BATCH_SCHEMA, batch_table
 from flows.metrics import cer
 from flows.sample_archive import born_digital_pdf, scanned_pdf
 from flows.samples import png_bytes, render_page
@@ -43,7 +43,7 @@ def test_ingest_then_ocr_reads_a_scanned_pdf(tmp_path, ocr_stage):
     assert [r["script"] for r in read] == ["Deva", "Taml"]
     assert cer(hin.text, read[0]["text"]) < 0.03 and cer(tam.text, read[1]["text"]) < 0.03
     assert all(r["text_source"] == "ocr" and r["engine"] == "tesseract" for r in read)
-    assert page_table(read).schema == PAGE_SCHEMA
+    assert batch_table(read).schema == BATCH_SCHEMA
 
 
 def test_text_layer_pages_skip_ocr(tmp_path, ocr_stage):
@@ -65,8 +65,10 @@ def test_an_unreadable_file_is_one_error_row(tmp_path):
 def test_a_page_the_engine_cannot_read_is_an_error_row_and_the_batch_goes_on(tmp_path, ocr_stage):
     good = render_page("eng", seed=33)
     rows = [
-        {"source_uri": "broken", "page_index": 0, "status": "ok", "image": b"not an image", "dpi": 300},
-        {"source_uri": "good", "page_index": 0, "status": "ok", "image": png_bytes(good.image), "dpi": 300},
+        {"page_id": "b", "source_uri": "broken", "page_index": 0, "status": "ok", "image": b"not an image",
+         "dpi": 300},
+        {"page_id": "g", "source_uri": "good", "page_index": 0, "status": "ok", "image": png_bytes(good.image),
+         "dpi": 300},
     ]
     broken, fine = ocr_stage.process(rows)
     assert broken["status"] == "error" and broken["error_kind"] == "internal"
@@ -76,7 +78,8 @@ def test_a_page_the_engine_cannot_read_is_an_error_row_and_the_batch_goes_on(tmp
 
 def test_a_page_that_outlasts_the_engine_timeout_is_an_error_row_and_the_engine_recovers():
     page = png_bytes(render_page("eng", seed=34).image)
-    rows = [{"source_uri": "slow", "page_index": i, "status": "ok", "image": page, "dpi": 300} for i in range(2)]
+    rows = [{"page_id": str(i), "source_uri": "slow", "page_index": i, "status": "ok", "image": page, "dpi": 300}
+            for i in range(2)]
     impatient = OcrStage(TesseractOptions(timeout_s=0.001), ["Latn"], {})
     slow = impatient.process(rows[:1])[0]
     assert slow["status"] == "error" and slow["error_kind"] == "engine_timeout"

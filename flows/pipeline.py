@@ -1,0 +1,62 @@
+"""The stages of one run and the share of the cluster each gets, from the config and the cluster's resources.
+
+Every stage asks for explicit, fractional CPUs that together fit the cluster (Ray Data hangs silently when
+they do not), and model stages ask for a GPU only when the cluster has one.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from actors.base import Stage
+from actors.caption import CaptionStage
+from actors.documents import ReadOptions
+from actors.ingest import IngestStage
+from actors.layout import LayoutStage
+from actors.ocr import OcrStage
+from configs.model import RunConfig
+from ocr_models.errors import UsageError
+from ocr_models.layout_none import NoLayoutOptions
+
+log = logging.getLogger("lontar")
+
+
+def read_options(config: RunConfig) -> ReadOptions:
+    return ReadOptions(**config.ingest.model_dump())
+
+
+def build_stages(config: RunConfig, resources: dict) -> tuple[Stage, list[Stage]]:
+    """The ingest stage and the model stages (layout, OCR, captioning), resources set."""
+    cpus, gpus = float(resources.get("CPU", 1)), float(resources.get("GPU", 0))
+    ray = config.ray
+    ingest = IngestStage(read_options(config))
+    ingest.num_cpus = ray.ingest_cpus_per_task
+    before: list[Stage] = []
+    after: list[Stage] = []
+    if not isinstance(config.layout, NoLayoutOptions):
+        layout = LayoutStage(config.layout)
+        _share(layout, ray.layout_cpus_per_actor, ray.max_layout_actors, gpus, ray.gpus_per_model_actor)
+        before.append(layout)
+    if config.caption is not None:
+        caption = CaptionStage(config.caption)
+        _share(caption, ray.caption_cpus_per_actor, ray.max_caption_actors, gpus, ray.gpus_per_model_actor)
+        after.append(caption)
+    ocr = OcrStage(config.tesseract, config.candidate_scripts(),
+                   {code: config.hinted_languages(code) for code in config.candidate_scripts()}, config.pairs)
+    ocr.num_cpus = ray.ocr_cpus_per_actor
+    others = ingest.num_cpus + sum(s.num_cpus for s in (*before, *after))
+    if others + ocr.num_cpus > cpus + 1e-9:
+        raise UsageError(f"the stages need {others + ocr.num_cpus:g} CPUs at least but the cluster has {cpus:g}; "
+                         "lower ray.*_cpus_per_actor or add CPUs")
+    fit = int((cpus - others) / ocr.num_cpus + 1e-9)
+    ocr.max_actors = max(1, min(ray.max_ocr_actors or fit, fit))
+    return ingest, [*before, ocr, *after]
+
+
+def _share(stage: Stage, cpus: float, actors: int, cluster_gpus: float, gpus_per_actor: float) -> None:
+    stage.num_cpus = cpus
+    stage.max_actors = actors
+    if stage.uses_gpu and cluster_gpus > 0 and gpus_per_actor > 0:
+        stage.num_gpus = gpus_per_actor
+        stage.max_actors = max(1, min(actors, int(cluster_gpus / gpus_per_actor)))
+        log.info("%s actors use %g GPU each", stage.name, gpus_per_actor)
