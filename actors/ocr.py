@@ -17,7 +17,17 @@ from PIL import Image
 
 from actors.base import Row, Stage, error_fields
 from actors.pairs import PairOptions, ReadRegion, line_pairs, picture_pairs
-from ocr_models.regions import absorb, area, crop, pad, reading_order, split_pictures, tidy, uncovered_ink
+from ocr_models.regions import (
+    absorb,
+    area,
+    crop,
+    ink_regions,
+    pad,
+    reading_order,
+    split_pictures,
+    tidy,
+    uncovered_ink,
+)
 from ocr_models.scripts import BY_CODE, Script, letter_counts
 from ocr_models.tesseract import TesseractEngine, TesseractOptions, rotate
 from ocr_models.types import OcrLine, OcrPage, PageImage, Region
@@ -137,8 +147,9 @@ def page_regions(grey: PageImage, detected: list[Region]) -> list[Region]:
     if not detected:
         return [Region("text", (0, 0, grey.width, grey.height))]
     regions = tidy(split_pictures(grey.pixels, detected, grey.dpi), grey.width, grey.height)
-    regions, stray = absorb(regions, uncovered_ink(grey.pixels, regions, grey.dpi), grey.dpi)
-    return regions + [Region("text", box) for box in stray]
+    missed = ink_regions(grey.pixels, uncovered_ink(grey.pixels, regions, grey.dpi), grey.dpi)
+    regions, stray = absorb(regions, [r.bbox for r in missed if r.kind == "text"], grey.dpi)
+    return regions + [Region("text", box) for box in stray] + [r for r in missed if r.kind != "text"]
 
 
 def main_text(grey: PageImage, regions: list[Region]) -> PageImage:

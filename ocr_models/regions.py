@@ -175,6 +175,18 @@ def uncovered_ink(grey: np.ndarray, regions: list[Region], dpi: int) -> list[BBo
             if y1 - y0 >= smallest and x1 - x0 >= smallest]
 
 
+def ink_regions(grey: np.ndarray, blocks: list[BBox], dpi: int) -> list[Region]:
+    """Blocks of uncovered ink as regions: solid runs of ink rows taller than a line of text are figures the
+    detector missed, the rest are text."""
+    ink, step = _ink_grid(grey, dpi)
+    tall = round(INK_MIN_PICTURE_IN * dpi / step)
+    cells = [(x0 // step, y0 // step, -(-x1 // step), -(-y1 // step)) for x0, y0, x1, y1 in blocks]
+    parts = [part for block in cells for part in _pictures_and_lines(ink, block, step, tall, None)]
+    # a narrow solid strip is a rule or a scanner's edge shadow, not a figure: let OCR find it empty
+    return [part if part.bbox[2] - part.bbox[0] >= INK_MIN_PICTURE_IN * dpi else Region("text", part.bbox)
+            for part in parts]
+
+
 def absorb(regions: list[Region], blocks: list[BBox], dpi: int) -> tuple[list[Region], list[BBox]]:
     """Grow text regions over the uncovered ink on their own lines (a detector often clips a caption's first
     or last word); returns the regions and the blocks that belong to none of them."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ocr_models.regions import absorb, reading_order, split_pictures, tidy, uncovered_ink
+from ocr_models.regions import absorb, ink_regions, reading_order, split_pictures, tidy, uncovered_ink
 from ocr_models.types import Region
 
 
@@ -76,3 +76,13 @@ def test_a_figure_drawn_around_two_figures_and_their_captions_is_taken_apart():
     assert sorted((r.kind, r.bbox) for r in parts) == [
         ("figure", (100, 100, 450, 400)), ("figure", (550, 100, 900, 400)),
         ("text", (100, 600, 900, 650)), ("text", (150, 420, 400, 440)), ("text", (600, 420, 850, 440))]
+
+
+def test_uncovered_ink_is_a_figure_when_solid_and_text_when_lines():
+    page = np.full((1000, 1000), 255, np.uint8)
+    page[100:400, 100:500] = 80  # a picture the detector missed
+    page[420:440, 150:450] = 0  # its caption
+    page[100:900, 950:960] = 0  # a scanner's edge shadow
+    blocks = uncovered_ink(page, [], dpi=100)
+    kinds = sorted((r.kind, r.bbox) for r in ink_regions(page, blocks, dpi=100))
+    assert kinds == [("figure", (100, 100, 500, 400)), ("text", (150, 420, 450, 440)), ("text", (950, 100, 960, 900))]
