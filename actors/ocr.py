@@ -17,17 +17,7 @@ from PIL import Image
 
 from actors.base import Row, Stage, error_fields
 from actors.pairs import PairOptions, ReadRegion, line_pairs, picture_pairs
-from ocr_models.regions import (
-    absorb,
-    area,
-    crop,
-    ink_regions,
-    pad,
-    reading_order,
-    split_pictures,
-    tidy,
-    uncovered_ink,
-)
+from ocr_models.regions import area, crop, pad, page_regions, reading_order
 from ocr_models.scripts import BY_CODE, Script, letter_counts
 from ocr_models.tesseract import TesseractEngine, TesseractOptions, rotate
 from ocr_models.types import OcrLine, OcrPage, PageImage, Region
@@ -68,13 +58,13 @@ class OcrStage(Stage):
             picture = open_image(row["image"])
             grey = PageImage(np.asarray(picture.convert("L")), row.get("dpi") or 300)
             detected = [Region(r["kind"], tuple(r["bbox"]), r["score"]) for r in row.get("regions") or ()]
-            regions = page_regions(grey, detected)
+            regions = page_regions(grey, detected, self.engine.line_boxes)
             guess = self.engine.detect_script(main_text(grey, regions), self.scripts)
             row = dict(row, text_source="ocr", script_method=guess.method, engine=self.engine.name,
                        engine_version=self.engine_version, layout_model=row.get("layout_model") or "none")
             if guess.rotation:  # the layout was found on the page as scanned: read the turned page whole
                 grey, picture = rotate(grey, guess.rotation), picture.rotate(-guess.rotation, expand=True)
-                regions, row["layout_model"] = page_regions(grey, []), "none"
+                regions, row["layout_model"] = page_regions(grey, [], self.engine.line_boxes), "none"
             read = self.read_regions(grey, regions, BY_CODE[guess.script] if guess.script else None)
             row = dict(row, **page_fields(read), script_confidence=guess.confidence if guess.script else 0.0)
             row["pairs"] = self.make_pairs(row, picture, read)
@@ -138,18 +128,6 @@ class OcrStage(Stage):
     def teardown(self) -> None:
         if self.engine is not None:
             self.engine.close()
-
-
-def page_regions(grey: PageImage, detected: list[Region]) -> list[Region]:
-    """The regions to read: the detector's, taken apart where it drew one figure around several things,
-    cleaned of overlaps, grown over the words they clipped, plus any ink they missed; the whole page when
-    there was no layout."""
-    if not detected:
-        return [Region("text", (0, 0, grey.width, grey.height))]
-    regions = tidy(split_pictures(grey.pixels, detected, grey.dpi), grey.width, grey.height)
-    missed = ink_regions(grey.pixels, uncovered_ink(grey.pixels, regions, grey.dpi), grey.dpi)
-    regions, stray = absorb(regions, [r.bbox for r in missed if r.kind == "text"], grey.dpi)
-    return regions + [Region("text", box) for box in stray] + [r for r in missed if r.kind != "text"]
 
 
 def main_text(grey: PageImage, regions: list[Region]) -> PageImage:

@@ -6,6 +6,8 @@ them into a set of regions that covers every piece of ink on the page exactly on
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ocr_models.types import CAPTION_KINDS, FURNITURE_KINDS, PICTURE_KINDS, BBox, PageImage, Region
@@ -19,6 +21,9 @@ INK_GAP_IN = 0.2  # blank inches that separate two blocks of uncovered ink
 INK_MIN_IN = 0.06  # smaller blocks of ink are specks, not text
 INK_MIN_PICTURE_IN = 0.4  # a solid block of ink shorter than this is a line of text, not a picture
 INK_MARGIN_IN = 0.03  # ink this close to a region (a descender over its edge) belongs to it
+LINE_MIN_IN, LINE_MAX_IN = 0.04, 0.5  # heights of what counts as a line of text (6 to 36 points)
+
+LineFinder = Callable[[PageImage], list[BBox]]  # boxes of the text lines in an image
 
 
 def _priority(region: Region) -> tuple[int, float]:
@@ -107,26 +112,44 @@ def _ink_grid(grey: np.ndarray, dpi: int) -> tuple[np.ndarray, int]:
     return grey[:h, :w].reshape(h // step, step, w // step, step).min(axis=(1, 3)) < INK_LEVEL, step
 
 
-def split_pictures(grey: np.ndarray, regions: list[Region], dpi: int) -> list[Region]:
-    """Take apart figures a detector drew around more than one thing (two figures side by side, with their
-    captions and the paragraph under them), or around lines of text (it calls some scripts pictures): inside
-    each, runs of ink rows too short to be pictures become text regions; solid blocks stay figures."""
-    ink, step = _ink_grid(grey, dpi)
-    gap = max(1, round(INK_GAP_IN * dpi / step))
-    tall = round(INK_MIN_PICTURE_IN * dpi / step)
-    out: list[Region] = []
-    for region in regions:
-        if region.kind != "figure":
-            out.append(region)
-            continue
-        x0, y0, x1, y1 = (v // step for v in region.bbox)
-        blocks = _xy_cut(ink, y0, min(y1, ink.shape[0]), x0, min(x1, ink.shape[1]), gap)
-        parts = [part for block in blocks for part in _pictures_and_lines(ink, block, step, tall, region.score)]
-        if len(parts) == 1 and parts[0].kind == "figure":
-            out.append(region)  # one solid picture: keep the detector's box
+def separate_text(grey: PageImage, figure: Region, find_lines: LineFinder) -> list[Region]:
+    """A figure as the detector drew it may hold lines of text: a caption, the paragraph under it, or only
+    text (the layout model calls dense scripts such as Khmer pictures). `find_lines` (Tesseract's line
+    finder) locates them; they become text regions, grouped into blocks, and the ink left outside them
+    becomes the figures. A figure with no line of text in it is returned as it was."""
+    box = pad(figure.bbox, 0, grey.width, grey.height)
+    if area(box) == 0:
+        return [figure]
+    low, high = LINE_MIN_IN * grey.dpi, LINE_MAX_IN * grey.dpi
+    lines = [(box[0] + x0, box[1] + y0, box[0] + x1, box[1] + y1)
+             for x0, y0, x1, y1 in find_lines(crop(grey, box)) if low <= y1 - y0 <= high]
+    if not lines:
+        return [figure]
+    pixels = grey.pixels.copy()
+    for x0, y0, x1, y1 in lines:
+        pixels[y0:y1, x0:x1] = 255
+    ink, step = _ink_grid(pixels, grey.dpi)
+    gap = max(1, round(INK_GAP_IN * grey.dpi / step))
+    cells = _xy_cut(ink, box[1] // step, box[3] // step, box[0] // step, box[2] // step, gap)
+    smallest = INK_MIN_PICTURE_IN * grey.dpi
+    pictures = [Region("figure", (x0 * step, y0 * step, x1 * step, y1 * step), figure.score)
+                for x0, y0, x1, y1 in cells if min(x1 - x0, y1 - y0) * step >= smallest]
+    return pictures + [Region("text", block) for block in _blocks_of_lines(lines)]
+
+
+def _blocks_of_lines(lines: list[BBox]) -> list[BBox]:
+    """Lines grouped into blocks: a line joins the block above it in the same column when the gap between
+    them is less than a line's height."""
+    blocks: list[BBox] = []
+    for line in sorted(lines, key=lambda b: (b[1], b[0])):
+        height = line[3] - line[1]
+        for i, block in enumerate(blocks):
+            if _stacked(block, line) and line[1] - block[3] < height:
+                blocks[i] = union(block, line)
+                break
         else:
-            out += parts
-    return out
+            blocks.append(line)
+    return blocks
 
 
 def _pictures_and_lines(ink: np.ndarray, block: BBox, step: int, tall: int, score: float | None) -> list[Region]:
@@ -229,6 +252,22 @@ def _xy_cut(ink: np.ndarray, y0: int, y1: int, x0: int, x1: int, gap: int) -> li
                     start = used[b + 1]
             return pieces
     return [(int(x0), int(y0), int(x1), int(y1))]
+
+
+def page_regions(grey: PageImage, detected: list[Region], find_lines: LineFinder) -> list[Region]:
+    """The regions to read: the detector's, with the text inside its figures separated out, cleaned of
+    overlaps, grown over the words they clipped, plus the ink they missed (figures among it separated from
+    text the same way); the whole page when there was no layout."""
+    if not detected:
+        return [Region("text", (0, 0, grey.width, grey.height))]
+    separated = [part for region in detected for part in (
+        separate_text(grey, region, find_lines) if region.kind == "figure" else [region])]
+    regions = tidy(separated, grey.width, grey.height)
+    missed = ink_regions(grey.pixels, uncovered_ink(grey.pixels, regions, grey.dpi), grey.dpi)
+    missed = [part for region in missed for part in (
+        separate_text(grey, region, find_lines) if region.kind == "figure" else [region])]
+    regions, stray = absorb(regions, [r.bbox for r in missed if r.kind == "text"], grey.dpi)
+    return regions + [Region("text", box) for box in stray] + [r for r in missed if r.kind != "text"]
 
 
 def reading_order(regions: list[Region]) -> list[int]:

@@ -162,6 +162,12 @@ class TesseractEngine:
         per_line = [_purity_weighted(read, script) for read in reads if read.text.strip()]
         return sum(per_line) / len(per_line) / script.typical_confidence if per_line else 0.0
 
+    def line_boxes(self, image: PageImage) -> list:
+        """Boxes of the text lines Tesseract's layout analysis finds (sparse-text mode; nothing is read)."""
+        api = self._apis.api("osd", PSM_SPARSE_TEXT)
+        tess.set_image(api, image)
+        return tess.text_lines(api)
+
     def _widest_lines(self, image: PageImage, model: str) -> list:
         # sparse-text mode: mode 3 cuts Myanmar and Khmer lines into fragments
         for psm in (PSM_SPARSE_TEXT, PSM_SINGLE_BLOCK):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ocr_models.regions import absorb, ink_regions, reading_order, split_pictures, tidy, uncovered_ink
-from ocr_models.types import Region
+from ocr_models.regions import absorb, ink_regions, reading_order, separate_text, tidy, uncovered_ink
+from ocr_models.types import PageImage, Region
 
 
 def test_same_kind_overlaps_merge_and_covered_regions_drop():
@@ -64,18 +64,23 @@ def test_a_paragraph_overlapping_a_caption_is_cut_back_so_no_line_is_read_twice(
                                                       ("text", (100, 100, 900, 500))]
 
 
-def test_a_figure_drawn_around_two_figures_and_their_captions_is_taken_apart():
+def test_a_figure_drawn_around_two_figures_their_captions_and_a_paragraph_is_taken_apart():
     page = np.full((1000, 1000), 255, np.uint8)
     page[100:400, 100:450] = 90  # figure 1
     page[100:400, 550:900] = 90  # figure 2
-    page[420:440, 150:400] = 0  # caption 1: one line
-    page[420:440, 600:850] = 0  # caption 2
-    page[600:620, 100:900] = 0  # a paragraph under both: two lines
-    page[630:650, 100:900] = 0
-    parts = split_pictures(page, [Region("figure", (90, 90, 910, 670), 0.8)], dpi=100)
+    lines = [(150, 420, 400, 440), (600, 420, 850, 440), (100, 600, 900, 620), (100, 630, 900, 650)]
+    for x0, y0, x1, y1 in lines:  # two captions, two lines of a paragraph
+        page[y0:y1, x0:x1] = 0
+    figure = Region("figure", (90, 90, 910, 670), 0.8)
+
+    def find_lines(image: PageImage) -> list:  # what Tesseract's line finder reports, in the crop
+        return [(x0 - 90, y0 - 90, x1 - 90, y1 - 90) for x0, y0, x1, y1 in lines]
+
+    parts = separate_text(PageImage(page, 100), figure, find_lines)
     assert sorted((r.kind, r.bbox) for r in parts) == [
         ("figure", (100, 100, 450, 400)), ("figure", (550, 100, 900, 400)),
         ("text", (100, 600, 900, 650)), ("text", (150, 420, 400, 440)), ("text", (600, 420, 850, 440))]
+    assert separate_text(PageImage(page, 100), figure, lambda image: []) == [figure]  # no text: as drawn
 
 
 def test_uncovered_ink_is_a_figure_when_solid_and_text_when_lines():
