@@ -31,7 +31,7 @@ from flows.metrics import cer
 from flows.sample_layouts import FIGURE_CAPTIONS, layout_page
 from flows.samples import png_bytes
 from ocr_models.layout_rapid import RapidLayoutOptions
-from ocr_models.regions import iou
+from ocr_models.regions import area, intersection, iou
 from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT
 from ocr_models.tesseract import TesseractOptions
 
@@ -77,7 +77,8 @@ def main() -> None:
                     t["paired"].append(bool(found) and found[0].get("printed_caption") is not None
                                        and cer(block.caption, found[0]["printed_caption"]) <= 0.15)
                 for block in page.of_kind("figure_caption", "table_caption"):
-                    hits = [r for r in read["regions"] if r["text"] and iou(r["bbox"], block.bbox) >= 0.3]
+                    hits = [r for r in read["regions"] if r["text"] and  # mostly inside the caption's line
+                            intersection(r["bbox"], block.bbox) >= 0.5 * area(r["bbox"])]
                     t["caption_script"].append(bool(hits) and hits[0]["script"] == LANGUAGE_SCRIPT[block.lang].code)
                 print(f"{lang} {kind} seed {seed}: of {drawn} found {sum(t['found'][-drawn:])} "
                       f"paired {sum(t['paired'][-drawn:])} "
