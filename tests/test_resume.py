@@ -1,0 +1,64 @@
+"""Exactly-once resume: a run killed with SIGKILL at an arbitrary moment, then run again, leaves every page in
+the dataset exactly once (and every pair of those pages once); a third run does no OCR at all."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+
+import psutil
+import pyarrow.dataset as pads
+import pytest
+
+from tests.conftest import LONTAR, run_cli
+
+pytestmark = pytest.mark.integration
+
+
+def kill_tree(process: subprocess.Popen) -> None:
+    """SIGKILL the run and everything it started (Ray's processes, Prefect's server): nothing may clean up."""
+    parent = psutil.Process(process.pid)
+    tree = [parent, *parent.children(recursive=True)]
+    for proc in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.send_signal(signal.SIGKILL)
+    psutil.wait_procs(tree, timeout=30)
+    process.wait(timeout=30)
+
+
+def test_a_run_killed_mid_batch_and_run_again_has_every_page_exactly_once(sample_archive, tmp_path, prefect_home):
+    out = tmp_path / "dataset"
+    config = tmp_path / "small-units.yaml"
+    config.write_text("output: {pages_per_unit: 3}\n")  # small units: the kill lands between two of them
+    args = ["run", str(sample_archive), "--out", str(out), "--config", str(config), "--no-progress"]
+    run = subprocess.Popen([LONTAR, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           stdin=subprocess.DEVNULL, env=os.environ.copy())
+    deadline = time.monotonic() + 300
+    while not list((out / "_units").glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert run.poll() is None, "the run ended before a unit was committed"
+    time.sleep(3)  # into the next unit: its shards are half written when the kill comes
+    kill_tree(run)
+    committed = len(list((out / "_units").glob("*.json")))
+
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (report,) = [json.loads(p.read_text()) for p in (out / "_runs").glob("*.json")]
+    units = report["units"]["total"]
+    assert 1 <= committed < units and report["units"] == {"total": units, "written": units - committed,
+                                                           "skipped": committed}
+
+    pages = pads.dataset(out / "pages", format="parquet").to_table().to_pylist()
+    keys = [(p["source_sha256"], p["page_index"]) for p in pages]
+    assert len(keys) == len(set(keys)) == report["pages"]["total"] == 11
+    pairs = pads.dataset(out / "pairs", format="parquet").to_table(columns=["pair_id", "page_id"]).to_pylist()
+    assert len({p["pair_id"] for p in pairs}) == len(pairs) and {p["page_id"] for p in pairs} <= {
+        p["page_id"] for p in pages}
+
+    again = run_cli(*args)
+    assert again.returncode == 0 and f"0 written, {units} already done" in again.stdout
+    assert pads.dataset(out / "pages", format="parquet").count_rows() == 11
