@@ -31,7 +31,6 @@ def make_detector(options: LayoutOptions) -> LayoutDetector:
 class LayoutStage(Stage):
     name = "layout"
     num_cpus = 0.2
-    uses_gpu = False
 
     def __init__(self, options: LayoutOptions) -> None:
         self.options = options
