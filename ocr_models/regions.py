@@ -125,14 +125,15 @@ def separate_text(grey: PageImage, figure: Region, find_lines: LineFinder) -> li
              for x0, y0, x1, y1 in find_lines(crop(grey, box)) if low <= y1 - y0 <= high]
     if not lines:
         return [figure]
-    pixels = grey.pixels.copy()
+    pixels = crop(grey, box).pixels.copy()  # the figure's own pixels, its lines of text blanked out
     for x0, y0, x1, y1 in lines:
-        pixels[y0:y1, x0:x1] = 255
+        pixels[y0 - box[1]:y1 - box[1], x0 - box[0]:x1 - box[0]] = 255
     ink, step = _ink_grid(pixels, grey.dpi)
     gap = max(1, round(INK_GAP_IN * grey.dpi / step))
-    cells = _xy_cut(ink, box[1] // step, box[3] // step, box[0] // step, box[2] // step, gap)
+    cells = _xy_cut(ink, 0, ink.shape[0], 0, ink.shape[1], gap) if ink.size else []
     smallest = INK_MIN_PICTURE_IN * grey.dpi
-    pictures = [Region("figure", (x0 * step, y0 * step, x1 * step, y1 * step), figure.score)
+    pictures = [Region("figure", (box[0] + x0 * step, box[1] + y0 * step, box[0] + x1 * step,
+                                  box[1] + y1 * step), figure.score)
                 for x0, y0, x1, y1 in cells if min(x1 - x0, y1 - y0) * step >= smallest]
     return pictures + [Region("text", block) for block in _blocks_of_lines(lines)]
 
