@@ -182,30 +182,24 @@ def _cells_to_px(ink: np.ndarray, box: BBox, step: int) -> BBox:
     return int(x0) * step, int(y0) * step, int(x1) * step, int(y1) * step
 
 
-def uncovered_ink(grey: np.ndarray, regions: list[Region], dpi: int) -> list[BBox]:
-    """Blocks of ink (text a detector missed) that no region covers, in page pixels."""
+def uncovered_ink(grey: np.ndarray, regions: list[Region], dpi: int) -> list[Region]:
+    """The ink no region covers (what a detector missed), in blocks: solid runs of ink rows taller than a line
+    of text are figures, the rest text."""
     ink, step = _ink_grid(grey, dpi)
     if ink.size == 0:
         return []
+    free = ink.copy()
     margin = round(INK_MARGIN_IN * dpi)
     for region in regions:
         x0, y0, x1, y1 = pad(region.bbox, margin, grey.shape[1], grey.shape[0])
-        ink[y0 // step:-(-y1 // step), x0 // step:-(-x1 // step)] = False
+        free[y0 // step:-(-y1 // step), x0 // step:-(-x1 // step)] = False
     cells_per_inch = dpi / step
     gap = max(1, round(INK_GAP_IN * cells_per_inch))
     smallest = max(1, round(INK_MIN_IN * cells_per_inch))
-    blocks = _xy_cut(ink, 0, ink.shape[0], 0, ink.shape[1], gap)
-    return [(x0 * step, y0 * step, x1 * step, y1 * step) for x0, y0, x1, y1 in blocks
-            if y1 - y0 >= smallest and x1 - x0 >= smallest]
-
-
-def ink_regions(grey: np.ndarray, blocks: list[BBox], dpi: int) -> list[Region]:
-    """Blocks of uncovered ink as regions: solid runs of ink rows taller than a line of text are figures the
-    detector missed, the rest are text."""
-    ink, step = _ink_grid(grey, dpi)
-    tall = round(INK_MIN_PICTURE_IN * dpi / step)
-    cells = [(x0 // step, y0 // step, -(-x1 // step), -(-y1 // step)) for x0, y0, x1, y1 in blocks]
-    parts = [part for block in cells for part in _pictures_and_lines(ink, block, step, tall, None)]
+    tall = round(INK_MIN_PICTURE_IN * cells_per_inch)
+    blocks = [b for b in _xy_cut(free, 0, free.shape[0], 0, free.shape[1], gap)
+              if b[3] - b[1] >= smallest and b[2] - b[0] >= smallest]
+    parts = [part for block in blocks for part in _pictures_and_lines(ink, block, step, tall, None)]
     # a narrow solid strip is a rule or a scanner's edge shadow, not a figure: let OCR find it empty
     return [part if part.bbox[2] - part.bbox[0] >= INK_MIN_PICTURE_IN * dpi else Region("text", part.bbox)
             for part in parts]
@@ -261,12 +255,12 @@ def page_regions(grey: PageImage, detected: list[Region], find_lines: LineFinder
     text the same way); the whole page when there was no layout."""
     if not detected:
         return [Region("text", (0, 0, grey.width, grey.height))]
-    separated = [part for region in detected for part in (
-        separate_text(grey, region, find_lines) if region.kind == "figure" else [region])]
-    regions = tidy(separated, grey.width, grey.height)
-    missed = ink_regions(grey.pixels, uncovered_ink(grey.pixels, regions, grey.dpi), grey.dpi)
-    missed = [part for region in missed for part in (
-        separate_text(grey, region, find_lines) if region.kind == "figure" else [region])]
+    def separated(regions: list[Region]) -> list[Region]:
+        return [part for region in regions for part in (
+            separate_text(grey, region, find_lines) if region.kind == "figure" else [region])]
+
+    regions = tidy(separated(detected), grey.width, grey.height)
+    missed = separated(uncovered_ink(grey.pixels, regions, grey.dpi))
     regions, stray = absorb(regions, [r.bbox for r in missed if r.kind == "text"], grey.dpi)
     return regions + [Region("text", box) for box in stray] + [r for r in missed if r.kind != "text"]
 

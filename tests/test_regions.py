@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ocr_models.regions import absorb, ink_regions, reading_order, separate_text, tidy, uncovered_ink
+from ocr_models.regions import absorb, reading_order, separate_text, tidy, uncovered_ink
 from ocr_models.types import PageImage, Region
 
 
@@ -43,7 +43,7 @@ def test_ink_no_region_covers_is_found_as_blocks():
     page[100:140, 100:700] = 0  # a line the detector found
     page[600:640, 100:500] = 0  # a line it missed
     page[900:902, 400:402] = 0  # a speck
-    blocks = uncovered_ink(page, [Region("text", (90, 90, 710, 150))], dpi=100)
+    blocks = [r.bbox for r in uncovered_ink(page, [Region("text", (90, 90, 710, 150))], dpi=100)]
     assert len(blocks) == 1
     x0, y0, x1, y1 = blocks[0]
     assert abs(x0 - 100) <= 2 and abs(y0 - 600) <= 2 and abs(x1 - 500) <= 2 and abs(y1 - 640) <= 2
@@ -88,6 +88,5 @@ def test_uncovered_ink_is_a_figure_when_solid_and_text_when_lines():
     page[100:400, 100:500] = 80  # a picture the detector missed
     page[420:440, 150:450] = 0  # its caption
     page[100:900, 950:960] = 0  # a scanner's edge shadow
-    blocks = uncovered_ink(page, [], dpi=100)
-    kinds = sorted((r.kind, r.bbox) for r in ink_regions(page, blocks, dpi=100))
+    kinds = sorted((r.kind, r.bbox) for r in uncovered_ink(page, [], dpi=100))
     assert kinds == [("figure", (100, 100, 500, 400)), ("text", (150, 420, 450, 440)), ("text", (950, 100, 960, 900))]
