@@ -89,8 +89,12 @@ PAGE_COLUMNS: tuple[Column, ...] = (
     Column("created_at", pa.timestamp("us", tz="UTC"), "When the row was written.", False),
 )
 
-PAGE_SCHEMA = pa.schema([pa.field(c.name, c.type, nullable=c.nullable) for c in PAGE_COLUMNS],
-                        metadata={"lontar.schema_version": str(SCHEMA_VERSION)})
+def _schema(columns: tuple[Column, ...]) -> pa.Schema:
+    return pa.schema([pa.field(c.name, c.type, nullable=c.nullable) for c in columns],
+                     metadata={"lontar.schema_version": str(SCHEMA_VERSION)})
+
+
+PAGE_SCHEMA = _schema(PAGE_COLUMNS)
 PAGE_FIELDS: tuple[str, ...] = tuple(c.name for c in PAGE_COLUMNS)
 
 # Pair columns copied from the page row or from the run, rather than made by a stage.
@@ -132,8 +136,7 @@ PAIR_COLUMNS: tuple[Column, ...] = (
     Column("created_at", pa.timestamp("us", tz="UTC"), "When the row was written.", False),
 )
 
-PAIR_SCHEMA = pa.schema([pa.field(c.name, c.type, nullable=c.nullable) for c in PAIR_COLUMNS],
-                        metadata={"lontar.schema_version": str(SCHEMA_VERSION)})
+PAIR_SCHEMA = _schema(PAIR_COLUMNS)
 PAIR_FIELDS: tuple[str, ...] = tuple(c.name for c in PAIR_COLUMNS)
 PAIR_ITEM_TYPE = pa.struct([PAIR_SCHEMA.field(name) for name in PAIR_FIELDS
                             if name not in PAIR_FROM_PAGE + STAMP_FIELDS])

@@ -9,7 +9,10 @@ import logging
 import os
 from typing import Any, Literal
 
+import numpy as np
+
 from ocr_models.errors import MissingDependencyError, UsageError
+from ocr_models.types import PageImage
 
 log = logging.getLogger(__name__)
 
@@ -48,3 +51,15 @@ def load(auto_class: Any, model: str, what: str, **kwargs: Any) -> Any:
         hint = "" if os.path.isdir(model) else (
             " (not a local folder; a hub id must already be in the Hugging Face cache: nothing is downloaded)")
         raise UsageError(f"cannot load {what} {model!r}{hint}: {str(exc).splitlines()[0]}") from exc
+
+
+def load_model(auto_model: Any, auto_processor: Any, model: str, what: str, device: Device) -> tuple[Any, Any, str]:
+    """(processor, model in eval mode on its device, the device) for a folder or cached hub id."""
+    resolved = resolve_device(device)
+    processor = load(auto_processor, model, f"{what} processor")
+    return processor, load(auto_model, model, f"{what} model").to(resolved).eval(), resolved
+
+
+def rgb(image: PageImage) -> np.ndarray:
+    """The image's pixels with three channels, as image processors expect."""
+    return image.pixels if image.pixels.ndim == 3 else image.pixels[:, :, None].repeat(3, axis=2)

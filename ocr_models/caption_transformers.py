@@ -50,9 +50,8 @@ class TransformersCaptioner:
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
         self._torch = torch
-        self.device = hf.resolve_device(options.device)
-        self._processor = hf.load(AutoProcessor, options.model, "caption processor")
-        self._model = hf.load(AutoModelForImageTextToText, options.model, "caption model").to(self.device).eval()
+        self._processor, self._model, self.device = hf.load_model(
+            AutoModelForImageTextToText, AutoProcessor, options.model, "caption", options.device)
         self.model_id = options.model
 
     def _prompts(self, count: int) -> list[str] | None:
@@ -72,7 +71,7 @@ class TransformersCaptioner:
         return captions
 
     def _caption_batch(self, images: Sequence[PageImage]) -> list[str]:
-        pixels = [i.pixels if i.pixels.ndim == 3 else i.pixels[:, :, None].repeat(3, axis=2) for i in images]
+        pixels = [hf.rgb(image) for image in images]
         prompts = self._prompts(len(pixels))
         try:
             kwargs = {"images": pixels, "return_tensors": "pt"}

@@ -77,16 +77,14 @@ class TransformersLayoutDetector:
         from transformers import AutoImageProcessor, AutoModelForObjectDetection
 
         self._torch = torch
-        self.device = hf.resolve_device(options.device)
-        self._processor = hf.load(AutoImageProcessor, options.model, "layout processor")
-        self._model = hf.load(AutoModelForObjectDetection, options.model, "layout model").to(self.device).eval()
+        self._processor, self._model, self.device = hf.load_model(
+            AutoModelForObjectDetection, AutoImageProcessor, options.model, "layout", options.device)
         self._kinds = label_kinds(self._model.config.id2label, options)
         self.model_id = options.model
 
     def detect(self, image: PageImage) -> list[Region]:
-        pixels = image.pixels if image.pixels.ndim == 3 else image.pixels[:, :, None].repeat(3, axis=2)
         try:
-            inputs = self._processor(images=[pixels], return_tensors="pt").to(self.device)
+            inputs = self._processor(images=[hf.rgb(image)], return_tensors="pt").to(self.device)
             with self._torch.inference_mode():
                 outputs = self._model(**inputs)
             found = self._processor.post_process_object_detection(
