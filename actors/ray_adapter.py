@@ -21,9 +21,10 @@ import ray.data  # before the log levels are set: importing it configures its lo
 from actors.base import Row, Stage, error_fields
 from actors.ingest import page_id
 from actors.records import batch_table
-from ocr_models.errors import UsageError
+from ocr_models.errors import TransientError, UsageError
 
 log = logging.getLogger(__name__)
+LOCAL_START_ATTEMPTS = 3
 
 # Set in every Ray worker: one engine thread per core, and no telemetry from any library.
 WORKER_ENV = {
@@ -104,9 +105,9 @@ def ray_cluster(address: str | None, *, num_cpus: int | None, object_store_mb: i
         ray.init(address=address, runtime_env=runtime_env, logging_level=logging.WARNING,
                  log_to_driver=False)
     else:
-        ray.init(num_cpus=num_cpus or os.cpu_count(), object_store_memory=object_store_mb * 1024 * 1024,
-                 include_dashboard=False, runtime_env=runtime_env, logging_level=logging.WARNING,
-                 log_to_driver=False, _node_ip_address="127.0.0.1")
+        start_local(num_cpus=num_cpus or os.cpu_count(), object_store_memory=object_store_mb * 1024 * 1024,
+                    include_dashboard=False, runtime_env=runtime_env, logging_level=logging.WARNING,
+                    log_to_driver=False, _node_ip_address="127.0.0.1")
     if callable(sigterm) and threading.current_thread() is threading.main_thread():
         # ray.init installs a C handler that aborts on SIGTERM; the caller's handler exits cleanly instead
         signal.signal(signal.SIGTERM, sigterm)
@@ -117,6 +118,22 @@ def ray_cluster(address: str | None, *, num_cpus: int | None, object_store_mb: i
         yield ray.cluster_resources()
     finally:
         ray.shutdown()
+
+
+def start_local(attempts: int = LOCAL_START_ATTEMPTS, **init_args: object) -> None:
+    """ray.init for a local cluster, tried again when its raylet misses Ray's fixed 30 s registration window
+    (it does on a loaded machine: measured on 2 busy cores); a TransientError when it never starts."""
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(**init_args)
+            return
+        except Exception as exc:
+            ray.shutdown()
+            if "timed out during startup" not in str(exc):
+                raise
+            log.warning("the local Ray cluster did not start (attempt %d of %d): %s", attempt, attempts, exc)
+            if attempt == attempts:
+                raise TransientError(f"the local Ray cluster did not start {attempts} times: {exc}") from exc
 
 
 def check_reachable(address: str, timeout_s: float = 5.0) -> None:
