@@ -1,6 +1,8 @@
 """Process-wide defaults set before Ray or Prefect is imported: no telemetry, quiet logs, offline models."""
 
+import logging
 import os
+import sys
 
 DEFAULTS = {
     "RAY_USAGE_STATS_ENABLED": "0",
@@ -21,3 +23,21 @@ DEFAULTS = {
 def apply() -> None:
     for key, value in DEFAULTS.items():
         os.environ.setdefault(key, value)
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(message)s",
+                        datefmt="%H:%M:%S", stream=sys.stderr)
+    quiet_libraries(verbose)
+
+
+def quiet_libraries(verbose: bool) -> None:
+    """Libraries log at their own levels; Lontar's errors reach the user once, as one line, from the CLI."""
+    if verbose:
+        return
+    for name in ("httpx", "fsspec", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("ray").setLevel(logging.ERROR)
+    # Prefect logs every failed flow with its traceback, expected errors included.
+    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.flow_engine"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)

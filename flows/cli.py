@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
-import sys
 from pathlib import Path
 
 import click
@@ -13,28 +13,8 @@ from flows import _env
 
 _env.apply()
 
-from ocr_models.errors import (  # noqa: E402  (the environment must be set before these import Ray/Prefect)
-    LontarError,
-    MissingDependencyError,
-    NoInputError,
-    OutputError,
-    UsageError,
-)
-
-EXIT_CODES: dict[type[LontarError], int] = {
-    UsageError: 2,
-    MissingDependencyError: 3,
-    OutputError: 4,
-    NoInputError: 5,
-}
-EXIT_INTERNAL = 1
-
-
-def exit_code(exc: LontarError) -> int:
-    for kind, code in EXIT_CODES.items():
-        if isinstance(exc, kind):
-            return code
-    return EXIT_INTERNAL
+from flows import queue_cli  # noqa: E402  (after the environment)
+from flows.exit_codes import errors_to_exit_codes, exit_on_sigterm  # noqa: E402
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,30 +23,12 @@ def main(verbose: bool) -> None:
     """Lontar: scanned archives in, Parquet training data out."""
     # SIGTERM (a scheduler, `kill`) exits like Ctrl-C: cleanup runs, so the local Ray cluster and Prefect's
     # embedded server stop with us instead of living on as orphans.
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(message)s",
-                        datefmt="%H:%M:%S", stream=sys.stderr)
-    quiet_libraries(verbose)
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
+    _env.configure_logging(verbose)
+    from flows.serve import served_api_url
 
-
-_stopped_by: list[int] = []
-
-
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    _stopped_by.append(signum)
-    raise SystemExit(128 + signum)
-
-
-def quiet_libraries(verbose: bool) -> None:
-    """Libraries log at their own levels; Lontar's errors reach the user once, as one line, from here."""
-    if verbose:
-        return
-    for name in ("httpx", "fsspec", "urllib3"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    logging.getLogger("ray").setLevel(logging.ERROR)
-    # Prefect logs every failed flow with its traceback, expected errors included.
-    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.flow_engine"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
+    if not os.environ.get("PREFECT_API_URL") and (served := served_api_url()):
+        os.environ["PREFECT_API_URL"] = served  # `lontar serve` runs here: use its server, not an embedded one
 
 
 @main.command()
@@ -85,7 +47,7 @@ def run(inputs: tuple[str, ...], out: str, langs: str | None, config_file: str |
     from configs.model import load_config
     from flows.progress import BarReporter, LogReporter, default_reporter
 
-    try:
+    with errors_to_exit_codes():
         config = load_config(config_file, langs=langs.split(",") if langs else None,
                              **{"ray.address": ray_address, "ingest.text_layer": text_layer,
                                 "batch_id": batch_id})
@@ -94,21 +56,9 @@ def run(inputs: tuple[str, ...], out: str, langs: str | None, config_file: str |
         from flows.digitize import digitize
         from flows.report import summary_lines
 
-        quiet_libraries(logging.getLogger().level <= logging.DEBUG)  # Prefect set its levels on import
+        _env.quiet_libraries(logging.getLogger().level <= logging.DEBUG)  # Prefect set its levels on import
 
         result = digitize(list(inputs), out, config, reporter=reporter)
-    except LontarError as exc:
-        click.echo(f"lontar: error: {exc}", err=True)
-        sys.exit(exit_code(exc))
-    except (Exception, SystemExit) as exc:
-        if _stopped_by:
-            click.echo("lontar: stopped by SIGTERM; finished units are kept and a re-run resumes", err=True)
-            sys.exit(128 + _stopped_by[0])
-        if isinstance(exc, SystemExit) or logging.getLogger().level <= logging.DEBUG:
-            raise
-        click.echo(f"lontar: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback; "
-                   "finished units are kept and a re-run resumes)", err=True)
-        sys.exit(EXIT_INTERNAL)
     for line in summary_lines(result):
         click.echo(line)
 
@@ -139,6 +89,11 @@ def config_docs() -> None:
 
     click.echo(options_markdown())
 
+
+main.add_command(queue_cli.queue)
+main.add_command(queue_cli.status)
+main.add_command(queue_cli.nightly)
+main.add_command(queue_cli.serve)
 
 if __name__ == "__main__":
     main()
