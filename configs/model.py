@@ -80,6 +80,21 @@ class OutputOptions(_Options):
     compression: Literal["zstd", "snappy", "none"] = Field("zstd", description="Parquet column compression.")
 
 
+class QueueOptions(_Options):
+    """The archivists' batch queue and its nightly run (`lontar queue`, `lontar serve`, `lontar nightly`)."""
+
+    dataset: str = Field("lontar-dataset", description="Dataset root of queued batches: batch B is written to "
+                                                       "DATASET/batches/B/ (a folder or fsspec URL).")
+    nightly_cron: str = Field("0 2 * * *", description="When the nightly run processes the queue (cron).")
+    timezone: str | None = Field(None, description="IANA time zone of `nightly_cron`, e.g. Asia/Jakarta; "
+                                                   "default: this machine's zone.")
+    batches_at_once: int = Field(1, ge=1, description="Batches processed side by side by one nightly run "
+                                                      "(more than 1 is meant for a shared Ray cluster).")
+    work_pool: str = Field("lontar", description="Prefect work pool of the queue and the nightly deployment.")
+    lease_s: int = Field(60, ge=10, description="A nightly run holds the queue under a lease this long, "
+                                                "renewed while it lives; a crashed run's lease lapses after it.")
+
+
 class RunConfig(_Options):
     """One run's configuration. `config_hash` in every row is the hash of this model's JSON."""
 
@@ -100,6 +115,7 @@ class RunConfig(_Options):
     pairs: PairOptions = Field(default_factory=PairOptions)
     ray: RayOptions = Field(default_factory=RayOptions)
     output: OutputOptions = Field(default_factory=OutputOptions)
+    queue: QueueOptions = Field(default_factory=QueueOptions)
 
     @field_validator("langs")
     @classmethod
@@ -114,7 +130,7 @@ class RunConfig(_Options):
 
     def config_hash(self) -> str:
         """Hash of everything that changes the output (not where it runs)."""
-        payload = self.model_dump(mode="json", exclude={"ray", "batch_id", "progress_every"})
+        payload = self.model_dump(mode="json", exclude={"ray", "batch_id", "progress_every", "queue"})
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def candidate_scripts(self) -> list[str]:

@@ -40,6 +40,12 @@ class NoInputError(LontarError):
     kind = "no_input"
 
 
+class OrchestratorError(LontarError):
+    """The Prefect server that keeps the queue does not answer, or refused what was asked of it."""
+
+    kind = "orchestrator"
+
+
 # --- page and file level: recorded on rows, the run goes on -----------------------------------------------
 class InputError(LontarError):
     """A file or page cannot be read: empty, truncated, encrypted, not what its name says."""

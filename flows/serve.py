@@ -1,0 +1,145 @@
+"""`lontar serve`: a Prefect server (started, or the one PREFECT_API_URL names), the queue's work pool and
+deployments, and a process worker that runs the nightly deployment when its cron schedule fires.
+
+The worker polls only the pool's `default` queue, where the nightly deployment lives: batches are started by
+the nightly run alone, never by the worker, so no batch can run twice at once. While it runs, the address of
+the server is kept in PREFECT_HOME/lontar-serve.json, so that `lontar queue ...` in another shell finds it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from configs.model import QueueOptions
+from flows._process import die_with_parent
+from ocr_models.errors import OrchestratorError
+
+log = logging.getLogger("lontar")
+SERVER_START_S = 180  # first start migrates the SQLite database: slow on a busy 2-core machine
+
+
+def state_file() -> Path:
+    return Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser() / "lontar-serve.json"
+
+
+def served_api_url() -> str | None:
+    """The API address of a `lontar serve` still running on this machine, if there is one."""
+    try:
+        served = json.loads(state_file().read_text())
+        os.kill(served["pid"], 0)
+    except (OSError, ValueError, KeyError):
+        return None
+    return served["api_url"]
+
+
+def answers(api_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _prefect(*args: str) -> list[str]:
+    return [sys.executable, "-m", "prefect", *args]
+
+
+@contextmanager
+def _running(command: list[str], env: dict[str, str], what: str, log_file: Path | None = None
+             ) -> Iterator[subprocess.Popen]:
+    """A child process stopped on the way out: SIGINT first (Prefect's graceful stop), then SIGKILL."""
+    output = log_file.open("ab") if log_file else None
+    process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
+                               start_new_session=True, preexec_fn=die_with_parent)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            log.info("stopping the %s", what)
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        if output:
+            output.close()
+
+
+def _wait_until_answers(api_url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + SERVER_START_S
+    while not answers(api_url):
+        if server.poll() is not None:
+            raise OrchestratorError(f"the Prefect server exited with code {server.returncode} while starting "
+                                    f"(is port {api_url.split(':')[-1].split('/')[0]} taken?)")
+        if time.monotonic() > deadline:
+            raise OrchestratorError(f"the Prefect server did not answer at {api_url} within {SERVER_START_S} s")
+        time.sleep(0.5)
+
+
+def serve(options: QueueOptions, host: str, port: int, on_ready=print) -> None:
+    """Run until SIGINT or SIGTERM (or until the server or the worker dies, which is an error)."""
+    from flows.queue import nightly_timezone, prefect_client
+
+    env = dict(os.environ)
+    api_url = env.get("PREFECT_API_URL")
+    with _maybe_server(api_url, host, port, env) as api_url:
+        env["PREFECT_API_URL"] = os.environ["PREFECT_API_URL"] = api_url
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings({PREFECT_API_URL: api_url}), prefect_client() as client:
+            from flows.queue import ensure_queue
+
+            ensure_queue(client, options)
+        worker = _prefect("worker", "start", "--pool", options.work_pool, "--type", "process",
+                          "--work-queue", "default", "--install-policy", "never",
+                          "--no-create-pool-if-not-found", "--name", f"lontar-{os.uname().nodename}")
+        # the worker's runs (the nightly run and its batches) log to the Prefect UI as well as here
+        worker_env = {**env, "PREFECT_LOGGING_EXTRA_LOGGERS": "lontar", "PREFECT_LOGGING_LEVEL": "INFO"}
+        with _running(worker, worker_env, "worker") as worker_process:
+            state_file().parent.mkdir(parents=True, exist_ok=True)
+            state_file().write_text(json.dumps({"api_url": api_url, "pid": os.getpid()}))
+            try:
+                on_ready(f"Prefect UI: {api_url.removesuffix('/').removesuffix('/api')}")
+                on_ready(f"nightly run: '{options.nightly_cron}' ({nightly_timezone(options)}), "
+                         f"{options.batches_at_once} batch(es) at a time; work pool '{options.work_pool}'")
+                on_ready("serving; Ctrl-C stops the worker and the server")
+                while worker_process.poll() is None:
+                    time.sleep(1)
+                raise OrchestratorError(f"the Prefect worker exited with code {worker_process.returncode}")
+            finally:
+                with suppress(OSError):
+                    state_file().unlink()
+
+
+@contextmanager
+def _maybe_server(api_url: str | None, host: str, port: int, env: dict[str, str]) -> Iterator[str]:
+    """The server PREFECT_API_URL names (it must answer), or one already at host:port, or a new one there."""
+    if api_url:
+        if not answers(api_url):
+            raise OrchestratorError(f"PREFECT_API_URL is {api_url}, but no Prefect server answers there")
+        yield api_url
+        return
+    api_url = f"http://{host}:{port}/api"
+    if answers(api_url):
+        log.info("a Prefect server already answers at %s: using it", api_url)
+        yield api_url
+        return
+    server_log = state_file().parent / "lontar-server.log"
+    server_log.parent.mkdir(parents=True, exist_ok=True)
+    log.info("starting a Prefect server at %s (database and log %s in %s)", api_url, server_log.name,
+             server_log.parent)
+    command = _prefect("server", "start", "--host", host, "--port", str(port))
+    with _running(command, env, "Prefect server", log_file=server_log) as srv:
+        _wait_until_answers(api_url, srv)
+        yield api_url

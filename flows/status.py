@@ -1,0 +1,122 @@
+"""What happened to a batch: its queue state from Prefect, its files and pages from its output folder."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import fsspec
+import pyarrow.dataset as pads
+
+from actors.writer import UnitStats
+from flows.queue import Batch
+
+PAGE_DETAIL = ["source_uri", "page_index", "status", "script", "lang", "text_source", "error_kind", "error"]
+
+
+def latest_report(out: str) -> dict | None:
+    """The batch's newest run report (OUT/_runs/*.json), or None before its first run has finished."""
+    fs, root = fsspec.core.url_to_fs(out)
+    reports = sorted(fs.glob(f"{root.rstrip('/')}/_runs/*.json"))
+    return json.loads(fs.cat_file(reports[-1])) if reports else None
+
+
+def committed_pages(out: str) -> dict[str, int]:
+    """Pages of the units committed so far (a batch still running, or one whose run died)."""
+    fs, root = fsspec.core.url_to_fs(out)
+    counts = {"ok": 0, "error": 0}
+    for marker in fs.glob(f"{root.rstrip('/')}/_units/*.json"):
+        stats = UnitStats.from_json(fs.cat_file(marker).decode())
+        counts["ok"] += stats.by_status.get("ok", 0)
+        counts["error"] += stats.by_status.get("error", 0)
+    return counts
+
+
+def page_counts(batch: Batch) -> dict[str, int | None]:
+    """Pages ok / error / total: from the run report when there is one, else what is committed so far."""
+    report = latest_report(batch.out)
+    if report:
+        return {k: report["pages"][k] for k in ("ok", "error", "total")}
+    done = committed_pages(batch.out)
+    return {"ok": done["ok"], "error": done["error"], "total": None}
+
+
+def page_rows(out: str, errors_only: bool) -> list[dict]:
+    fs, root = fsspec.core.url_to_fs(out)
+    folder = f"{root.rstrip('/')}/pages"
+    if not fs.exists(folder):
+        return []
+    dataset = pads.dataset(folder, format="parquet", filesystem=fs, exclude_invalid_files=True)
+    where = pads.field("status") == "error" if errors_only else None
+    rows = dataset.to_table(columns=PAGE_DETAIL, filter=where).to_pylist()
+    return sorted(rows, key=lambda r: (r["source_uri"], r["page_index"]))
+
+
+def batch_detail(batch: Batch, all_pages: bool = False) -> dict[str, Any]:
+    """Everything `lontar status` shows, as one JSON-ready dict."""
+    report = latest_report(batch.out)
+    return {
+        "batch_id": batch.batch_id, "name": batch.name, "priority": batch.priority, "state": batch.state_name,
+        "message": batch.message, "attempts": batch.attempts, "submitted": _iso(batch.submitted),
+        "started": _iso(batch.started), "finished": _iso(batch.finished), "output": batch.out,
+        "inputs": batch.inputs, "flow_run_id": str(batch.flow_run_id), "pages": page_counts(batch),
+        "run_id": report["run_id"] if report else None,
+        "files": report["file_outcomes"] if report else [],
+        "page_rows": page_rows(batch.out, errors_only=not all_pages),
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone().isoformat(timespec="seconds") if moment else None
+
+
+def when(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def pages_text(counts: dict[str, int | None]) -> str:
+    if counts["total"] is None and not counts["ok"] and not counts["error"]:
+        return "-"
+    total = "?" if counts["total"] is None else counts["total"]
+    return f"{counts['ok']}/{counts['error']}/{total}"
+
+
+def detail_lines(detail: dict[str, Any]) -> list[str]:
+    pages = detail["pages"]
+    lines = [
+        f"batch {detail['batch_id']} ({detail['name']}), {detail['priority']} priority: {detail['state']}"
+        + (f" - {detail['message']}" if detail["message"] else ""),
+        f"submitted {detail['submitted']}, started {detail['started'] or '-'}, finished {detail['finished'] or '-'}"
+        f", attempts {detail['attempts']}",
+        f"output: {detail['output']}",
+        f"pages: {pages['ok']} ok, {pages['error']} error, {'?' if pages['total'] is None else pages['total']} "
+        "total" + ("" if detail["run_id"] else " (committed so far)"),
+    ]
+    if detail["files"]:
+        lines.append("files:")
+        for f in detail["files"]:
+            reason = f"  {f['error']}" if f["error"] else ""
+            duplicate = f"  (same bytes as {f['duplicate_of']})" if f["duplicate_of"] else ""
+            lines.append(f"  {f['outcome']:<9} {f['uri']}  pages {f['pages_ok']} ok, {f['pages_error']} error"
+                         f"{reason}{duplicate}")
+    if detail["page_rows"]:
+        lines.append("pages:")
+        for row in detail["page_rows"]:
+            what = (f"{row['error_kind']}: {row['error']}" if row["status"] == "error"
+                    else f"{row['script']} ({row['lang']}, {row['text_source']})")
+            page = f"page {row['page_index'] + 1}" if row["page_index"] >= 0 else "(whole file)"
+            lines.append(f"  {row['status']:<5} {row['source_uri']} {page}: {what}")
+    return lines
+
+
+def batch_table(batches: list[Batch]) -> list[str]:
+    header = ("BATCH", "NAME", "PRIORITY", "STATE", "PAGES OK/ERR/TOTAL", "SUBMITTED", "FINISHED")
+    rows = [header] + [(b.batch_id, b.name, b.priority, b.state_name, pages_text(page_counts(b)),
+                        when(b.submitted), when(b.finished)) for b in batches]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def json_text(value: Any) -> str:
+    return json.dumps(value, indent=1, ensure_ascii=False, default=str)
