@@ -131,13 +131,15 @@ def pair_id(page_id: str, kind: str, box: BBox) -> str:
 
 def encode(image: Image.Image, box: BBox, image_format: str) -> tuple[bytes, int, int]:
     crop = image.crop(box)
+    # Pixels, resolution and colour profile only: a crop must not inherit the file's comment or EXIF, or the
+    # same figure in a re-saved scan gets other bytes and is not recognised as a duplicate.
+    crop.info = {}
     buffer = io.BytesIO()
-    dpi = image.info.get("dpi")
+    keep = {"dpi": image.info.get("dpi") or (300, 300), "icc_profile": image.info.get("icc_profile")}
     if image_format == "jpeg":
-        crop.convert("RGB" if crop.mode not in ("L", "RGB") else crop.mode).save(buffer, "JPEG", quality=92,
-                                                                                  dpi=dpi or (300, 300))
+        crop.convert("RGB" if crop.mode not in ("L", "RGB") else crop.mode).save(buffer, "JPEG", quality=92, **keep)
     else:
-        crop.save(buffer, "PNG", dpi=dpi or (300, 300))
+        crop.save(buffer, "PNG", **keep)
     return buffer.getvalue(), crop.width, crop.height
 
 

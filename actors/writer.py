@@ -1,11 +1,14 @@
 """ShardWriter: streams one work unit's rows into its Parquet shards (pages and pairs) through fsspec.
 
-Each shard is written under a hidden temporary name and renamed when complete, so readers never see a
-partial shard; the unit's stats sidecar is written after both renames and is the unit's done marker.
+Shards are Hive-partitioned (`pages/script=Deva/part-<unit>-00000.parquet`; the partition columns are in the
+path, not in the file). Each is written under a hidden
+temporary name and renamed when the unit commits, so readers never see a partial or empty shard; the unit's
+stats sidecar is written after the renames and is the unit's done marker.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections import Counter
@@ -16,17 +19,39 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from actors.records import PAGE_FIELDS, PAGE_SCHEMA, PAIR_FIELDS, PAIR_SCHEMA, SCHEMA_VERSION, pair_rows
+from actors import quality
+from actors.records import (
+    PAGE_FIELDS,
+    PAGE_PARTITIONING,
+    PAGE_SCHEMA,
+    PAIR_PARTITIONING,
+    PAIR_SCHEMA,
+    SCHEMA_VERSION,
+    UNKNOWN_SCRIPT,
+    pair_rows,
+)
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class ShardLimits:
+    """How big shards and row groups grow (`output.*` in the config)."""
+
+    shard_max_bytes: int = 256 << 20
+    shard_max_rows: int = 100_000
+    row_group_bytes: int = 32 << 20  # uncompressed Arrow bytes buffered before a row group is written
+    row_group_rows: int = 1024
+    compression: str = "zstd"
+
+
 @dataclass
 class UnitStats:
-    """What one unit wrote; the run report is a fold over these."""
+    """What one unit wrote; the run report and the dataset manifest are folds over these."""
 
     unit_id: str
-    shard: str
+    batch_id: str = ""
+    shards: list[dict] = field(default_factory=list)  # {table, path (relative to the root), rows, bytes}
     rows: int = 0
     bytes: int = 0
     by_status: Counter = field(default_factory=Counter)
@@ -36,7 +61,7 @@ class UnitStats:
     files: dict[str, dict[str, int]] = field(default_factory=dict)  # source_uri -> {ok, error}
     pairs: int = 0
     pairs_by_kind: Counter = field(default_factory=Counter)
-    pairs_shard: str | None = None
+    duplicate_images: int = 0  # figure and table pairs whose image an earlier pair holds
     ocr_seconds: float = 0.0
     wall_seconds: float = 0.0
     schema_version: int = SCHEMA_VERSION
@@ -49,7 +74,7 @@ class UnitStats:
             self.rows += 1
             self.by_status[status] += 1
             if status == "ok":
-                self.by_script[script or "none"] += 1
+                self.by_script[script] += 1
                 self.by_text_source[source] += 1
             else:
                 self.by_error_kind[kind] += 1
@@ -72,73 +97,152 @@ class UnitStats:
 
 
 class _Shard:
-    """One Parquet file written under a temporary name, renamed into place on commit."""
+    """One Parquet file written under a hidden temporary name; renamed into place by `commit`."""
 
-    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, folder: str, unit_id: str, schema: pa.Schema,
+    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, path: str, schema: pa.Schema,
                  compression: str) -> None:
-        self.fs = fs
-        self.final = f"{root}/{folder}/part-{unit_id}.parquet"
-        self.temp = f"{root}/{folder}/.part-{unit_id}.parquet.tmp"
-        fs.makedirs(f"{root}/{folder}", exist_ok=True)
+        self.fs, self.path, self.rows = fs, path, 0
+        self.final = f"{root}/{path}"
+        folder, name = self.final.rsplit("/", 1)
+        self.temp = f"{folder}/.{name}.tmp"
+        fs.makedirs(folder, exist_ok=True)
         self._file = fs.open(self.temp, "wb")
-        self._writer = pq.ParquetWriter(self._file, schema, compression=compression)
+        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self._file, schema, compression=compression)
 
-    def write(self, table: pa.Table, row_group_rows: int) -> None:
-        self._writer.write_table(table, row_group_size=row_group_rows)
+    def write(self, table: pa.Table) -> None:
+        self._writer.write_table(table, row_group_size=table.num_rows)
+        self.rows += table.num_rows
 
-    def commit(self) -> int:
-        self._writer.close()
-        self._file.close()
+    @property
+    def bytes_written(self) -> int:
+        return self._file.tell()
+
+    def finish(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._file.close()
+            self._writer = None
+
+    def commit(self) -> dict:
+        self.finish()
         self.fs.mv(self.temp, self.final)
-        return self.fs.size(self.final)
+        return {"path": self.path, "rows": self.rows, "bytes": self.fs.size(self.final)}
 
     def abort(self) -> None:
         try:
-            self._writer.close()
-            self._file.close()
+            self.finish()
         finally:
             if self.fs.exists(self.temp):
                 self.fs.rm(self.temp)
 
 
+class _PartitionedTable:
+    """One table's shards for one unit: Hive-partitioned (`pages/script=Deva/`), each partition's rows
+    buffered into row groups of about `row_group_bytes`, a new shard begun when one reaches its limits.
+    A shard file is opened only when a row goes to it: no empty shards."""
+
+    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, table: str, partitioning: tuple[str, ...],
+                 schema: pa.Schema, unit_id: str, limits: ShardLimits) -> None:
+        self.fs, self.root, self.table, self.partitioning = fs, root, table, partitioning
+        # Partition columns live in the path only, as Hive, Spark and pyarrow's write_dataset have them: Spark
+        # and pandas refuse a column that is in both the files and the path.
+        self.schema = pa.schema([f for f in schema if f.name not in partitioning], metadata=schema.metadata)
+        self.unit_id, self.limits = unit_id, limits
+        self._open: dict[tuple, _Shard] = {}
+        self._buffers: dict[tuple, list[pa.Table]] = {}
+        self._sequence: dict[tuple, int] = {}
+        self._done: list[_Shard] = []
+
+    def write(self, rows: pa.Table) -> None:
+        keys = list(zip(*(rows.column(name).to_pylist() for name in self.partitioning), strict=True))
+        for key in dict.fromkeys(keys):
+            mask = pa.array([k == key for k in keys])
+            buffer = self._buffers.setdefault(key, [])
+            buffer.append(rows.filter(mask).drop_columns(list(self.partitioning)))
+            if (sum(t.nbytes for t in buffer) >= self.limits.row_group_bytes
+                    or sum(t.num_rows for t in buffer) >= self.limits.row_group_rows):
+                self._flush(key)
+
+    def _flush(self, key: tuple) -> None:
+        buffer = self._buffers.pop(key, [])
+        if not buffer:
+            return
+        shard = self._open.get(key)
+        if shard is None:
+            sequence = self._sequence.get(key, 0)
+            self._sequence[key] = sequence + 1
+            folder = "/".join(f"{name}={value}" for name, value in zip(self.partitioning, key, strict=True))
+            path = f"{self.table}/{folder}/part-{self.unit_id}-{sequence:05d}.parquet"
+            shard = self._open[key] = _Shard(self.fs, self.root, path, self.schema, self.limits.compression)
+        shard.write(pa.concat_tables(buffer))
+        if shard.bytes_written >= self.limits.shard_max_bytes or shard.rows >= self.limits.shard_max_rows:
+            shard.finish()
+            self._done.append(self._open.pop(key))
+
+    def commit(self) -> list[dict]:
+        for key in list(self._buffers):
+            self._flush(key)
+        shards, self._open = [*self._done, *self._open.values()], {}
+        return [{"table": self.table, **shard.commit()} for shard in shards]
+
+    def abort(self) -> None:
+        shards, self._open, self._buffers = [*self._done, *self._open.values()], {}, {}
+        for shard in shards:
+            shard.abort()
+
+
 class ShardWriter:
     """`write(batch)` any number of times, then `close()` to commit; `abort()` removes the partial files.
 
-    A batch is a `records.BATCH_SCHEMA` table: its page columns go to `pages/`, its pairs to `pairs/`.
+    A batch is a `records.BATCH_SCHEMA` table: its page columns go to `pages/`, its pairs to `pairs/`. The
+    writer fills in what it derives (quality signals, image hashes, `script` for rows that have none) and,
+    for figure and table pairs whose image an earlier pair holds, `duplicate_of` in place of the bytes.
     """
 
     def __init__(self, fs: fsspec.AbstractFileSystem, root: str, unit_id: str, stamp: dict[str, str], *,
-                 row_group_rows: int = 64, compression: str = "zstd") -> None:
-        """`stamp`: run_id, batch_id and config_hash, written into every row."""
+                 limits: ShardLimits | None = None, images: dict[str, str] | None = None) -> None:
+        """`stamp`: run_id, batch_id and config_hash, written into every row. `images`: image_sha256 -> pair_id
+        of the figure and table images already in the dataset; this unit's are added when it commits."""
         self.fs, self.root, self.stamp = fs, root.rstrip("/"), stamp
-        self.row_group_rows = row_group_rows
-        self._pages = _Shard(fs, self.root, "pages", unit_id, PAGE_SCHEMA, compression)
-        self._pairs = _Shard(fs, self.root, "pairs", unit_id, PAIR_SCHEMA, compression)
-        self.stats = UnitStats(unit_id=unit_id, shard=self._pages.final, pairs_shard=self._pairs.final)
+        limits = limits or ShardLimits()
+        self._pages = _PartitionedTable(fs, self.root, "pages", PAGE_PARTITIONING, PAGE_SCHEMA, unit_id, limits)
+        self._pairs = _PartitionedTable(fs, self.root, "pairs", PAIR_PARTITIONING, PAIR_SCHEMA, unit_id, limits)
+        self._known_images = images if images is not None else {}
+        self._new_images: dict[str, str] = {}
+        self.stats = UnitStats(unit_id=unit_id, batch_id=stamp["batch_id"])
 
     def write(self, batch: pa.Table) -> None:
-        now = datetime.now(UTC)
-        stamp = {**self.stamp, "created_at": now}
-        pages = batch.select(list(PAGE_FIELDS))
-        for name, value in stamp.items():
-            column = pa.array([value] * pages.num_rows, PAGE_SCHEMA.field(name).type)
-            pages = pages.set_column(pages.schema.get_field_index(name), name, column)
-        pages = pages.cast(PAGE_SCHEMA)
-        self._pages.write(pages, self.row_group_rows)
-        self.stats.add(pages)
+        stamp = {**self.stamp, "created_at": datetime.now(UTC)}
+        pages = [{**row, **stamp} for row in _with_derived(batch.select(list(PAGE_FIELDS)).to_pylist())]
+        table = _table(pages, PAGE_SCHEMA)
+        self._pages.write(table)
+        self.stats.add(table)
         if "pairs" in batch.column_names:
-            rows = [{**row, **stamp} for row in pair_rows(batch)]
-            if rows:
-                pairs = pa.Table.from_pylist([{k: row.get(k) for k in PAIR_FIELDS} for row in rows],
-                                             schema=PAIR_SCHEMA)
-                self._pairs.write(pairs, self.row_group_rows)
-                self.stats.pairs += pairs.num_rows
-                self.stats.pairs_by_kind.update(pairs.column("kind").to_pylist())
+            pairs = [{**row, **stamp} for row in _with_derived(pair_rows(batch))]
+            for pair in pairs:
+                self._mark_duplicate(pair)
+            if pairs:
+                self._pairs.write(_table(pairs, PAIR_SCHEMA))
+                self.stats.pairs += len(pairs)
+                self.stats.pairs_by_kind.update(pair["kind"] for pair in pairs)
+
+    def _mark_duplicate(self, pair: dict) -> None:
+        if pair["kind"] not in DEDUPLICATED_KINDS:
+            return
+        digest = pair["image_sha256"]
+        first = self._known_images.get(digest) or self._new_images.get(digest)
+        if first is None:
+            self._new_images[digest] = pair["pair_id"]
+        elif first != pair["pair_id"]:
+            pair["duplicate_of"], pair["image"] = first, None
+            self.stats.duplicate_images += 1
 
     def close(self, wall_seconds: float = 0.0) -> UnitStats:
-        self.stats.bytes = self._pages.commit() + self._pairs.commit()
+        self.stats.shards = self._pages.commit() + self._pairs.commit()
+        self.stats.bytes = sum(shard["bytes"] for shard in self.stats.shards)
         self.stats.wall_seconds = wall_seconds
         write_text(self.fs, unit_marker(self.root, self.stats.unit_id), self.stats.to_json())
+        self._known_images.update(self._new_images)  # only now: an aborted unit's images are in no shard
         return self.stats
 
     def abort(self) -> None:
@@ -148,19 +252,39 @@ class ShardWriter:
             self._pairs.abort()
 
 
+DEDUPLICATED_KINDS = ("figure", "table")  # a line's crop is its own: the same bytes twice are a coincidence
+
+
+def _with_derived(rows: list[dict]) -> list[dict]:
+    for row in rows:
+        row["script"] = row.get("script") or UNKNOWN_SCRIPT
+        image = row.get("image")
+        row["image_sha256"] = hashlib.sha256(image).hexdigest() if image is not None else None
+        row.update(quality.signals(row.get("text"), row["script"]))
+    return rows
+
+
+def _table(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    table = pa.Table.from_pylist([{name: row.get(name) for name in schema.names} for row in rows], schema=schema)
+    for column, schema_field in zip(table.columns, schema, strict=True):
+        if not schema_field.nullable and column.null_count:
+            raise ValueError(f"column {schema_field.name} must not be null ({column.null_count} null rows)")
+    return table
+
+
 def unit_marker(root: str, unit_id: str) -> str:
     return f"{root.rstrip('/')}/_units/{unit_id}.json"
 
 
 def read_done_unit(fs: fsspec.AbstractFileSystem, root: str, unit_id: str) -> UnitStats | None:
-    """The stats of a unit already committed under `root` (its marker and its shard exist), else None."""
+    """The stats of a unit already committed under `root` (its marker and all its shards exist), else None."""
     marker = unit_marker(root, unit_id)
     if not fs.exists(marker):
         return None
     stats = UnitStats.from_json(fs.cat_file(marker).decode())
     stats.reused = True
-    shards = [stats.shard, *([stats.pairs_shard] if stats.pairs_shard else [])]
-    return stats if all(fs.exists(shard) for shard in shards) else None
+    root = root.rstrip("/")
+    return stats if all(fs.exists(f"{root}/{shard['path']}") for shard in stats.shards) else None
 
 
 def write_text(fs: fsspec.AbstractFileSystem, path: str, text: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from functools import cache
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ def apt_package_for_model(model: str) -> str:
     return f"tesseract-ocr-{model}"
 
 
+@cache  # texts draw on a few hundred distinct characters; this is on every character's path
 def script_of_char(char: str) -> Script | None:
     for script in SCRIPTS:
         if script.contains(char):
