@@ -73,18 +73,29 @@ class RayOptions(_Options):
 
 
 class OutputOptions(_Options):
+    """How the work is cut into units and the tables into shards (docs/dataset.md)."""
+
     pages_per_unit: int = Field(
-        256, ge=1, description="Pages per work unit; one unit is one Ray Data job and one Parquet shard.")
+        256, ge=1, description="Pages per work unit: one Ray Data job, committed (or redone) as a whole. A unit "
+                               "writes one shard per partition (script; kind and script for pairs) it has rows "
+                               "for, so at 300 dpi a unit of one script is a shard of about 100-250 MB.")
     pages_per_task: int = Field(8, ge=1, description="Pages one ingest task reads from a file.")
-    row_group_rows: int = Field(64, ge=1, description="Rows per Parquet row group.")
+    shard_max_mb: int = Field(256, ge=1, description="A shard reaching this size (MiB, compressed) is closed "
+                                                     "and the unit's next rows of that partition begin another.")
+    shard_max_rows: int = Field(100_000, ge=1, description="A shard reaching this many rows is closed likewise.")
+    row_group_mb: int = Field(32, ge=1, description="Rows are buffered into Parquet row groups of about this "
+                                                    "many MiB (uncompressed): big enough for fast scans, small "
+                                                    "enough that a filtered read skips most of a shard.")
+    row_group_rows: int = Field(1024, ge=1, description="Most rows in one Parquet row group.")
     compression: Literal["zstd", "snappy", "none"] = Field("zstd", description="Parquet column compression.")
 
 
 class QueueOptions(_Options):
     """The archivists' batch queue and its nightly run (`lontar queue`, `lontar serve`, `lontar nightly`)."""
 
-    dataset: str = Field("lontar-dataset", description="Dataset root of queued batches: batch B is written to "
-                                                       "DATASET/batches/B/ (a folder or fsspec URL).")
+    dataset: str = Field("lontar-dataset", description="The dataset every queued batch is written into (a folder "
+                                                       "or fsspec URL); also what `lontar query`, `stats` and "
+                                                       "`export` read when no --dataset is given.")
     nightly_cron: str = Field("0 2 * * *", description="When the nightly run processes the queue (cron).")
     timezone: str | None = Field(None, description="IANA time zone of `nightly_cron`, e.g. Asia/Jakarta; "
                                                    "default: this machine's zone.")

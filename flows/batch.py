@@ -24,7 +24,7 @@ from flows.report import summary_lines  # noqa: E402
 
 @flow(name="lontar-batch", validate_parameters=False, log_prints=False)
 def process_batch(batch_id: str, inputs: list[str], out: str, name: str = "", config: dict | None = None) -> dict:
-    """Digitize one batch's inputs into its own folder of the dataset (DATASET/batches/BATCH_ID)."""
+    """Digitize one batch's inputs into the dataset (rows carry `batch_id`; reports go to _runs/BATCH_ID/)."""
     from prefect.artifacts import create_markdown_artifact
 
     run_config = RunConfig.model_validate({**(config or {}), "batch_id": batch_id})

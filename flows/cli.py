@@ -13,7 +13,7 @@ from flows import _env
 
 _env.apply()
 
-from flows import queue_cli  # noqa: E402  (after the environment)
+from flows import dataset_cli, queue_cli  # noqa: E402  (after the environment)
 from flows.exit_codes import errors_to_exit_codes, exit_on_sigterm  # noqa: E402
 
 
@@ -90,6 +90,9 @@ def config_docs() -> None:
     click.echo(options_markdown())
 
 
+main.add_command(dataset_cli.query)
+main.add_command(dataset_cli.stats)
+main.add_command(dataset_cli.export)
 main.add_command(queue_cli.queue)
 main.add_command(queue_cli.status)
 main.add_command(queue_cli.nightly)

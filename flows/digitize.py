@@ -5,7 +5,6 @@ Prefect orchestrates (each unit is a task, retried only for transient errors); R
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import secrets
@@ -18,9 +17,9 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from actors.ray_adapter import check_reachable, ray_cluster, run_unit
-from actors.writer import ShardWriter, UnitStats, read_done_unit, write_text
+from actors.writer import ShardLimits, ShardWriter, UnitStats, read_done_unit, write_text
 from configs.model import RunConfig
-from flows import planning, preflight, report
+from flows import dataset, planning, preflight, report
 from flows.pipeline import build_stages, read_options
 from flows.progress import LogReporter
 from ocr_models.errors import LontarError
@@ -44,8 +43,9 @@ def retry_if_transient(task, task_run, state) -> bool:
 
 @task(name="process-unit", retries=2, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
 def process_unit(unit: planning.Unit, out: str, config: RunConfig, stamp: dict[str, str],
-                 resources: dict, reporter: Any) -> UnitStats:
-    """Run one unit as a Ray Data job and commit its shard; a unit already committed is not redone."""
+                 resources: dict, reporter: Any, images: dict[str, str]) -> UnitStats:
+    """Run one unit as a Ray Data job and commit its shards; a unit already committed is not redone.
+    `images`: the dataset's figure and table images (image_sha256 -> pair_id), grown as units commit."""
     fs, root = fsspec.core.url_to_fs(out)
     done = read_done_unit(fs, root, unit.unit_id)  # again: a retry may find the unit committed
     if done is not None:
@@ -53,8 +53,7 @@ def process_unit(unit: planning.Unit, out: str, config: RunConfig, stamp: dict[s
         return done
     started = time.monotonic()
     ingest, model_stages = build_stages(config, resources)
-    writer = ShardWriter(fs, root, unit.unit_id, stamp, row_group_rows=config.output.row_group_rows,
-                         compression=config.output.compression)
+    writer = ShardWriter(fs, root, unit.unit_id, stamp, limits=shard_limits(config), images=images)
     try:
         for batch in run_unit(unit.tasks, ingest, model_stages):
             writer.write(batch)
@@ -64,6 +63,13 @@ def process_unit(unit: planning.Unit, out: str, config: RunConfig, stamp: dict[s
         writer.abort()
         raise
     return writer.close(wall_seconds=time.monotonic() - started)
+
+
+def shard_limits(config: RunConfig) -> ShardLimits:
+    output = config.output
+    return ShardLimits(shard_max_bytes=output.shard_max_mb << 20, shard_max_rows=output.shard_max_rows,
+                       row_group_bytes=output.row_group_mb << 20, row_group_rows=output.row_group_rows,
+                       compression=output.compression)
 
 
 @flow(name="lontar-digitize", validate_parameters=False, log_prints=False)
@@ -80,16 +86,20 @@ def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None 
     tesseract_version = preflight.check_tesseract(config)
     preflight.check_models(config)
     preflight.check_output(out)
+    dataset.check_writable_version(out)
     if config.ray.address:
         check_reachable(config.ray.address)
     timings["preflight_s"] = time.monotonic() - t0
 
     t = time.monotonic()
-    plan = planning.plan(inputs, config, read_options(config))
-    timings["plan_s"] = time.monotonic() - t
-    batch_id = config.batch_id or "b-" + hashlib.sha256(
-        "".join(sorted(f.sha256 for f in plan.files)).encode()).hexdigest()[:12]
+    files = planning.find_files(inputs, read_options(config))
+    batch_id = config.batch_id or planning.batch_id_of(files)
     stamp = {"run_id": run_id, "batch_id": batch_id, "config_hash": config.config_hash()}
+    files = planning.skip_committed(files, dataset.source_owners(out, [f.sha256 for f in files]), batch_id,
+                                    stamp["config_hash"])
+    plan = planning.plan(inputs, config, read_options(config), files)
+    images = dataset.known_images(out) if plan.units else {}
+    timings["plan_s"] = time.monotonic() - t
 
     t = time.monotonic()
     fs, root = fsspec.core.url_to_fs(out)
@@ -105,7 +115,7 @@ def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None 
                 timings["ray_start_s"] = time.monotonic() - t
                 t = time.monotonic()
                 for unit in pending:
-                    done[unit.unit_id] = process_unit(unit, out, config, stamp, resources, reporter)
+                    done[unit.unit_id] = process_unit(unit, out, config, stamp, resources, reporter, images)
     finally:
         reporter.finish()
     timings["process_s"] = time.monotonic() - t
@@ -116,7 +126,7 @@ def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None 
     written = [s for s in stats if not s.reused]
     processed = sum(s.rows for s in written)  # pages of reused units cost nothing and do not count
     timings["pages_per_s"] = processed / timings["process_s"] if processed and timings["process_s"] else 0.0
-    report_path = f"{root.rstrip('/')}/_runs/{run_id}.json"
+    report_path = dataset.report_path(root, batch_id, run_id)
     result = {"run_id": run_id, "batch_id": batch_id, "status": "completed",
               "finished_at": datetime.now(UTC).isoformat(), "inputs": [planning.redact(i) for i in inputs],
               "output": planning.redact(out), "report_path": report_path, **body,
@@ -125,4 +135,7 @@ def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None 
               "config": config.model_dump(mode="json"), "config_hash": stamp["config_hash"],
               "versions": report.versions(tesseract_version)}
     write_text(fs, report_path, json.dumps(result, indent=1, ensure_ascii=False))
+    t = time.monotonic()
+    dataset.refresh(out)
+    log.info("dataset manifest and card rebuilt in %.1f s", time.monotonic() - t)
     return result

@@ -48,13 +48,13 @@ def errors_to_exit_codes() -> Iterator[None]:
     """Lontar's errors become one line on stderr and their exit code; anything else is an internal error."""
     try:
         yield
-    except LontarError as exc:
-        click.echo(f"lontar: error: {exc}", err=True)
-        sys.exit(exit_code(exc))
     except (Exception, SystemExit) as exc:
-        if _stopped_by:
+        if _stopped_by:  # whatever the stop turned into on its way up (a failed Ray start, a failed task)
             click.echo("lontar: stopped by SIGTERM; finished units are kept and a re-run resumes", err=True)
             sys.exit(128 + _stopped_by[0])
+        if isinstance(exc, LontarError):
+            click.echo(f"lontar: error: {exc}", err=True)
+            sys.exit(exit_code(exc))
         if isinstance(exc, SystemExit) or logging.getLogger().level <= logging.DEBUG:
             raise
         click.echo(f"lontar: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback; "

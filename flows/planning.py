@@ -144,7 +144,8 @@ def make_units(files: list[SourceFile], config: RunConfig) -> list[Unit]:
     return units
 
 
-def plan(inputs: list[str], config: RunConfig, options: ReadOptions) -> Plan:
+def find_files(inputs: list[str], options: ReadOptions) -> list[SourceFile]:
+    """Every input file, inspected; a file with the same bytes as an earlier one is marked its duplicate."""
     files: list[SourceFile] = []
     first_uri: dict[str, str] = {}
     for url in discover(inputs):
@@ -153,6 +154,33 @@ def plan(inputs: list[str], config: RunConfig, options: ReadOptions) -> Plan:
             file = replace(file, duplicate_of=first_uri[file.sha256])
         first_uri.setdefault(file.sha256, file.uri)
         files.append(file)
+    return files
+
+
+def batch_id_of(files: list[SourceFile]) -> str:
+    """The batch id of a run given none: the same files always make the same batch."""
+    return "b-" + hashlib.sha256("".join(sorted(f.sha256 for f in files)).encode()).hexdigest()[:12]
+
+
+def skip_committed(files: list[SourceFile], owners: dict[str, dict[str, str]], batch_id: str,
+                   config_hash: str) -> list[SourceFile]:
+    """Files the dataset already has rows of, from another batch or another configuration, become duplicates
+    of those rows: the same bytes and page never make two rows. Rows of this batch and configuration are this
+    run's own earlier work, which it resumes."""
+    result = []
+    for file in files:
+        owner = owners.get(file.sha256)
+        if owner and not file.duplicate_of and (owner["batch_id"], owner["config_hash"]) != (batch_id, config_hash):
+            file = replace(file, duplicate_of=f"{owner['source_uri']} (batch {owner['batch_id']}, "
+                                              f"config {owner['config_hash']})")
+        result.append(file)
+    return result
+
+
+def plan(inputs: list[str], config: RunConfig, options: ReadOptions,
+         files: list[SourceFile] | None = None) -> Plan:
+    """The run's files and units; `files` when they were found (and checked against the dataset) already."""
+    files = find_files(inputs, options) if files is None else files
     result = Plan(files=files, units=make_units(files, config))
     log.info("planned %d files, %d pages, %d units", len(files), result.pages, len(result.units))
     return result

@@ -229,10 +229,6 @@ def new_batch_id(name: str) -> str:
     return f"{slug}-{secrets.token_hex(3)}"
 
 
-def batch_output(dataset: str, batch_id: str) -> str:
-    return f"{dataset.rstrip('/')}/batches/{batch_id}"
-
-
 def add_batch(client: Any, options: QueueOptions, *, name: str, inputs: list[str], priority: str, dataset: str,
               config: dict) -> Batch:
     """Queue a batch: a Scheduled ("Queued") run of the batch deployment, due at the next nightly run."""
@@ -247,7 +243,7 @@ def add_batch(client: Any, options: QueueOptions, *, name: str, inputs: list[str
         ensure_queue(client, options)
         deployment = client.read_deployment_by_name(f"{BATCH_FLOW}/{BATCH_DEPLOYMENT}")
     batch_id = new_batch_id(name)
-    parameters = {"batch_id": batch_id, "name": name, "inputs": inputs, "out": batch_output(dataset, batch_id),
+    parameters = {"batch_id": batch_id, "name": name, "inputs": inputs, "out": dataset,
                   "config": config}
     run = client.create_flow_run_from_deployment(
         deployment.id, parameters=parameters, name=batch_id, work_queue_name=priority,

@@ -29,12 +29,13 @@ def queue() -> None:
 @click.option("--name", required=True, help="What the archivist calls this batch.")
 @click.option("--priority", type=click.Choice(PRIORITIES), default="normal", show_default=True)
 @click.option("--langs", help="Languages the batch may hold, e.g. hin,eng (default: detect any script).")
-@click.option("--out", help="Dataset root (default: queue.dataset); the batch is written to OUT/batches/BATCH.")
+@click.option("--out", help="Dataset to write the batch into (default: queue.dataset); its rows carry the batch id.")
 @CONFIG
 def add(inputs: tuple[str, ...], name: str, priority: str, langs: str | None, out: str | None,
         config_file: str | None) -> None:
     """Queue INPUT files, folders or globs as one batch; prints the batch id."""
     from configs.model import load_config
+    from flows.dataset import check_writable_version
     from flows.planning import discover
     from flows.preflight import check_output
     from flows.queue import add_batch, check_options, next_nightly, prefect_client
@@ -47,6 +48,7 @@ def add(inputs: tuple[str, ...], name: str, priority: str, langs: str | None, ou
         files = discover(paths)  # a batch that names nothing is refused now, not at night
         dataset = absolute(out or config.queue.dataset)
         check_output(dataset)
+        check_writable_version(dataset)
         with prefect_client() as client:
             batch = add_batch(client, config.queue, name=name, inputs=paths, priority=priority, dataset=dataset,
                               config=config.model_dump(mode="json", exclude={"queue", "batch_id"}))

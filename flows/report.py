@@ -64,8 +64,8 @@ def fold(plan: Plan, stats: list[UnitStats]) -> dict:
         "files": {"total": len(files), **Counter(f["outcome"] for f in files)},
         "file_outcomes": files,
         "pairs": {"total": sum(total["pairs"].values()), **total["pairs"]},
-        "shards": [unit.shard for unit in stats],
-        "pair_shards": [unit.pairs_shard for unit in stats if unit.pairs_shard],
+        "duplicate_images": sum(unit.duplicate_images for unit in stats),
+        "shards": [shard["path"] for unit in stats for shard in unit.shards],
         "ocr_seconds": round(sum(unit.ocr_seconds for unit in stats), 3),
     }
 
@@ -78,7 +78,8 @@ def summary_lines(report: dict) -> list[str]:
         f"run {report['run_id']} ({report['status']}) in {report['timings']['total_s']:.1f} s",
         f"files: {files['total']} ({', '.join(f'{k} {v}' for k, v in files.items() if k != 'total')})",
         f"pages: {pages['total']} ({pages['ok']} ok, {pages['error']} error); by script: {scripts or 'none'}",
-        f"pairs: {report['pairs']['total']} ({pair_kinds or 'none'})",
+        f"pairs: {report['pairs']['total']} ({pair_kinds or 'none'}); "
+        f"{report['duplicate_images']} repeated figure/table image(s) stored once (duplicate_of)",
         f"units: {report['units']['written']} written, {report['units']['skipped']} already done",
         (f"throughput: {report['timings']['pages_per_s']:.2f} pages/s after start-up"
          if report["units"]["written"] else "throughput: nothing left to process"),
@@ -87,4 +88,6 @@ def summary_lines(report: dict) -> list[str]:
     for f in report["file_outcomes"]:
         if f["outcome"] in ("error", "partial"):
             lines.append(f"  {f['outcome']}: {f['uri']}: {f['error'] or str(f['pages_error']) + ' page(s) failed'}")
+        elif f["outcome"] == "duplicate":
+            lines.append(f"  duplicate: {f['uri']}: same bytes as {f['duplicate_of']}; not read again")
     return lines

@@ -1,4 +1,4 @@
-"""What happened to a batch: its queue state from Prefect, its files and pages from its output folder."""
+"""What happened to a batch: its queue state from Prefect, its files and pages from its rows in the dataset."""
 
 from __future__ import annotations
 
@@ -6,56 +6,46 @@ import json
 from datetime import datetime
 from typing import Any
 
-import fsspec
+import pyarrow as pa
 import pyarrow.dataset as pads
 
-from actors.writer import UnitStats
+from flows.dataset import read_reports, read_table
 from flows.queue import Batch
 
 PAGE_DETAIL = ["source_uri", "page_index", "status", "script", "lang", "text_source", "error_kind", "error"]
 
 
-def latest_report(out: str) -> dict | None:
-    """The batch's newest run report (OUT/_runs/*.json), or None before its first run has finished."""
-    fs, root = fsspec.core.url_to_fs(out)
-    reports = sorted(fs.glob(f"{root.rstrip('/')}/_runs/*.json"))
-    return json.loads(fs.cat_file(reports[-1])) if reports else None
+def latest_report(batch: Batch) -> dict | None:
+    """The batch's newest run report, or None before its first run has finished."""
+    reports = read_reports(batch.out, batch.batch_id)
+    return reports[-1] if reports else None
 
 
-def committed_pages(out: str) -> dict[str, int]:
-    """Pages of the units committed so far (a batch still running, or one whose run died)."""
-    fs, root = fsspec.core.url_to_fs(out)
-    counts = {"ok": 0, "error": 0}
-    for marker in fs.glob(f"{root.rstrip('/')}/_units/*.json"):
-        stats = UnitStats.from_json(fs.cat_file(marker).decode())
-        counts["ok"] += stats.by_status.get("ok", 0)
-        counts["error"] += stats.by_status.get("error", 0)
-    return counts
+def _page_table(batch: Batch, columns: list[str], errors_only: bool = False) -> pa.Table:
+    where = pads.field("batch_id") == batch.batch_id
+    if errors_only:
+        where = where & (pads.field("status") == "error")
+    return read_table(batch.out, "pages", columns, where)
 
 
 def page_counts(batch: Batch) -> dict[str, int | None]:
-    """Pages ok / error / total: from the run report when there is one, else what is committed so far."""
-    report = latest_report(batch.out)
+    """Pages ok / error / total: from the run report when there is one, else the rows committed so far (a
+    batch still running, or one whose run died)."""
+    report = latest_report(batch)
     if report:
         return {k: report["pages"][k] for k in ("ok", "error", "total")}
-    done = committed_pages(batch.out)
-    return {"ok": done["ok"], "error": done["error"], "total": None}
+    statuses = _page_table(batch, ["status"]).column("status").to_pylist()
+    return {"ok": statuses.count("ok"), "error": statuses.count("error"), "total": None}
 
 
-def page_rows(out: str, errors_only: bool) -> list[dict]:
-    fs, root = fsspec.core.url_to_fs(out)
-    folder = f"{root.rstrip('/')}/pages"
-    if not fs.exists(folder):
-        return []
-    dataset = pads.dataset(folder, format="parquet", filesystem=fs, exclude_invalid_files=True)
-    where = pads.field("status") == "error" if errors_only else None
-    rows = dataset.to_table(columns=PAGE_DETAIL, filter=where).to_pylist()
+def page_rows(batch: Batch, errors_only: bool) -> list[dict]:
+    rows = _page_table(batch, PAGE_DETAIL, errors_only).to_pylist()
     return sorted(rows, key=lambda r: (r["source_uri"], r["page_index"]))
 
 
 def batch_detail(batch: Batch, all_pages: bool = False) -> dict[str, Any]:
     """Everything `lontar status` shows, as one JSON-ready dict."""
-    report = latest_report(batch.out)
+    report = latest_report(batch)
     return {
         "batch_id": batch.batch_id, "name": batch.name, "priority": batch.priority, "state": batch.state_name,
         "message": batch.message, "attempts": batch.attempts, "submitted": _iso(batch.submitted),
@@ -63,7 +53,7 @@ def batch_detail(batch: Batch, all_pages: bool = False) -> dict[str, Any]:
         "inputs": batch.inputs, "flow_run_id": str(batch.flow_run_id), "pages": page_counts(batch),
         "run_id": report["run_id"] if report else None,
         "files": report["file_outcomes"] if report else [],
-        "page_rows": page_rows(batch.out, errors_only=not all_pages),
+        "page_rows": page_rows(batch, errors_only=not all_pages),
     }
 
 

@@ -1,0 +1,153 @@
+"""`lontar query`, `lontar stats` and `lontar export`: the dataset for data engineers."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import sys
+from contextlib import nullcontext
+from typing import IO, Any
+
+import click
+
+from flows.exit_codes import errors_to_exit_codes
+
+FORMATS = ("table", "csv", "json", "parquet")
+
+
+def _dataset_option(function: Any) -> Any:
+    function = click.option("--config", "config_file", type=click.Path(dir_okay=False),
+                            help="YAML config whose queue.dataset is the default dataset.")(function)
+    return click.option("--dataset", "-d", help="Dataset folder or fsspec URL (default: queue.dataset, "
+                                                "./lontar-dataset).")(function)
+
+
+def _resolve(dataset: str | None, config_file: str | None) -> str:
+    from configs.model import load_config
+
+    return dataset or load_config(config_file).queue.dataset
+
+
+@click.command()
+@click.argument("sql")
+@_dataset_option
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="table (for people), csv, json (one object per line), parquet (needs --output).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("--max-rows", type=int, default=40, show_default=True, help="Rows shown by --format table.")
+def query(sql: str, dataset: str | None, config_file: str | None, fmt: str, output: str | None,
+          max_rows: int) -> None:
+    """Run SQL (DuckDB) over the dataset's views: pages, pairs and runs.
+
+    \b
+    lontar query "SELECT script, count(*) FROM pages GROUP BY 1"
+    lontar query "SELECT image, text FROM pairs WHERE kind = 'line' AND script = 'Orya'" \\
+        --format parquet -o odia-lines.parquet
+    """
+    import duckdb
+
+    from flows.dataset import connect
+    from ocr_models.errors import UsageError
+
+    with errors_to_exit_codes():
+        if fmt == "parquet" and not output:
+            raise UsageError("--format parquet writes a file: give it with --output")
+        if fmt == "table" and output:
+            raise UsageError("--format table is for the terminal; write files as csv, json or parquet")
+        con = connect(_resolve(dataset, config_file))
+        try:
+            result = con.sql(sql)
+        except duckdb.Error as exc:
+            raise UsageError(f"query failed: {exc}") from exc
+        if result is None:
+            raise UsageError("the query returned no table (use SELECT)")
+        if fmt == "table":
+            result.show(max_rows=max_rows, max_width=shutil.get_terminal_size().columns, max_col_width=48)
+            return
+        reader = result.to_arrow_reader(1024)
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            with pq.ParquetWriter(output, reader.schema, compression="zstd") as writer:
+                for batch in reader:
+                    writer.write_batch(batch)
+            return
+        with open(output, "w", encoding="utf-8", newline="") if output else nullcontext(sys.stdout) as handle:
+            _write_rows(reader, fmt, handle)
+
+
+def _plain(value: Any) -> Any:
+    """A cell as JSON can carry it: bytes as base64, timestamps as ISO text."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _write_rows(reader: Any, fmt: str, handle: IO[str]) -> None:
+    """csv (nested cells as JSON) or JSON lines; bytes as base64."""
+    import csv
+
+    names = reader.schema.names
+    writer = csv.writer(handle) if fmt == "csv" else None
+    if writer:
+        writer.writerow(names)
+    for batch in reader:
+        for row in batch.to_pylist():
+            cells = {k: _plain(v) for k, v in row.items()}
+            if writer:
+                writer.writerow(json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+                                for v in cells.values())
+            else:
+                handle.write(json.dumps(cells, ensure_ascii=False) + "\n")
+
+
+@click.command()
+@click.argument("dataset", required=False)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="YAML config whose queue.dataset is the default dataset.")
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
+def stats(dataset: str | None, config_file: str | None, as_json: bool) -> None:
+    """The dataset card's numbers: rows by status, script, language and kind, OCR confidence, quality,
+    sources, models (DATASET default: queue.dataset)."""
+    from flows import card
+    from flows.dataset import committed_units, connect, manifest
+
+    with errors_to_exit_codes():
+        dataset = _resolve(dataset, config_file)
+        nums = card.numbers(connect(dataset))
+        body = manifest(committed_units(dataset))
+    if as_json:
+        body.pop("shards")
+        click.echo(json.dumps({"manifest": body, **nums}, indent=1, ensure_ascii=False))
+    else:
+        for line in card.terminal_lines(nums, body):
+            click.echo(line)
+
+
+@click.command()
+@_dataset_option
+@click.option("--format", "fmt", type=click.Choice(["webdataset"]), default="webdataset", show_default=True)
+@click.option("--out", "-o", required=True, help="Empty folder (or fsspec URL) for the tar shards.")
+@click.option("--where", help="SQL condition on the pairs view, e.g. \"kind = 'line' AND ocr_confidence > 0.9\".")
+@click.option("--shard-mb", type=click.IntRange(1), default=256, show_default=True, help="Largest tar, MiB.")
+@click.option("--shard-samples", type=click.IntRange(1), default=10_000, show_default=True,
+              help="Most samples in one tar.")
+def export(dataset: str | None, config_file: str | None, fmt: str, out: str, where: str | None, shard_mb: int,
+           shard_samples: int) -> None:
+    """Export pairs to WebDataset tar shards (image, .txt, .json per sample); repeated images once."""
+    from flows.export import export_webdataset
+
+    with errors_to_exit_codes():
+        result = export_webdataset(_resolve(dataset, config_file), out, where=where, shard_max_mb=shard_mb,
+                                   shard_max_samples=shard_samples)
+    for shard in result.shards:
+        click.echo(f"{out.rstrip('/')}/{shard}")
+    click.echo(f"exported {result.samples} pair(s) into {len(result.shards)} shard(s), {result.bytes} bytes",
+               err=True)
