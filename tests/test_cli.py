@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
-import pyarrow.dataset as pads
 import pymupdf
 import pytest
 
 from actors.records import PAGE_FIELDS, PAIR_FIELDS
+from flows.dataset import read_table
 from flows.metrics import cer
 from ocr_models.regions import iou
 from ocr_models.scripts import LANGUAGE_SCRIPT
@@ -55,16 +56,16 @@ def first_run(archive: Path, tmp_path_factory, prefect_home) -> tuple[Path, dict
     out = tmp_path_factory.mktemp("out") / "dataset"
     result = run_cli("run", str(archive), "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
-    (report_path,) = (out / "_runs").glob("*.json")
+    (report_path,) = (out / "_runs").glob("*/*.json")
     return out, json.loads(report_path.read_text()), result.stdout
 
 
 def read_pages(out: Path):
-    return pads.dataset(out / "pages", format="parquet").to_table()
+    return read_table(str(out), "pages")
 
 
 def read_pairs(out: Path):
-    return pads.dataset(out / "pairs", format="parquet").to_table()
+    return read_table(str(out), "pairs")
 
 
 def test_every_input_file_is_accounted_for(first_run, archive):
@@ -98,7 +99,7 @@ def test_the_output_contract(first_run):
             assert row["error"] and row["error_kind"] and row["text"] is None
     file_errors = [r for r in rows if r["page_index"] == -1]
     assert {Path(r["source_uri"]).name for r in file_errors} >= set(BAD_FILES) | {"encrypted.pdf"}
-    assert (out / "_runs" / f"{report['run_id']}.json").exists()
+    assert (out / "_runs" / report["batch_id"] / f"{report['run_id']}.json").exists()
 
 
 def test_scripts_are_detected_and_text_matches_the_truth_without_hints(first_run, archive):
@@ -195,6 +196,7 @@ def test_unwritable_output_and_missing_input(archive, tmp_path, prefect_home):
 
 
 def test_sigterm_mid_run_stops_every_process_and_leaves_no_partial_shard(archive, tmp_path, prefect_home):
+    import contextlib
     import os
     import subprocess
     import time
@@ -208,14 +210,54 @@ def test_sigterm_mid_run_stops_every_process_and_leaves_no_partial_shard(archive
                              stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL, env=os.environ.copy())
     parent = psutil.Process(child.pid)
     deadline = time.monotonic() + 120
-    while not (out / "pages").exists() and time.monotonic() < deadline:  # wait until pages are being read
+
+    def ray_started() -> bool:
+        with contextlib.suppress(psutil.Error):
+            return any(p.name() == "raylet" for p in parent.children(recursive=True))
+        return False
+
+    while not ray_started() and time.monotonic() < deadline:
         time.sleep(0.5)
+    time.sleep(10)  # into the unit: pages are being read, nothing is committed before the unit ends
     assert child.poll() is None, child.stderr.read()
     tree = parent.children(recursive=True)
     assert tree, "a run has Ray and Prefect processes under it"
     child.terminate()
     _, stderr = child.communicate(timeout=120)
-    assert child.returncode == 143 and "stopped by SIGTERM" in stderr
+    assert child.returncode == 143 and "stopped by SIGTERM" in stderr, stderr[-3000:]
     _, alive = psutil.wait_procs(tree, timeout=30)
     assert alive == [], [p.info for p in alive]
-    assert list((out / "pages").glob("*.parquet")) == []
+    assert [p for p in out.rglob("*") if p.suffix in (".parquet", ".tmp")] == []  # no shard, whole or partial
+
+
+def test_a_second_batch_joins_the_one_dataset_and_multiplies_nothing(first_run, archive, tmp_path):
+    out, report, _ = first_run
+    pages_before = read_pages(out).num_rows
+    # the Thai bulletin again with a JPEG comment added: other bytes (a new file), the same pixels (the same
+    # figure image), as when a scan is saved again with new metadata
+    scan = (archive / "thai-bulletin.jpg").read_bytes()
+    comment = b"scanned again"
+    copy = tmp_path / "thai-bulletin-copy.jpg"
+    copy.write_bytes(scan[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + scan[2:])
+    result = run_cli("run", str(copy), str(archive / "thai-bulletin.jpg"), "--out", str(out), "--batch-id", "second")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"duplicate: {archive / 'thai-bulletin.jpg'}: same bytes as {archive / 'thai-bulletin.jpg'} " \
+           f"(batch {report['batch_id']}" in result.stdout
+
+    pages = read_pages(out).to_pylist()
+    keys = [(p["source_sha256"], p["page_index"]) for p in pages]
+    assert len(pages) == pages_before + 1 and len(set(keys)) == len(keys)
+    figures = [p for p in read_pairs(out).to_pylist() if p["kind"] == "figure" and "thai" in p["source_uri"]]
+    first, second = sorted(figures, key=lambda p: p["batch_id"] == "second")
+    assert second["batch_id"] == "second" and second["duplicate_of"] == first["pair_id"]
+    assert second["image"] is None and second["image_sha256"] == first["image_sha256"]
+
+    answer = run_cli("query", "SELECT batch_id, count(*) AS n FROM pages GROUP BY 1 ORDER BY 2", "--dataset",
+                     str(out), "--format", "json")
+    assert [json.loads(line) for line in answer.stdout.splitlines()] == [
+        {"batch_id": "second", "n": 1}, {"batch_id": report["batch_id"], "n": pages_before}]
+    stats = json.loads(run_cli("stats", str(out), "--json").stdout)
+    assert sum(stats["pages"].values()) == len(pages) and stats["duplicate_images"] >= 1
+    assert stats["pages_by_script"] == dict(Counter(p["script"] for p in pages if p["status"] == "ok"))
+    card = (out / "README.md").read_text()
+    assert f"{len(set(p['source_sha256'] for p in pages))} source file(s) in 2 batch(es)" in card

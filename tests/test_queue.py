@@ -12,9 +12,9 @@ import subprocess
 import time
 from pathlib import Path
 
-import pyarrow.dataset as pads
 import pytest
 
+from flows.dataset import read_table
 from tests.conftest import LONTAR, run_cli
 from tests.test_resume import kill_tree
 
@@ -83,7 +83,7 @@ def batches(served: dict) -> dict[str, dict]:
 
 
 def page_keys(out: Path) -> list[tuple[str, int]]:
-    rows = pads.dataset(out / "pages", format="parquet").to_table(columns=["source_sha256", "page_index"])
+    rows = read_table(str(out), "pages", ["source_sha256", "page_index"])
     return list(zip(rows["source_sha256"].to_pylist(), rows["page_index"].to_pylist(), strict=True))
 
 
@@ -101,10 +101,12 @@ def test_nightly_runs_the_queue_by_priority_then_age(served, sample_archive, sma
     assert done[high]["state_name"] == done[low]["state_name"] == "Completed"
     assert done[high]["started"] < done[low]["started"]
     assert done[low]["pages"] == {"ok": 1, "error": 0, "total": 1}
-    for batch_id in (low, high):  # each batch in its own folder of the one dataset, its id in every row
-        out = dataset / "batches" / batch_id
-        ids = pads.dataset(out / "pages", format="parquet").to_table(columns=["batch_id"])["batch_id"]
-        assert set(ids.to_pylist()) == {batch_id}
+    # both batches in the one dataset, each row with its batch's id, each batch's report in its own folder
+    ids = read_table(str(dataset), "pages", ["batch_id"])["batch_id"].to_pylist()
+    assert sorted(ids) == sorted([low, high])
+    assert {p.parent.name for p in (dataset / "_runs").glob("*/*.json")} == {low, high}
+    answer = lontar(served, "query", "SELECT count(*) AS n FROM pages", "--dataset", str(dataset), "--format", "csv")
+    assert answer.stdout.split() == ["n", "2"]
     status = lontar(served, "status", low, "--pages").stdout
     assert "Completed" in status and "english-letter.png page 1: Latn" in status
     table = lontar(served, "queue", "list").stdout
@@ -118,7 +120,7 @@ def test_a_cancelled_batch_never_runs_and_unknown_batches_are_clear_errors(serve
     again = lontar(served, "queue", "cancel", batch, ok=False)
     assert again.returncode == 2 and "already ended" in again.stderr
     assert "the queue is empty" in lontar(served, "nightly", "--now").stdout
-    assert not (tmp_path / "batches" / batch).exists()
+    assert not (tmp_path / "_runs" / batch).exists() and not (tmp_path / "pages").exists()
     missing = lontar(served, "status", "no-such-batch", ok=False)
     assert missing.returncode == 2 and "no batch 'no-such-batch'" in missing.stderr
     nothing = lontar(served, "queue", "add", str(tmp_path / "absent"), "--name", "x", ok=False)
@@ -130,7 +132,7 @@ def test_a_nightly_run_killed_mid_batch_is_resumed_by_the_next_with_every_page_o
         served, sample_archive, small_config, tmp_path):
     scans = [sample_archive / name for name in ("english-letter.png", "khmer.png", "myanmar.jpg")]
     batch = add(served, tmp_path, small_config, "Crash test", "normal", *scans)
-    out = tmp_path / "batches" / batch
+    out = tmp_path
     nightly = subprocess.Popen([LONTAR, "nightly", "--now", "--config", str(small_config)],
                                env={**os.environ, **served}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                stdin=subprocess.DEVNULL)
@@ -147,13 +149,13 @@ def test_a_nightly_run_killed_mid_batch_is_resumed_by_the_next_with_every_page_o
     assert batches(served)[batch]["state_name"] == "Completed"
     keys = page_keys(out)
     assert len(keys) == len(set(keys)) == 3
-    (report,) = [json.loads(p.read_text()) for p in (out / "_runs").glob("*.json")]
+    (report,) = [json.loads(p.read_text()) for p in (out / "_runs" / batch).glob("*.json")]
     assert 1 <= committed < 3 and report["units"]["skipped"] == committed
 
     # a finished batch queued again does no OCR: every unit is already committed
     lontar(served, "queue", "retry", batch)
     lontar(served, "nightly", "--now", "--config", str(small_config))
-    reports = sorted((json.loads(p.read_text()) for p in (out / "_runs").glob("*.json")),
+    reports = sorted((json.loads(p.read_text()) for p in (out / "_runs" / batch).glob("*.json")),
                      key=lambda r: r["finished_at"])
     assert reports[-1]["units"] == {"total": 3, "written": 0, "skipped": 3} and page_keys(out) == keys
 
