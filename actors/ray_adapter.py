@@ -18,6 +18,7 @@ import pyarrow as pa
 import ray
 import ray.data  # before the log levels are set: importing it configures its loggers
 
+from actors import stop
 from actors.base import Row, Stage, error_fields
 from actors.ingest import page_id
 from actors.records import batch_table
@@ -110,7 +111,7 @@ def ray_cluster(address: str | None, *, num_cpus: int | None, object_store_mb: i
                     log_to_driver=False, _node_ip_address="127.0.0.1")
     if callable(sigterm) and threading.current_thread() is threading.main_thread():
         # ray.init installs a C handler that aborts on SIGTERM; the caller's handler exits cleanly instead
-        signal.signal(signal.SIGTERM, sigterm)
+        signal.signal(signal.SIGTERM, stop.recording(sigterm))
     if not log.isEnabledFor(logging.DEBUG):  # Ray Data logs every job's plan at INFO: keep the CLI readable
         for name in ("ray", "ray.data"):
             logging.getLogger(name).setLevel(logging.ERROR)

@@ -8,10 +8,13 @@ stats sidecar is written after the renames and is the unit's done marker.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import secrets
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 
@@ -30,6 +33,7 @@ from actors.records import (
     UNKNOWN_SCRIPT,
     pair_rows,
 )
+from ocr_models.errors import OutputError
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +108,7 @@ class _Shard:
         self.fs, self.path, self.rows = fs, path, 0
         self.final = f"{root}/{path}"
         folder, name = self.final.rsplit("/", 1)
-        self.temp = f"{folder}/.{name}.tmp"
+        self.temp = f"{folder}/.{name}.{secrets.token_hex(4)}.tmp"  # two writers of one unit never share it
         fs.makedirs(folder, exist_ok=True)
         self._file = fs.open(self.temp, "wb")
         self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self._file, schema, compression=compression)
@@ -129,11 +133,10 @@ class _Shard:
         return {"path": self.path, "rows": self.rows, "bytes": self.fs.size(self.final)}
 
     def abort(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # a full disk fails the footer too: the file goes regardless
             self.finish()
-        finally:
-            if self.fs.exists(self.temp):
-                self.fs.rm(self.temp)
+        if self.fs.exists(self.temp):
+            self.fs.rm(self.temp)
 
 
 class _PartitionedTable:
@@ -212,6 +215,10 @@ class ShardWriter:
         self.stats = UnitStats(unit_id=unit_id, batch_id=stamp["batch_id"])
 
     def write(self, batch: pa.Table) -> None:
+        with _output_errors(self.root):
+            self._write(batch)
+
+    def _write(self, batch: pa.Table) -> None:
         stamp = {**self.stamp, "created_at": datetime.now(UTC)}
         pages = [{**row, **stamp} for row in _with_derived(batch.select(list(PAGE_FIELDS)).to_pylist())]
         table = _table(pages, PAGE_SCHEMA)
@@ -238,10 +245,11 @@ class ShardWriter:
             self.stats.duplicate_images += 1
 
     def close(self, wall_seconds: float = 0.0) -> UnitStats:
-        self.stats.shards = self._pages.commit() + self._pairs.commit()
-        self.stats.bytes = sum(shard["bytes"] for shard in self.stats.shards)
-        self.stats.wall_seconds = wall_seconds
-        write_text(self.fs, unit_marker(self.root, self.stats.unit_id), self.stats.to_json())
+        with _output_errors(self.root):
+            self.stats.shards = self._pages.commit() + self._pairs.commit()
+            self.stats.bytes = sum(shard["bytes"] for shard in self.stats.shards)
+            self.stats.wall_seconds = wall_seconds
+            write_text(self.fs, unit_marker(self.root, self.stats.unit_id), self.stats.to_json())
         self._known_images.update(self._new_images)  # only now: an aborted unit's images are in no shard
         return self.stats
 
@@ -250,6 +258,15 @@ class ShardWriter:
             self._pages.abort()
         finally:
             self._pairs.abort()
+
+
+@contextlib.contextmanager
+def _output_errors(root: str) -> Iterator[None]:
+    """A full disk, a read-only or vanished output: one OutputError (exit 4), not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write to {root}: {exc.strerror or exc}") from exc
 
 
 DEDUPLICATED_KINDS = ("figure", "table")  # a line's crop is its own: the same bytes twice are a coincidence

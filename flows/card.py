@@ -25,7 +25,7 @@ def numbers(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     bands = ", ".join(f"count(*) FILTER (ocr_confidence >= {lo} AND ocr_confidence < {hi})"
                       for lo, hi in zip(CONFIDENCE_BANDS, (*CONFIDENCE_BANDS[1:], 1.01), strict=True))
     ocr = "FROM pages WHERE status = 'ok' AND ocr_confidence IS NOT NULL"
-    quantiles = one(f"SELECT quantile_cont(ocr_confidence, {list(QUANTILES)}) {ocr}")[0] or []
+    quantiles = one(f"SELECT quantile_cont(ocr_confidence, {list(QUANTILES)}) {ocr}")[0]  # NULL: no OCR'd page
     files, first, last = one("SELECT count(DISTINCT source_sha256), min(created_at), max(created_at) FROM pages")
     medians = one("SELECT median(text_chars), median(script_purity), median(garbage_score), "
                   "median(repetition_score) FROM pages WHERE status = 'ok'")
@@ -46,8 +46,8 @@ def numbers(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "ocr_confidence_bands": dict(zip(
             [f"{lo:.2f}-{hi:.2f}" for lo, hi in zip(CONFIDENCE_BANDS, (*CONFIDENCE_BANDS[1:], 1.0), strict=True)],
             one(f"SELECT {bands} {ocr}"), strict=True)),
-        "ocr_confidence_quantiles": {f"p{round(q * 100)}": round(v, 3) for q, v in zip(QUANTILES, quantiles,
-                                                                                         strict=True)},
+        "ocr_confidence_quantiles": {f"p{round(q * 100)}": round(v, 3)
+                                     for q, v in zip(QUANTILES, quantiles or (), strict=False)},
         "quality_medians": {name: None if value is None else round(float(value), 3) for name, value in zip(
             ("text_chars", "script_purity", "garbage_score", "repetition_score"), medians, strict=True)},
         "sources": {"files": files, "by_format": counts(

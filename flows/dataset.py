@@ -153,20 +153,44 @@ def known_images(dataset: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def locked(dataset: str) -> Iterator[None]:
-    """Hold the dataset's lock while rebuilding its manifest and card: two runs finishing at once must not
-    write a manifest that misses the other's units. On object storage (no locks) the last run to finish
-    rewrites both from everything committed, so they are right again after every run."""
+def _flock(dataset: str, name: str, wait: bool) -> Iterator[bool]:
+    """Hold `name` under the dataset root with flock; yields False when `wait` is off and another holds it.
+    Object storage has no locks: there it yields True at once (see docs/dataset.md, "Two runs at once")."""
     fs, root = fsspec.core.url_to_fs(dataset)
     if not isinstance(fs, LocalFileSystem):
-        yield
+        yield True
         return
-    with open(f"{root.rstrip('/')}/_dataset.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    path = f"{root.rstrip('/')}/{name}"
+    fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+    with open(path, "a") as handle:
         try:
-            yield
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def locked(dataset: str) -> Iterator[None]:
+    """Hold the dataset's lock while rebuilding its manifest and card: two runs finishing at once must not
+    write a manifest that misses the other's units."""
+    with _flock(dataset, "_dataset.lock", wait=True):
+        yield
+
+
+@contextlib.contextmanager
+def batch_lock(dataset: str, batch_id: str) -> Iterator[None]:
+    """Only one run writes a batch at a time: a second is refused at once, before it reads a page, instead of
+    racing the first over the same units. Other batches write beside it."""
+    with _flock(dataset, f"_locks/{batch_id}.lock", wait=False) as held:
+        if not held:
+            raise UsageError(f"another run is writing batch {batch_id} into {dataset}; let it finish (or stop "
+                             "it) and run again")
+        yield
 
 
 def committed_units(dataset: str) -> list[UnitStats]:

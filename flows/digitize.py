@@ -95,6 +95,15 @@ def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None 
     files = planning.find_files(inputs, read_options(config))
     batch_id = config.batch_id or planning.batch_id_of(files)
     stamp = {"run_id": run_id, "batch_id": batch_id, "config_hash": config.config_hash()}
+    with dataset.batch_lock(out, batch_id):
+        return _write_batch(inputs, out, config, files, stamp, reporter, tesseract_version, timings, t0, t)
+
+
+def _write_batch(inputs: list[str], out: str, config: RunConfig, files: list[planning.SourceFile],
+                 stamp: dict[str, str], reporter: Any, tesseract_version: str, timings: dict[str, float],
+                 t0: float, t: float) -> dict:
+    """Plan against the dataset, write the pending units, report; under the batch's lock."""
+    run_id, batch_id = stamp["run_id"], stamp["batch_id"]
     files = planning.skip_committed(files, dataset.source_owners(out, [f.sha256 for f in files]), batch_id,
                                     stamp["config_hash"])
     plan = planning.plan(inputs, config, read_options(config), files)

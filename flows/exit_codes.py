@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
 
+from actors import stop
 from ocr_models.errors import (
     LontarError,
     MissingDependencyError,
@@ -35,12 +37,26 @@ def exit_code(exc: LontarError) -> int:
     return EXIT_INTERNAL
 
 
-_stopped_by: list[int] = []
-
-
 def exit_on_sigterm(signum: int, frame: object) -> None:
-    _stopped_by.append(signum)
+    stop.received.append(signum)
     raise SystemExit(128 + signum)
+
+
+def _caused_by_sigterm(exc: BaseException | None) -> bool:
+    """Prefect's flow engine installs its own SIGTERM handler (raising its TerminationSignal), and a signal
+    that lands inside a C call (Ray's) comes out as a SystemError caused by it: look down the chain."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        exc = todo.pop()
+        if exc is None or id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        if any(cls.__name__ == "TerminationSignal" for cls in type(exc).__mro__) or (
+                isinstance(exc, SystemExit) and exc.code == 128 + signal.SIGTERM):
+            return True
+        todo += [exc.__cause__, exc.__context__]
+    return False
 
 
 @contextmanager
@@ -49,9 +65,9 @@ def errors_to_exit_codes() -> Iterator[None]:
     try:
         yield
     except (Exception, SystemExit) as exc:
-        if _stopped_by:  # whatever the stop turned into on its way up (a failed Ray start, a failed task)
+        if stop.received or _caused_by_sigterm(exc):  # whatever the stop turned into on its way up
             click.echo("lontar: stopped by SIGTERM; finished units are kept and a re-run resumes", err=True)
-            sys.exit(128 + _stopped_by[0])
+            sys.exit(128 + signal.SIGTERM)
         if isinstance(exc, LontarError):
             click.echo(f"lontar: error: {exc}", err=True)
             sys.exit(exit_code(exc))

@@ -116,6 +116,14 @@ def test_a_figure_image_already_in_the_dataset_is_stored_once_across_batches(two
     assert figures["f2"]["image_sha256"] == figures["f1"]["image_sha256"] == hashlib.sha256(LOGO).hexdigest()
 
 
+def test_a_dataset_of_text_layers_only_has_no_confidence_quantiles_but_a_card(tmp_path):
+    root = tmp_path / "born-digital"
+    row = page("b1", "ddd", 0, "Latn") | {"text_source": "text_layer", "ocr_confidence": None, "engine": "pymupdf"}
+    write_batch(root, "b1", "u1", [row], {})
+    dataset.refresh(str(root))
+    assert "| text_layer | 1 |" in (root / "README.md").read_text()
+
+
 def test_the_dataset_card_has_the_numbers_and_how_to_load_it(two_batches):
     card = (two_batches / "README.md").read_text()
     assert card.startswith("---\nconfigs:\n- config_name: pages\n  data_files: \"pages/*/*.parquet\"")
@@ -144,10 +152,12 @@ def test_a_dataset_of_another_schema_version_is_refused(tmp_path):
     dataset.check_writable_version(str(tmp_path / "new"))  # nothing there yet: fine
 
 
-def test_a_new_dataset_answers_queries_with_no_rows(tmp_path):
+def test_a_new_dataset_answers_queries_with_no_rows_and_has_a_card(tmp_path):
     con = dataset.connect(str(tmp_path))
     assert con.execute("SELECT count(*) FROM pages").fetchone() == (0,)
     assert con.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+    assert dataset.refresh(str(tmp_path))["tables"]["pages"]["rows"] == 0
+    assert "Quantiles over OCR'd pages: no OCR pages." in (tmp_path / "README.md").read_text()
     with pytest.raises(UsageError, match="no dataset"):
         dataset.connect(str(tmp_path / "missing"))
 
