@@ -91,6 +91,7 @@ def worker_processes(root: psutil.Process, name: str) -> list[psutil.Process]:
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # a whole demo run, about 4 min here: `pytest -m slow`
 def test_a_stage_actor_killed_mid_run_is_replaced_and_every_page_is_written_once(sample_archive, tmp_path,
                                                                                    prefect_home):
     out = tmp_path / "dataset"

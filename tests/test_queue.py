@@ -103,10 +103,10 @@ def test_nightly_runs_the_queue_by_priority_then_age(served, sample_archive, sma
     assert done[low]["pages"] == {"ok": 1, "error": 0, "total": 1}
     # both batches in the one dataset, each row with its batch's id, each batch's report in its own folder
     ids = read_table(str(dataset), "pages", ["batch_id"])["batch_id"].to_pylist()
-    assert sorted(ids) == sorted([low, high])
+    assert set(ids) == {low, high} and ids.count(low) == 1  # the letter is one page, the minutes two
     assert {p.parent.name for p in (dataset / "_runs").glob("*/*.json")} == {low, high}
     answer = lontar(served, "query", "SELECT count(*) AS n FROM pages", "--dataset", str(dataset), "--format", "csv")
-    assert answer.stdout.split() == ["n", "2"]
+    assert answer.stdout.split() == ["n", str(len(ids))]
     status = lontar(served, "status", low, "--pages").stdout
     assert "Completed" in status and "english-letter.png page 1: Latn" in status
     table = lontar(served, "queue", "list").stdout
