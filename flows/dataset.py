@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib import metadata
@@ -25,8 +24,6 @@ from fsspec.implementations.local import LocalFileSystem
 from actors.records import PAGE_PARTITIONING, PAGE_SCHEMA, PAIR_PARTITIONING, PAIR_SCHEMA, SCHEMA_VERSION
 from actors.writer import DEDUPLICATED_KINDS, UnitStats, write_text
 from ocr_models.errors import UsageError
-
-log = logging.getLogger("lontar")
 
 MANIFEST = "_dataset.json"
 CARD = "README.md"

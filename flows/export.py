@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import tarfile
 from dataclasses import dataclass, field
 
@@ -20,8 +19,6 @@ import fsspec
 from actors.writer import write_text
 from flows.dataset import connect
 from ocr_models.errors import UsageError
-
-log = logging.getLogger("lontar")
 
 META_COLUMNS = ("pair_id", "kind", "script", "lang", "ocr_confidence", "page_id", "source_uri", "source_sha256",
                 "page_index", "bbox", "width", "height", "printed_caption", "generated_caption", "caption_model",
