@@ -6,21 +6,23 @@ Formats are recognised from the bytes, never from the file name. Each page comes
 
 from __future__ import annotations
 
+import fnmatch
 import io
 import math
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import pymupdf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ocr_models.errors import EncryptedInputError, InputError, UnsupportedFormatError
+from ocr_models.errors import EncryptedInputError, InputError, TooLargeError, UnsupportedFormatError
 from ocr_models.scripts import dominant_script, script_of_char
 
 pymupdf.TOOLS.mupdf_display_warnings(False)  # MuPDF's complaints become row reasons, not console noise
 pymupdf.TOOLS.mupdf_display_errors(False)
+Image.MAX_IMAGE_PIXELS = None  # Lontar's own limit (ReadOptions.max_image_pixels) is checked before decoding
 
 MIN_RENDER_DPI = 36
 IMAGE_FORMATS = ("tiff", "jpeg", "png", "webp", "bmp", "jp2", "gif")
@@ -68,6 +70,13 @@ class ReadOptions:
     text_layer_image_dpi: int = 96
     max_image_pixels: int = 200_000_000
     min_text_layer_chars: int = 20
+    pdf_passwords: dict[str, str] = field(default_factory=dict, repr=False)  # file-name glob -> password
+
+    def password_for(self, uri: str) -> str | None:
+        """The configured password of an encrypted PDF, matched by its file name (or whole URI)."""
+        name = uri.rstrip("/").rsplit("/", 1)[-1]
+        return next((password for pattern, password in self.pdf_passwords.items()
+                     if fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(uri, pattern)), None)
 
 
 class Document(Protocol):
@@ -78,12 +87,13 @@ class Document(Protocol):
     def close(self) -> None: ...
 
 
-def open_document(data: bytes, fmt: str, options: ReadOptions) -> Document:
-    """Open a whole file's bytes. Raises an InputError subclass with a reason an archivist can act on."""
+def open_document(data: bytes, fmt: str, options: ReadOptions, uri: str = "") -> Document:
+    """Open a whole file's bytes (`uri` names it, for its configured password). Raises an InputError subclass
+    with a reason an archivist can act on."""
     if not data:
         raise InputError("empty file (0 bytes)")
     if fmt == "pdf":
-        return PdfDocument(data, options)
+        return PdfDocument(data, options, options.password_for(uri) if uri else None)
     if fmt in IMAGE_FORMATS:
         return ImageDocument(data, fmt, options)
     raise UnsupportedFormatError("unsupported file type (not a PDF, TIFF, JPEG, PNG, WebP, BMP, JPEG 2000 "
@@ -92,15 +102,18 @@ def open_document(data: bytes, fmt: str, options: ReadOptions) -> Document:
 
 # --- PDF ----------------------------------------------------------------------------------------------------
 class PdfDocument:
-    def __init__(self, data: bytes, options: ReadOptions) -> None:
+    """A PDF's pages. Only drawn: its JavaScript, forms and attachments are never run or extracted."""
+
+    def __init__(self, data: bytes, options: ReadOptions, password: str | None = None) -> None:
         self.options = options
         try:
             self._doc = pymupdf.open(stream=data, filetype="pdf")
         except (pymupdf.FileDataError, RuntimeError, ValueError) as exc:
             raise InputError(f"not a readable PDF: {exc}") from exc
-        if self._doc.needs_pass:
+        if self._doc.needs_pass and not (password and self._doc.authenticate(password)):
             self._doc.close()
-            raise EncryptedInputError("password required (encrypted PDF)")
+            raise EncryptedInputError("password required (encrypted PDF)" if password is None else
+                                      "wrong password (encrypted PDF; see ingest.pdf_passwords_file)")
         self.page_count = self._doc.page_count
         if self.page_count == 0:
             raise InputError("PDF has no pages")
@@ -157,7 +170,7 @@ def _embedded_scan(page: pymupdf.Page, max_pixels: int) -> PageContent | None:
         return None
     width, height = extracted["width"], extracted["height"]
     if width * height > max_pixels:
-        raise InputError(f"image too large: {width}x{height} pixels exceeds the limit of {max_pixels:,} "
+        raise TooLargeError(f"image too large: {width}x{height} pixels exceeds the limit of {max_pixels:,} "
                          "(ingest.max_image_pixels)")
     dpi = round(width / (bbox.width / 72)) if bbox.width else 300
     return PageContent(extracted["image"], fmt, width, height, dpi)
@@ -169,7 +182,7 @@ def _render(page: pymupdf.Page, dpi: int, fmt: str, max_pixels: int, text_layer:
     square_inches = page.rect.width * page.rect.height / 72 / 72
     fitting = int(math.sqrt(max_pixels / square_inches)) if square_inches else dpi
     if fitting < MIN_RENDER_DPI:
-        raise InputError(f"page too large to render: {page.rect.width / 72:.0f} x {page.rect.height / 72:.0f} "
+        raise TooLargeError(f"page too large to render: {page.rect.width / 72:.0f} x {page.rect.height / 72:.0f} "
                          f"inches exceeds ingest.max_image_pixels even at {MIN_RENDER_DPI} dpi")
     dpi = min(dpi, fitting)
     pixmap = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY if fmt == "png" else pymupdf.csRGB)
@@ -217,7 +230,7 @@ class ImageDocument:
             self._image.seek(index)
             width, height = self._image.size
             if width * height > self.options.max_image_pixels:
-                raise InputError(f"image too large: {width}x{height} pixels exceeds the limit of "
+                raise TooLargeError(f"image too large: {width}x{height} pixels exceeds the limit of "
                                  f"{self.options.max_image_pixels:,} (ingest.max_image_pixels)")
             dpi = _dpi_of(self._image)
             orientation = self._image.getexif().get(0x0112, 1)

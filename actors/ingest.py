@@ -11,7 +11,7 @@ import pymupdf
 
 from actors.base import Row, Stage, error_fields
 from actors.documents import PageContent, ReadOptions, iter_pages, open_document
-from ocr_models.errors import InputError
+from ocr_models.errors import InputError, describe, error_kind, without_credentials
 from ocr_models.scripts import dominant_script
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,10 @@ class IngestStage(Stage):
         try:
             with fsspec.open(os.fsdecode(task["url"]), "rb") as handle:
                 data = handle.read()
-            doc = open_document(data, task["source_format"], self.options)
+            doc = open_document(data, task["source_format"], self.options, task["source_uri"])
         except Exception as exc:  # the file as a whole is unreadable: one row says why
-            return [dict(base, page_id=page_id(task["source_sha256"], -1), page_index=-1, **error_fields(exc))]
+            reason = without_credentials(describe(exc), os.fsdecode(task["url"]))
+            return [file_error_row(base, error_kind(exc), reason)]
         try:
             return [page_row(base, index, content) for index, content in
                     iter_pages(doc, task["page_start"], task["page_stop"])]

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from actors.base import Row, Stage, error_fields
+from actors.guard import PageGuard, PageLimits
 from actors.pairs import PairOptions, ReadRegion, line_pairs, picture_pairs
 from ocr_models.regions import area, crop, pad, page_regions, reading_order
 from ocr_models.scripts import BY_CODE, Script, letter_counts
@@ -35,45 +36,56 @@ class OcrStage(Stage):
     num_cpus = 0.8  # one engine thread per core: the parallelism belongs to Ray, never to the engine
 
     def __init__(self, options: TesseractOptions, scripts: list[str], hints: dict[str, list[str]],
-                 pairs: PairOptions | None = None) -> None:
+                 pairs: PairOptions | None = None, limits: PageLimits | None = None,
+                 engine_class: type[TesseractEngine] = TesseractEngine) -> None:
         self.options = options
         self.scripts: list[Script] = [BY_CODE[code] for code in scripts]
         self.hints = hints  # script code -> hinted languages of that script
         self.pairs = pairs or PairOptions()
-        self.engine: TesseractEngine | None = None
+        self.limits = limits or PageLimits()
+        self.engine_class = engine_class
+        self.guard: PageGuard[TesseractEngine] | None = None
 
     def setup(self) -> None:
-        self.engine = TesseractEngine(self.options)
-        self.engine_version = self.engine.version()
+        self.guard = PageGuard(lambda: self.engine_class(self.options), self.limits, TesseractEngine.close)
+        self.engine_version = self.guard.current().version()
 
     def process(self, rows: list[Row]) -> list[Row]:
-        if self.engine is None:
+        if self.guard is None:
             self.setup()
         return [self.read_page(row) if needs_ocr(row) else row for row in rows]
 
     def read_page(self, row: Row) -> Row:
-        assert self.engine is not None
+        assert self.guard is not None
         started = time.perf_counter()
         try:
             picture = open_image(row["image"])
-            grey = PageImage(np.asarray(picture.convert("L")), row.get("dpi") or 300)
-            detected = [Region(r["kind"], tuple(r["bbox"]), r["score"]) for r in row.get("regions") or ()]
-            regions = page_regions(grey, detected, self.engine.line_boxes)
-            guess = self.engine.detect_script(main_text(grey, regions), self.scripts)
-            row = dict(row, text_source="ocr", script_method=guess.method, engine=self.engine.name,
-                       engine_version=self.engine_version, layout_model=row.get("layout_model") or "none")
-            if guess.rotation:  # the layout was found on the page as scanned: read the turned page whole
-                grey, picture = rotate(grey, guess.rotation), picture.rotate(-guess.rotation, expand=True)
-                regions, row["layout_model"] = page_regions(grey, [], self.engine.line_boxes), "none"
-            read = self.read_regions(grey, regions, BY_CODE[guess.script] if guess.script else None)
-            row = dict(row, **page_fields(read), script_confidence=guess.confidence if guess.script else 0.0)
-            row["pairs"] = self.make_pairs(row, picture, read)
+            self.guard.check_memory(picture.width * picture.height)
+            row = self.guard.run(lambda engine: self.read_picture(row, picture, engine),
+                                 f"{row.get('source_uri')} page {row.get('page_index')}")
         except Exception as exc:  # one page's failure is that page's row, never the dataset's
             log.warning("OCR failed on %s page %s: %s", row.get("source_uri"), row.get("page_index"), exc)
             return dict(row, **error_fields(exc), ocr_seconds=time.perf_counter() - started)
         return dict(row, ocr_seconds=time.perf_counter() - started)
 
-    def read_regions(self, grey: PageImage, regions: list[Region], script: Script | None) -> list[ReadRegion]:
+    def read_picture(self, row: Row, picture: Image.Image, engine: TesseractEngine) -> Row:
+        """The page's row with its text, script, lines, regions and pairs, read by `engine`."""
+        grey = PageImage(np.asarray(picture.convert("L")), row.get("dpi") or 300)
+        detected = [Region(r["kind"], tuple(r["bbox"]), r["score"]) for r in row.get("regions") or ()]
+        regions = page_regions(grey, detected, engine.line_boxes)
+        guess = engine.detect_script(main_text(grey, regions), self.scripts)
+        row = dict(row, text_source="ocr", script_method=guess.method, engine=engine.name,
+                   engine_version=self.engine_version, layout_model=row.get("layout_model") or "none")
+        if guess.rotation:  # the layout was found on the page as scanned: read the turned page whole
+            grey, picture = rotate(grey, guess.rotation), picture.rotate(-guess.rotation, expand=True)
+            regions, row["layout_model"] = page_regions(grey, [], engine.line_boxes), "none"
+        read = self.read_regions(grey, regions, BY_CODE[guess.script] if guess.script else None, engine)
+        row = dict(row, **page_fields(read), script_confidence=guess.confidence if guess.script else 0.0)
+        row["pairs"] = self.make_pairs(row, picture, read)
+        return row
+
+    def read_regions(self, grey: PageImage, regions: list[Region], script: Script | None,
+                     engine: TesseractEngine) -> list[ReadRegion]:
         """Every region of the page, text regions read in reading order (figures are not read)."""
         read = [ReadRegion(region) for region in regions]
         textual = [r for r in read if r.region.kind != "figure"]
@@ -86,34 +98,34 @@ class OcrStage(Stage):
             box = pad(region.region.bbox, margin, grey.width, grey.height)
             # detected body text, or the whole page (whose script was just detected)
             body = region.region.kind in BODY_KINDS and (region.region.score is not None or len(regions) == 1)
-            used, page = self.read_region(crop(grey, region.region.bbox, margin), script, body)
+            used, page = self.read_region(crop(grey, region.region.bbox, margin), script, body, engine)
             region.text, region.script, region.lang = page.text, used.code, page.model
             region.confidence = page.confidence
             region.lines = [OcrLine(ln.text, (ln.bbox[0] + box[0], ln.bbox[1] + box[1], ln.bbox[2] + box[0],
                                               ln.bbox[3] + box[1]), ln.confidence) for ln in page.lines]
         return read
 
-    def read_region(self, image: PageImage, script: Script, body: bool) -> tuple[Script, OcrPage]:
+    def read_region(self, image: PageImage, script: Script, body: bool, engine: TesseractEngine
+                    ) -> tuple[Script, OcrPage]:
         """Read one region. Body text is read with the page's script, and only when that reading is poor is
         the region's own script detected. Anything else (titles, captions, tables, headers, stray lines) is
         where another script shows up, and a wrong model can read it with high confidence (Thai's model reads
         an English caption as Thai at 0.97), so its script is detected first."""
-        assert self.engine is not None
         if not body:
-            guess = self.engine.detect_script(image, self.scripts)
+            guess = engine.detect_script(image, self.scripts)
             script = BY_CODE[guess.script] if guess.script else script
-        page = self.engine.recognize(image, script, self.hints.get(script.code, ()))
+        page = engine.recognize(image, script, self.hints.get(script.code, ()))
         if not body:
             return script, page
-        score = self.engine.reading_score(page, script)
+        score = engine.reading_score(page, script)
         if score >= VERIFY_MIN_SCORE or sum(letter_counts(page.text).values()) < VERIFY_MIN_LETTERS:
             return script, page
-        guess = self.engine.detect_script(image, self.scripts)
+        guess = engine.detect_script(image, self.scripts)
         if guess.script is None or guess.script == script.code:
             return script, page
         other = BY_CODE[guess.script]
-        again = self.engine.recognize(image, other, self.hints.get(other.code, ()))
-        if self.engine.reading_score(again, other) > score:
+        again = engine.recognize(image, other, self.hints.get(other.code, ()))
+        if engine.reading_score(again, other) > score:
             return other, again
         return script, page
 
@@ -126,8 +138,8 @@ class OcrStage(Stage):
         return pairs
 
     def teardown(self) -> None:
-        if self.engine is not None:
-            self.engine.close()
+        if self.guard is not None:
+            self.guard.close()
 
 
 def main_text(grey: PageImage, regions: list[Region]) -> PageImage:

@@ -62,7 +62,8 @@ class UnitStats:
     by_script: Counter = field(default_factory=Counter)
     by_text_source: Counter = field(default_factory=Counter)
     by_error_kind: Counter = field(default_factory=Counter)
-    files: dict[str, dict[str, int]] = field(default_factory=dict)  # source_uri -> {ok, error}
+    # source_uri -> {ok, error: page counts; error_kind, reason: the file's first page error}
+    files: dict[str, dict] = field(default_factory=dict)
     pairs: int = 0
     pairs_by_kind: Counter = field(default_factory=Counter)
     duplicate_images: int = 0  # figure and table pairs whose image an earlier pair holds
@@ -72,9 +73,10 @@ class UnitStats:
     reused: bool = False  # True when this run found the unit already committed and did not redo it
 
     def add(self, table: pa.Table) -> None:
-        cols = table.select(["status", "script", "text_source", "error_kind", "source_uri", "ocr_seconds"])
-        for status, script, source, kind, uri, seconds in zip(*(c.to_pylist() for c in cols.columns),
-                                                               strict=True):
+        cols = table.select(["status", "script", "text_source", "error_kind", "error", "source_uri",
+                             "ocr_seconds"])
+        for status, script, source, kind, error, uri, seconds in zip(*(c.to_pylist() for c in cols.columns),
+                                                                      strict=True):
             self.rows += 1
             self.by_status[status] += 1
             if status == "ok":
@@ -84,6 +86,8 @@ class UnitStats:
                 self.by_error_kind[kind] += 1
             per_file = self.files.setdefault(uri, {"ok": 0, "error": 0})
             per_file[status] += 1
+            if status == "error" and "error_kind" not in per_file:
+                per_file.update(error_kind=kind, reason=error)
             self.ocr_seconds += seconds or 0.0
 
     def to_json(self) -> str:

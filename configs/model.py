@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from types import UnionType
 from typing import Literal, Union, get_args, get_origin
@@ -39,6 +40,25 @@ class IngestOptions(_Options):
         200_000_000, gt=0, description="Largest page (width x height) decoded; larger is an error row, not OOM.")
     min_text_layer_chars: int = Field(
         20, ge=1, description="A text layer with fewer letters than this is treated as absent.")
+    pdf_passwords_file: str | None = Field(
+        None, description="YAML file mapping file-name patterns of encrypted PDFs to their passwords, e.g. "
+                          "`minutes-19*.pdf: s3cret` (the first match is tried). A file of its own, so that "
+                          "passwords never reach rows, reports, the queue or logs.")
+
+    def pdf_passwords(self) -> dict[str, str]:
+        """The password file's patterns and passwords ({} when none is configured)."""
+        if self.pdf_passwords_file is None:
+            return {}
+        path = Path(self.pdf_passwords_file).expanduser()
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise UsageError(f"cannot read ingest.pdf_passwords_file {path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise UsageError(f"ingest.pdf_passwords_file {path} is not valid YAML") from exc  # no echo of it
+        if not isinstance(data, dict) or not all(isinstance(v, str | int) for v in data.values()):
+            raise UsageError(f"ingest.pdf_passwords_file {path} must map file-name patterns to passwords")
+        return {str(pattern): str(password) for pattern, password in data.items()}
 
 
 class PairOptions(_Options):
@@ -51,6 +71,19 @@ class PairOptions(_Options):
                                      "least this.")
     caption_max_gap_in: float = Field(
         1.0, gt=0, description="Farthest a printed caption may lie from its figure or table, in inches.")
+
+
+class LimitOptions(_Options):
+    """Per-page limits of the OCR stage: a page over one is an error row and the run goes on."""
+
+    page_timeout_s: float = Field(
+        600.0, gt=0, description="Longest one page may take in the OCR stage, all its regions together; a page "
+                                 "past it is an engine_timeout row and the stage loads a fresh engine.")
+    page_memory_mb: int = Field(
+        2048, ge=64, description="Most working memory one page may need in the OCR stage (estimated at 10 bytes "
+                                 "a pixel); a larger page is a too_large row, never an out-of-memory worker.")
+    page_retries: int = Field(1, ge=0, le=5, description="Further tries of a page whose engine failed in a "
+                                                         "way worth retrying (transient), each with a fresh engine.")
 
 
 class RayOptions(_Options):
@@ -113,7 +146,9 @@ class RunConfig(_Options):
         None, description="Tesseract languages the archive may hold (e.g. [hin, eng]); restricts script "
                           "detection to their scripts and reads each script with its hinted languages. "
                           "Default: every script Lontar routes, each with its default model.")
-    batch_id: str | None = Field(None, description="Batch this run belongs to; default: derived from inputs.")
+    batch_id: str | None = Field(
+        None, description="Batch this run belongs to (letters, digits, '.', '_', '-': it names folders of the "
+                          "dataset); default: derived from inputs.")
     progress_every: int = Field(50, ge=1, description="Pages between progress log lines when not on a tty.")
     ingest: IngestOptions = Field(default_factory=IngestOptions)
     tesseract: TesseractOptions = Field(default_factory=TesseractOptions)
@@ -124,9 +159,18 @@ class RunConfig(_Options):
     caption: TransformersCaptionOptions | None = Field(
         None, description="Caption generator for figure pairs; off (null) by default: no weights ship offline.")
     pairs: PairOptions = Field(default_factory=PairOptions)
+    limits: LimitOptions = Field(default_factory=LimitOptions)
     ray: RayOptions = Field(default_factory=RayOptions)
     output: OutputOptions = Field(default_factory=OutputOptions)
     queue: QueueOptions = Field(default_factory=QueueOptions)
+
+    @field_validator("batch_id")
+    @classmethod
+    def _safe_batch_id(cls, batch_id: str | None) -> str | None:
+        if batch_id is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", batch_id):
+            raise ValueError(f"{batch_id!r} is not a batch id: letters, digits, '.', '_' and '-' only (at most "
+                             "128, first a letter or digit), as it names folders inside the dataset")
+        return batch_id
 
     @field_validator("langs")
     @classmethod

@@ -11,6 +11,7 @@ import logging
 from actors.base import Stage
 from actors.caption import CaptionStage
 from actors.documents import ReadOptions
+from actors.guard import PageLimits
 from actors.ingest import IngestStage
 from actors.layout import LayoutStage
 from actors.ocr import OcrStage
@@ -22,7 +23,13 @@ log = logging.getLogger("lontar")
 
 
 def read_options(config: RunConfig) -> ReadOptions:
-    return ReadOptions(**config.ingest.model_dump())
+    options = config.ingest.model_dump(exclude={"pdf_passwords_file"})
+    return ReadOptions(**options, pdf_passwords=config.ingest.pdf_passwords())
+
+
+def page_limits(config: RunConfig) -> PageLimits:
+    limits = config.limits
+    return PageLimits(limits.page_timeout_s, limits.page_memory_mb, limits.page_retries)
 
 
 def build_stages(config: RunConfig, resources: dict) -> tuple[Stage, list[Stage]]:
@@ -42,7 +49,8 @@ def build_stages(config: RunConfig, resources: dict) -> tuple[Stage, list[Stage]
         _share(caption, ray.caption_cpus_per_actor, ray.max_caption_actors, gpus, ray.gpus_per_model_actor)
         after.append(caption)
     ocr = OcrStage(config.tesseract, config.candidate_scripts(),
-                   {code: config.hinted_languages(code) for code in config.candidate_scripts()}, config.pairs)
+                   {code: config.hinted_languages(code) for code in config.candidate_scripts()}, config.pairs,
+                   page_limits(config))
     ocr.num_cpus = ray.ocr_cpus_per_actor
     others = ingest.num_cpus + sum(s.num_cpus for s in (*before, *after))
     if others + ocr.num_cpus > cpus + 1e-9:

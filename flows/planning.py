@@ -12,13 +12,12 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field, replace
-from urllib.parse import urlsplit, urlunsplit
 
 import fsspec
 
 from actors.documents import ReadOptions, open_document, sniff_format
 from configs.model import RunConfig
-from ocr_models.errors import NoInputError, describe, error_kind
+from ocr_models.errors import NoInputError, describe, error_kind, without_credentials
 
 log = logging.getLogger(__name__)
 GLOB_CHARS = set("*?[")
@@ -55,14 +54,8 @@ class Plan:
 
 
 def redact(url: str) -> str:
-    """The url as rows and reports show it: user:password@ removed, undecodable name bytes escaped (\\xff)."""
-    url = url.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The url as rows and reports show it: credentials removed, undecodable name bytes escaped (\\xff)."""
+    return without_credentials(url.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
 
 
 def discover(inputs: list[str]) -> list[str]:
@@ -98,7 +91,7 @@ def inspect(url: str, options: ReadOptions) -> SourceFile:
     sha = hashlib.sha256(data).hexdigest()
     fmt = sniff_format(data[:2048])
     try:
-        doc = open_document(data, fmt, options)
+        doc = open_document(data, fmt, options, uri)
         pages = doc.page_count
         doc.close()
     except Exception as exc:

@@ -25,12 +25,16 @@ def versions(tesseract: str) -> dict[str, str]:
 def file_outcomes(plan: Plan, stats: list[UnitStats]) -> list[dict]:
     """One entry per input file: ok (every page ok), partial, error, or duplicate."""
     pages: dict[str, Counter] = {}
+    first_error: dict[str, dict] = {}
     for unit in stats:
         for uri, counts in unit.files.items():
-            pages.setdefault(uri, Counter()).update(counts)
+            pages.setdefault(uri, Counter()).update({k: counts[k] for k in ("ok", "error")})
+            if "error_kind" in counts:
+                first_error.setdefault(uri, counts)
     entries = []
     for file in plan.files:
         counts = pages.get(file.uri, Counter())
+        page_error = first_error.get(file.uri, {})
         if file.duplicate_of:
             outcome = "duplicate"
         elif file.error_kind or not counts["ok"]:
@@ -39,7 +43,8 @@ def file_outcomes(plan: Plan, stats: list[UnitStats]) -> list[dict]:
             outcome = "partial" if counts["error"] else "ok"
         entries.append({"uri": file.uri, "sha256": file.sha256, "format": file.format, "bytes": file.size,
                         "page_count": file.page_count, "pages_ok": counts["ok"], "pages_error": counts["error"],
-                        "outcome": outcome, "error_kind": file.error_kind, "error": file.error,
+                        "outcome": outcome, "error_kind": file.error_kind or page_error.get("error_kind"),
+                        "error": file.error or page_error.get("reason"),
                         "duplicate_of": file.duplicate_of})
     return entries
 
@@ -87,7 +92,9 @@ def summary_lines(report: dict) -> list[str]:
     ]
     for f in report["file_outcomes"]:
         if f["outcome"] in ("error", "partial"):
-            lines.append(f"  {f['outcome']}: {f['uri']}: {f['error'] or str(f['pages_error']) + ' page(s) failed'}")
+            failed = f"{f['pages_error']} of {f['page_count']} page(s) failed, the first: " \
+                if f["page_count"] > 0 else ""
+            lines.append(f"  {f['outcome']}: {f['uri']}: {failed}{f['error']}")
         elif f["outcome"] == "duplicate":
             lines.append(f"  duplicate: {f['uri']}: same bytes as {f['duplicate_of']}; not read again")
     return lines

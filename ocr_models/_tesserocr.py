@@ -65,7 +65,7 @@ def recognize(api: tesserocr.PyTessBaseAPI, timeout_s: float) -> tuple[str, list
     """Recognise the image set on `api`: (text, lines, mean word confidence 0-1)."""
     if not api.Recognize(timeout=int(timeout_s * 1000)):
         raise EngineTimeoutError(f"Tesseract did not finish the page within {timeout_s:g} s")
-    text = unicodedata.normalize("NFC", api.GetUTF8Text() or "")
+    text = unicodedata.normalize("NFC", utf8_text(api))
     lines: list[OcrLine] = []
     iterator = api.GetIterator()
     if iterator is not None:
@@ -74,6 +74,8 @@ def recognize(api: tesserocr.PyTessBaseAPI, timeout_s: float) -> tuple[str, list
                 line_text = item.GetUTF8Text(RIL.TEXTLINE)
             except RuntimeError:  # tesserocr raises for a line with no text
                 continue
+            except UnicodeDecodeError as exc:
+                raise EngineError(f"Tesseract returned text that is not UTF-8 ({exc.reason})") from exc
             box = item.BoundingBox(RIL.TEXTLINE)
             if not line_text or not line_text.strip() or box is None:
                 continue
@@ -113,7 +115,14 @@ def read_region(api: tesserocr.PyTessBaseAPI, box: BBox, timeout_s: float) -> Li
     api.SetRectangle(x0, y0, x1 - x0, y1 - y0)
     if not api.Recognize(timeout=int(timeout_s * 1000)):
         raise EngineTimeoutError(f"Tesseract did not finish a line within {timeout_s:g} s")
-    return LineText(unicodedata.normalize("NFC", api.GetUTF8Text() or ""), mean_symbol_confidence(api))
+    return LineText(unicodedata.normalize("NFC", utf8_text(api)), mean_symbol_confidence(api))
+
+
+def utf8_text(api: tesserocr.PyTessBaseAPI) -> str:
+    try:
+        return api.GetUTF8Text() or ""
+    except UnicodeDecodeError as exc:  # a broken model can emit bytes that are not UTF-8
+        raise EngineError(f"Tesseract returned text that is not UTF-8 ({exc.reason})") from exc
 
 
 def detect_orientation_script(api: tesserocr.PyTessBaseAPI) -> tuple[str, float, int, float] | None:

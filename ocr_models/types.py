@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 BBox = tuple[int, int, int, int]  # x0, y0, x1, y1 in page pixels
+_LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> str:
+    """`text` as valid Unicode: lone surrogates (bytes that were not UTF-8, let through by an engine or an
+    OS error message) become U+FFFD, which Parquet can store; Arrow refuses the surrogates themselves."""
+    return _LONE_SURROGATES.sub("\ufffd", text)
 
 # The closed set of region kinds; detectors map their own labels onto these.
 REGION_KINDS = ("text", "title", "list", "caption", "figure_caption", "table_caption", "figure", "table",
@@ -61,6 +69,9 @@ class OcrLine:
     bbox: BBox
     confidence: float  # 0-1
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", valid_text(self.text))
+
 
 @dataclass(frozen=True)
 class OcrPage:
@@ -70,3 +81,6 @@ class OcrPage:
     confidence: float  # mean word confidence, 0-1; 0 when nothing was recognised
     model: str  # the Tesseract model(s) used, e.g. "hin" or "Devanagari+eng"
     lines: list[OcrLine] = field(default_factory=list)
+
+    def __post_init__(self) -> None:  # every engine's text is storable, whatever the engine let through
+        object.__setattr__(self, "text", valid_text(self.text))

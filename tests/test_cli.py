@@ -8,15 +8,15 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-import pymupdf
 import pytest
 
 from actors.records import PAGE_FIELDS, PAIR_FIELDS
 from flows.dataset import read_table
 from flows.metrics import cer
+from flows.planning import redact
 from ocr_models.regions import iou
 from ocr_models.scripts import LANGUAGE_SCRIPT
-from tests.bad_inputs import ZERO_PAGE_PDF, awkward_inputs
+from tests.bad_inputs import ATTACHMENT_PAYLOAD, PASSWORD, PASSWORDS_FILE, input_classes
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.integration
@@ -32,31 +32,27 @@ PAIR_CONTRACT = [
     "width", "height", "text", "printed_caption", "generated_caption", "caption_model", "alignment", "script",
     "lang", "ocr_confidence", "run_id", "batch_id",
 ]
-BAD_FILES = {
-    "zero-byte.pdf": b"",
-    "no pages.pdf": ZERO_PAGE_PDF,
-    "not-a-pdf.pdf": b"Dear archivist, this is a letter saved with the wrong name.\n",
-    "spreadsheet.xlsx": b"PK\x03\x04 a zip container, not a scan",
-}
+CLASSES = input_classes()
 
 
 @pytest.fixture(scope="module")
 def archive(sample_archive: Path, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("mixed")
     shutil.copytree(sample_archive, folder, dirs_exist_ok=True)
-    for name, data in {**BAD_FILES, **awkward_inputs()}.items():
-        (folder / name).write_bytes(data)
+    for name, case in CLASSES.items():
+        (folder / name).write_bytes(case.data)
     scan = (sample_archive / "hindi-bengali-scan.pdf").read_bytes()
     (folder / "truncated.pdf").write_bytes(scan[: len(scan) // 2])
-    (folder / "encrypted.pdf").write_bytes(pymupdf.open(stream=scan).tobytes(
-        encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="secret", owner_pw="owner"))
     return folder
 
 
 @pytest.fixture(scope="module")
 def first_run(archive: Path, tmp_path_factory, prefect_home) -> tuple[Path, dict, str]:
-    out = tmp_path_factory.mktemp("out") / "dataset"
-    result = run_cli("run", str(archive), "--out", str(out))
+    here = tmp_path_factory.mktemp("out")
+    (here / "passwords.yaml").write_text(PASSWORDS_FILE)
+    (here / "lontar.yaml").write_text(f"ingest: {{pdf_passwords_file: {here / 'passwords.yaml'}}}\n")
+    out = here / "dataset"
+    result = run_cli("run", str(archive), "--out", str(out), "--config", str(here / "lontar.yaml"))
     assert result.returncode == 0, result.stderr[-3000:]
     (report_path,) = (out / "_runs").glob("*/*.json")
     return out, json.loads(report_path.read_text()), result.stdout
@@ -72,18 +68,30 @@ def read_pairs(out: Path):
 
 def test_every_input_file_is_accounted_for(first_run, archive):
     _, report, stdout = first_run
-    inputs = sorted(p.name for p in archive.iterdir() if p.is_file())
-    outcomes = {Path(f["uri"]).name: f for f in report["file_outcomes"]}
-    assert sorted(outcomes) == inputs
-    for name in BAD_FILES | {"encrypted.pdf": b""}:
-        assert outcomes[name]["outcome"] == "error" and outcomes[name]["error"], name
-    assert outcomes["encrypted.pdf"]["error"] == "password required (encrypted PDF)"
-    assert outcomes["no pages.pdf"]["error"] == "PDF has no pages"
-    for name in awkward_inputs():  # every image mode and codec, a PDF repaired on opening: read, not refused
-        assert outcomes[name]["outcome"] == "ok", (name, outcomes[name])
-    assert outcomes["truncated.pdf"]["outcome"] in ("error", "partial")
+    inputs = sorted(redact(str(p)) for p in archive.iterdir() if p.is_file())
+    outcomes = {f["uri"]: f for f in report["file_outcomes"]}
+    assert sorted(outcomes) == inputs  # every file once, an undecodable name shown escaped
+    for name, case in CLASSES.items():
+        got = outcomes[redact(str(archive / name))]
+        assert got["outcome"] == case.outcome, (name, got)
+        if case.error_kind:
+            assert got["error_kind"] == case.error_kind and case.reason in got["error"], (name, got)
+            assert f"{case.outcome}: {got['uri']}: " in stdout
+    assert outcomes[redact(str(archive / "truncated.pdf"))]["outcome"] in ("error", "partial")
+    assert report["files"]["total"] == len(inputs) == sum(n for k, n in report["files"].items() if k != "total")
     assert report["pages"]["total"] == report["pages"]["ok"] + report["pages"]["error"]
     assert f"files: {len(inputs)}" in stdout and "pages:" in stdout
+
+
+def test_a_pdfs_attachments_are_never_extracted_and_passwords_never_written(first_run):
+    out, report, stdout = first_run
+    assert {p.suffix for p in out.rglob("*") if p.is_file()} <= {".parquet", ".json", ".md", ".lock"}
+    rows = read_pages(out).to_pylist() + read_pairs(out).to_pylist()
+    for secret in (ATTACHMENT_PAYLOAD.decode(), PASSWORD):
+        assert not [r for r in rows if secret in json.dumps(r, default=str)]
+        assert secret not in json.dumps(report) and secret not in stdout
+    (page,) = [r for r in rows if r.get("page_id") and "script and attachment" in r["source_uri"]]
+    assert page["status"] == "ok" and page["text"].startswith("A page of minutes")
 
 
 def test_the_output_contract(first_run):
@@ -102,8 +110,9 @@ def test_the_output_contract(first_run):
             assert row["text_source"] in ("ocr", "text_layer")
         else:
             assert row["error"] and row["error_kind"] and row["text"] is None
-    file_errors = [r for r in rows if r["page_index"] == -1]
-    assert {Path(r["source_uri"]).name for r in file_errors} >= set(BAD_FILES) | {"encrypted.pdf"}
+    file_errors = {Path(r["source_uri"]).name for r in rows if r["page_index"] == -1}
+    assert file_errors >= {name for name, case in CLASSES.items() if case.outcome == "error"
+                           and case.error_kind != "too_large"}  # those are pages too big, not unreadable files
     assert (out / "_runs" / report["batch_id"] / f"{report['run_id']}.json").exists()
 
 

@@ -84,6 +84,7 @@ def test_a_page_that_outlasts_the_engine_timeout_is_an_error_row_and_the_engine_
     slow = impatient.process(rows[:1])[0]
     assert slow["status"] == "error" and slow["error_kind"] == "engine_timeout"
     assert "did not finish" in slow["error"]
-    impatient.engine.options.timeout_s = 60  # the same loaded engine reads the next page normally
-    assert impatient.process(rows[1:])[0]["status"] == "ok"
+    engine = impatient.guard.current()
+    engine.options.timeout_s = 60  # the same loaded engine reads the next page normally
+    assert impatient.process(rows[1:])[0]["status"] == "ok" and impatient.guard.current() is engine
     impatient.teardown()

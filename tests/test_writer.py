@@ -20,7 +20,8 @@ def rows(n: int, status: str = "ok", script: str | None = "Deva") -> list[dict]:
     return [{"page_id": f"p{i}", "source_uri": "/a.pdf", "source_sha256": "s", "source_format": "pdf",
              "page_index": i, "page_count": n, "status": status, "script": script if status == "ok" else None,
              "text": "नमस्ते दुनिया" if status == "ok" else None, "text_source": "ocr",
-             "error_kind": None if status == "ok" else "engine", "ocr_seconds": 0.5} for i in range(n)]
+             "error_kind": None if status == "ok" else "engine", "error": None if status == "ok" else f"bad {i}",
+             "ocr_seconds": 0.5} for i in range(n)]
 
 
 def shards(root, table: str = "pages") -> list[str]:
@@ -42,7 +43,8 @@ def test_a_committed_shard_has_every_row_stamped_and_a_done_marker(tmp_path):
     assert ok.column("text_chars").to_pylist() == [12] * 3 and ok.column("script_purity").to_pylist() == [1.0] * 3
     errors = pq.read_table(tmp_path / "pages" / "script=Zzzz" / "part-u1-00000.parquet")
     assert errors.column("status").to_pylist() == ["error"] * 2 and errors.column("text_chars").to_pylist() == [0] * 2
-    assert stats.by_status == {"ok": 3, "error": 2} and stats.files["/a.pdf"] == {"ok": 3, "error": 2}
+    assert stats.by_status == {"ok": 3, "error": 2}
+    assert stats.files["/a.pdf"] == {"ok": 3, "error": 2, "error_kind": "engine", "reason": "bad 0"}  # the first
     done = read_done_unit(fs, str(tmp_path), "u1")
     assert isinstance(done, UnitStats) and done.rows == 5 and done.by_script["Deva"] == 3
     assert sorted(s["path"] for s in done.shards) == shards(tmp_path) and sum(s["rows"] for s in done.shards) == 5
