@@ -202,7 +202,7 @@ def main() -> None:
             results[name] = run["steady"]
             label = "lontar, layout " + ("off" if config else "on")
             ratio = f"{run['steady'] / results['limit']:.2f} x limit" if "limit" in results else ""
-            rows.append((f"{label}: steady state", f"{run['steady']:.3f}", ratio))
+            rows.append((f"{label}: after start-up", f"{run['steady']:.3f}", ratio))
             rows.append((f"{label}: end to end ({run['startup_s']:.0f} s start-up)", f"{run['end_to_end']:.3f}",
                          f"OCR stage {run['ocr_s_per_page']:.2f} s/page, peak {run['peak_mb']:.0f} MiB, "
                          f"{run['errors']} error pages"))
@@ -216,7 +216,7 @@ def main() -> None:
         if "born-digital" not in skip:
             say("lontar run, born-digital")
             large = lontar(work / "born-digital", work / "out-born", ["eng"])
-            rows.append(("born-digital (text layer): steady state", f"{large['steady']:.1f}",
+            rows.append(("born-digital (text layer): after start-up", f"{large['steady']:.1f}",
                          f"{large['steady'] / cores:.1f} pages/s per core, {large['end_to_end']:.1f} end to end"))
             if "memory" not in skip:  # the same path on a tenth of the pages
                 small_pages = max(1, args.born_digital // 10)
