@@ -46,23 +46,23 @@ class PageGuard(Generic[Engine]):
             self.engine = self.make_engine()
         return self.engine
 
-    def check_memory(self, pixels: int, bytes_per_pixel: float = OCR_BYTES_PER_PIXEL) -> None:
-        needed_mb = pixels * bytes_per_pixel / 2**20
+    def check_memory(self, pixels: int) -> None:
+        needed_mb = pixels * OCR_BYTES_PER_PIXEL / 2**20
         if needed_mb > self.limits.memory_mb:
             raise TooLargeError(f"page too large to read: {pixels:,} pixels need about {needed_mb:,.0f} MiB, "
                                 f"over limits.page_memory_mb ({self.limits.memory_mb:,})")
 
     def run(self, work: Callable[[Engine], Result], what: str = "page") -> Result:
         """`work(engine)` under the limits; raises what it raised, or EngineTimeoutError."""
-        for attempt in range(self.limits.retries + 1):
+        for _ in range(self.limits.retries):
             try:
                 return self._run_once(work, what)
             except LontarError as exc:
-                if not exc.retryable or attempt == self.limits.retries:
+                if not exc.retryable:
                     raise
                 log.warning("%s failed (%s); trying again with a new engine", what, exc)
                 self.close()
-        raise AssertionError("unreachable")
+        return self._run_once(work, what)  # the last try: whatever it raises is the page's error
 
     def _run_once(self, work: Callable[[Engine], Result], what: str) -> Result:
         engine = self.current()

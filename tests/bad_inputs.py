@@ -55,9 +55,10 @@ def _jbig2_pdf() -> bytes:
     """A PDF page drawing one JBIG2 image: a generic region coded with MMR (CCITT G4 inside JBIG2), which
     needs no JBIG2 encoder to make. JBIG2 draws 1 as black, so the G4 data is of the inverted page."""
     image = ImageOps.invert(_page("L")).convert("1")
-    tiff = Image.open(io.BytesIO(_encode(image, "TIFF", compression="group4", tiffinfo={278: image.height})))
-    (offset,), (length,) = tiff.tag_v2[273], tiff.tag_v2[279]
-    g4 = _encode(image, "TIFF", compression="group4", tiffinfo={278: image.height})[offset:offset + length]
+    tiff_bytes = _encode(image, "TIFF", compression="group4", tiffinfo={278: image.height})  # one strip
+    tags = Image.open(io.BytesIO(tiff_bytes)).tag_v2
+    (offset,), (length,) = tags[273], tags[279]
+    g4 = tiff_bytes[offset:offset + length]
 
     def segment(number: int, kind: int, data: bytes) -> bytes:  # header: number, type, no referrals, page 1
         return struct.pack(">IBBBI", number, kind, 0, 1, len(data)) + data
