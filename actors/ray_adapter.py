@@ -13,11 +13,15 @@ import signal
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow as pa
 import ray
 import ray.data  # before the log levels are set: importing it configures its loggers
 
+import actors
+import configs
+import ocr_models
 from actors import stop
 from actors.base import Row, Stage, error_fields
 from actors.ingest import page_id
@@ -26,6 +30,8 @@ from ocr_models.errors import TransientError, UsageError
 
 log = logging.getLogger(__name__)
 LOCAL_START_ATTEMPTS = 3
+# What the workers import: shipped with the job when joining a cluster (ray.ship_code). flows stays home.
+CODE = [Path(package.__file__).parent for package in (actors, configs, ocr_models)]
 
 # Set in every Ray worker: one engine thread per core, and no telemetry from any library.
 WORKER_ENV = {
@@ -37,23 +43,32 @@ WORKER_ENV = {
 }
 
 
-def run_stage(stage: Stage, batch: pa.Table) -> pa.Table:
-    """Apply `stage` to a batch. A failure of the stage itself costs that batch's rows, never the dataset:
-    a single exception in a Ray Data function fails the whole job."""
+def run_stage(stage: Stage, batch: pa.Table, node_id: str | None = None) -> pa.Table:
+    """Apply `stage` to a batch, noting `node_id` (the Ray node it ran on) in each row's `ran_on`. A failure
+    of the stage itself costs that batch's rows, never the dataset: a single exception in a Ray Data
+    function fails the whole job."""
     rows = batch.to_pylist()
     try:
-        return batch_table(stage.process(rows))
+        out = stage.process(rows)
     except Exception as exc:
         log.exception("stage %s failed on a batch of %d rows", stage.name, len(rows))
-        return batch_table([salvage(row, exc) for row in rows])
+        out = [salvage(row, exc) for row in rows]
+    if node_id:
+        for row in out:
+            row["ran_on"] = [*(row.get("ran_on") or ()), {"stage": stage.name, "node_id": node_id}]
+    return batch_table(out)
 
 
 def salvage(row: Row, exc: Exception) -> Row:
     """An error row that keeps what identifies the page (or, for a read task, the file)."""
     index = row.get("page_index", -1)
-    keep = ("source_uri", "source_sha256", "source_format", "page_count")
+    keep = ("source_uri", "source_sha256", "source_format", "page_count", "ran_on")
     return {**{k: row.get(k) for k in keep}, "page_index": index,
             "page_id": row.get("page_id") or page_id(row["source_sha256"], index), **error_fields(exc)}
+
+
+def current_node() -> str:
+    return ray.get_runtime_context().get_node_id()
 
 
 class StageActor:
@@ -62,16 +77,17 @@ class StageActor:
     def __init__(self, stage: Stage) -> None:
         self.stage = stage
         self.stage.setup()
+        self.node_id = current_node()
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        return run_stage(self.stage, batch)
+        return run_stage(self.stage, batch, self.node_id)
 
 
 def stage_task(stage: Stage):
     """A stateless Ray Data function for stages without a model to keep loaded (ingest)."""
 
     def run(batch: pa.Table) -> pa.Table:
-        return run_stage(stage, batch)
+        return run_stage(stage, batch, current_node())
 
     return run
 
@@ -87,24 +103,31 @@ def run_unit(tasks: list[Row], ingest: Stage, model_stages: list[Stage]) -> Iter
     ds = ray.data.from_items(tasks, override_num_blocks=max(1, len(tasks)))
     ds = ds.map_batches(stage_task(ingest), batch_size=1, batch_format="pyarrow", num_cpus=ingest.num_cpus)
     for stage in model_stages:
+        # every actor of a pool starts at once (not as the queue grows), spread over the nodes: no page waits
+        # for the pool to grow, and on a multi-node cluster no node runs more engines than it has cores
         ds = ds.map_batches(StageActor, fn_constructor_args=(stage,), batch_size=stage.batch_size,
                             batch_format="pyarrow", num_cpus=stage.num_cpus, num_gpus=stage.num_gpus or None,
-                            compute=ActorPoolStrategy(min_size=1, max_size=stage.max_actors))
+                            scheduling_strategy="SPREAD",
+                            compute=ActorPoolStrategy(min_size=1, max_size=stage.max_actors,
+                                                        initial_size=stage.max_actors))
     yield from ds.iter_batches(batch_size=None, batch_format="pyarrow")
 
 
 @contextlib.contextmanager
-def ray_cluster(address: str | None, *, num_cpus: int | None, object_store_mb: int) -> Iterator[dict]:
-    """Start a local Ray cluster for the run (or join `address`), yield its resources, shut it down."""
+def ray_cluster(address: str | None, *, num_cpus: int | None, object_store_mb: int,
+                ship_code: bool = True) -> Iterator[None]:
+    """Join the Ray cluster at `address` (or RAY_ADDRESS), else start a local one for the run; disconnect
+    (or shut the local cluster down) at the end."""
     if ray.is_initialized():  # a caller (a test, a notebook) already connected: use that cluster
-        yield ray.cluster_resources()
+        yield
         return
-    runtime_env = {"env_vars": WORKER_ENV}
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    runtime_env: dict = {"env_vars": WORKER_ENV}
     sigterm = signal.getsignal(signal.SIGTERM)
     if address:
-        check_reachable(address)
-        ray.init(address=address, runtime_env=runtime_env, logging_level=logging.WARNING,
-                 log_to_driver=False)
+        if ship_code:
+            runtime_env.update(py_modules=[str(path) for path in CODE], excludes=["__pycache__"])
+        join(address, runtime_env)
     else:
         start_local(num_cpus=num_cpus or os.cpu_count(), object_store_memory=object_store_mb * 1024 * 1024,
                     include_dashboard=False, runtime_env=runtime_env, logging_level=logging.WARNING,
@@ -116,9 +139,29 @@ def ray_cluster(address: str | None, *, num_cpus: int | None, object_store_mb: i
         for name in ("ray", "ray.data"):
             logging.getLogger(name).setLevel(logging.ERROR)
     try:
-        yield ray.cluster_resources()
+        yield
     finally:
         ray.shutdown()
+
+
+def join(address: str, runtime_env: dict) -> None:
+    """ray.init on an existing cluster; a UsageError within seconds when nothing listens there, and one that
+    names the token settings when the cluster refuses us (Ray itself only says it could not connect). Ray
+    reads its token settings when imported: `flows._env` sets them before that."""
+    check_reachable(address)
+    try:
+        ray.init(address=address, runtime_env=runtime_env, logging_level=logging.WARNING, log_to_driver=False)
+    except ConnectionError as exc:
+        ray.shutdown()
+        mode = os.environ.get("RAY_AUTH_MODE", "not set")
+        raise UsageError(f"could not join the Ray cluster at {address} ({exc}); if it was started with "
+                         "RAY_AUTH_MODE=token, set RAY_AUTH_TOKEN_PATH (a file holding its token) or RAY_AUTH_TOKEN "
+                         f"before starting lontar (RAY_AUTH_MODE here: {mode}; docs/scale-out.md)") from exc
+
+
+def cluster_resources() -> dict[str, float]:
+    """What the cluster holds now, all nodes together (CPU, GPU, memory...)."""
+    return ray.cluster_resources()
 
 
 def start_local(attempts: int = LOCAL_START_ATTEMPTS, **init_args: object) -> None:

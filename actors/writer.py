@@ -64,6 +64,7 @@ class UnitStats:
     by_error_kind: Counter = field(default_factory=Counter)
     # source_uri -> {ok, error: page counts; error_kind, reason: the file's first page error}
     files: dict[str, dict] = field(default_factory=dict)
+    pages_by_node: dict[str, Counter] = field(default_factory=dict)  # stage -> Ray node id -> pages
     pairs: int = 0
     pairs_by_kind: Counter = field(default_factory=Counter)
     duplicate_images: int = 0  # figure and table pairs whose image an earlier pair holds
@@ -90,6 +91,12 @@ class UnitStats:
                 per_file.update(error_kind=kind, reason=error)
             self.ocr_seconds += seconds or 0.0
 
+    def add_nodes(self, ran_on: list[list[dict] | None]) -> None:
+        """Count pages per stage and Ray node from a batch's `ran_on` column."""
+        for steps in ran_on:
+            for step in steps or ():
+                self.pages_by_node.setdefault(step["stage"], Counter())[step["node_id"]] += 1
+
     def to_json(self) -> str:
         # not dataclasses.asdict: it rebuilds a Counter from (key, count) pairs, counting the pairs
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -101,6 +108,7 @@ class UnitStats:
         data = json.loads(text)
         for key in ("by_status", "by_script", "by_text_source", "by_error_kind", "pairs_by_kind"):
             data[key] = Counter(data.get(key, {}))
+        data["pages_by_node"] = {stage: Counter(nodes) for stage, nodes in data.get("pages_by_node", {}).items()}
         return cls(**data)
 
 
@@ -228,6 +236,8 @@ class ShardWriter:
         table = _table(pages, PAGE_SCHEMA)
         self._pages.write(table)
         self.stats.add(table)
+        if "ran_on" in batch.column_names:
+            self.stats.add_nodes(batch.column("ran_on").to_pylist())
         if "pairs" in batch.column_names:
             pairs = [{**row, **stamp} for row in _with_derived(pair_rows(batch))]
             for pair in pairs:

@@ -87,16 +87,21 @@ class LimitOptions(_Options):
 
 
 class RayOptions(_Options):
-    address: str | None = Field(None, description="Ray cluster to join (e.g. ray://host:10001 or host:6379); "
-                                                  "default: start a local cluster for this run.")
+    address: str | None = Field(None, description="Ray cluster to join (e.g. host:6379 or ray://host:10001); "
+                                                  "default: RAY_ADDRESS from the environment, else a local "
+                                                  "cluster started for this run.")
+    ship_code: bool = Field(True, description="When joining a cluster, send Lontar's own packages with the job "
+                                              "(Ray runtime_env py_modules) so that every node runs this "
+                                              "code; the cluster's image must hold the dependencies.")
     num_cpus: int | None = Field(None, ge=1, description="CPUs of the local cluster; default: all cores.")
     ocr_cpus_per_actor: float = Field(
         0.8, gt=0, le=1, description="CPUs each OCR actor reserves (fractional, so that ingest fits beside).")
     ingest_cpus_per_task: float = Field(0.2, gt=0, le=1, description="CPUs each ingest task reserves.")
     max_ocr_actors: int | None = Field(None, ge=1, description="Most OCR actors; default: one per CPU.")
     layout_cpus_per_actor: float = Field(0.2, gt=0, description="CPUs each layout actor reserves.")
-    max_layout_actors: int = Field(1, ge=1, description="Most layout actors (one keeps pace with several "
-                                                       "OCR actors on CPU).")
+    max_layout_actors: int | None = Field(
+        None, ge=1, description="Most layout actors; default: one per 8 CPUs of the cluster (one keeps pace "
+                                "with 10 or more OCR cores on CPU), at most one per GPU where it uses GPUs.")
     caption_cpus_per_actor: float = Field(0.5, gt=0, description="CPUs each caption actor reserves.")
     max_caption_actors: int = Field(1, ge=1, description="Most caption actors.")
     gpus_per_model_actor: float = Field(

@@ -23,6 +23,9 @@ DEFAULTS = {
 def apply() -> None:
     for key, value in DEFAULTS.items():
         os.environ.setdefault(key, value)
+    if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH"):
+        # a token given means the cluster wants one; Ray reads this once, when it is imported
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
 
 
 def configure_logging(verbose: bool) -> None:

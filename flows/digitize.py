@@ -16,7 +16,7 @@ import fsspec
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from actors.ray_adapter import check_reachable, ray_cluster, run_unit
+from actors.ray_adapter import cluster_resources, ray_cluster, run_unit
 from actors.writer import ShardLimits, ShardWriter, UnitStats, read_done_unit, write_text
 from configs.model import RunConfig
 from flows import dataset, planning, preflight, report
@@ -43,7 +43,7 @@ def retry_if_transient(task, task_run, state) -> bool:
 
 @task(name="process-unit", retries=2, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
 def process_unit(unit: planning.Unit, out: str, config: RunConfig, stamp: dict[str, str],
-                 resources: dict, reporter: Any, images: dict[str, str]) -> UnitStats:
+                 reporter: Any, images: dict[str, str]) -> UnitStats:
     """Run one unit as a Ray Data job and commit its shards; a unit already committed is not redone.
     `images`: the dataset's figure and table images (image_sha256 -> pair_id), grown as units commit."""
     fs, root = fsspec.core.url_to_fs(out)
@@ -52,7 +52,8 @@ def process_unit(unit: planning.Unit, out: str, config: RunConfig, stamp: dict[s
         reporter.advance(done.by_status["ok"], done.by_status["error"])
         return done
     started = time.monotonic()
-    ingest, model_stages = build_stages(config, resources)
+    # sized by the cluster as it is now: nodes added since the last unit (autoscaling, scaled by hand) count
+    ingest, model_stages = build_stages(config, cluster_resources())
     writer = ShardWriter(fs, root, unit.unit_id, stamp, limits=shard_limits(config), images=images)
     try:
         for batch in run_unit(unit.tasks, ingest, model_stages):
@@ -87,8 +88,7 @@ def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None 
     preflight.check_models(config)
     preflight.check_output(out)
     dataset.check_writable_version(out)
-    if config.ray.address:
-        check_reachable(config.ray.address)
+    preflight.check_cluster(config)
     timings["preflight_s"] = time.monotonic() - t0
 
     t = time.monotonic()
@@ -120,11 +120,11 @@ def _write_batch(inputs: list[str], out: str, config: RunConfig, files: list[pla
     try:
         if pending:  # a finished batch re-run starts no cluster at all
             with ray_cluster(config.ray.address, num_cpus=config.ray.num_cpus,
-                             object_store_mb=config.ray.object_store_mb) as resources:
+                             object_store_mb=config.ray.object_store_mb, ship_code=config.ray.ship_code):
                 timings["ray_start_s"] = time.monotonic() - t
                 t = time.monotonic()
                 for unit in pending:
-                    done[unit.unit_id] = process_unit(unit, out, config, stamp, resources, reporter, images)
+                    done[unit.unit_id] = process_unit(unit, out, config, stamp, reporter, images)
     finally:
         reporter.finish()
     timings["process_s"] = time.monotonic() - t

@@ -20,6 +20,7 @@ from ocr_models.errors import UsageError
 from ocr_models.layout_none import NoLayoutOptions
 
 log = logging.getLogger("lontar")
+CPUS_PER_LAYOUT_ACTOR = 8
 
 
 def read_options(config: RunConfig) -> ReadOptions:
@@ -33,7 +34,8 @@ def page_limits(config: RunConfig) -> PageLimits:
 
 
 def build_stages(config: RunConfig, resources: dict) -> tuple[Stage, list[Stage]]:
-    """The ingest stage and the model stages (layout, OCR, captioning), resources set."""
+    """The ingest stage and the model stages (layout, OCR, captioning), resources set: the model stages'
+    actors first (a GPU each where the cluster has GPUs), then as many OCR actors as the CPUs left hold."""
     cpus, gpus = float(resources.get("CPU", 1)), float(resources.get("GPU", 0))
     ray = config.ray
     ingest = IngestStage(read_options(config))
@@ -42,7 +44,8 @@ def build_stages(config: RunConfig, resources: dict) -> tuple[Stage, list[Stage]
     after: list[Stage] = []
     if not isinstance(config.layout, NoLayoutOptions):
         layout = LayoutStage(config.layout)
-        _share(layout, ray.layout_cpus_per_actor, ray.max_layout_actors, gpus, ray.gpus_per_model_actor)
+        _share(layout, ray.layout_cpus_per_actor, ray.max_layout_actors or _per_cpus(cpus), gpus,
+               ray.gpus_per_model_actor)
         before.append(layout)
     if config.caption is not None:
         caption = CaptionStage(config.caption)
@@ -52,13 +55,22 @@ def build_stages(config: RunConfig, resources: dict) -> tuple[Stage, list[Stage]
                    {code: config.hinted_languages(code) for code in config.candidate_scripts()}, config.pairs,
                    page_limits(config))
     ocr.num_cpus = ray.ocr_cpus_per_actor
-    others = ingest.num_cpus + sum(s.num_cpus for s in (*before, *after))
+    # every actor of a pool starts at once (ray_adapter), so each one's CPUs are held from the start
+    others = ingest.num_cpus + sum(s.num_cpus * s.max_actors for s in (*before, *after))
     if others + ocr.num_cpus > cpus + 1e-9:
         raise UsageError(f"the stages need {others + ocr.num_cpus:g} CPUs at least but the cluster has {cpus:g}; "
                          "lower ray.*_cpus_per_actor or add CPUs")
-    fit = int((cpus - others) / ocr.num_cpus + 1e-9)
+    # one Tesseract per core left (fractional CPUs let 2 engines share 2 cores with the light stages, but 80
+    # cores must not run 97 engines), and never more than the reservations hold
+    fit = min(int((cpus - others) / ocr.num_cpus + 1e-9), max(1, round(cpus - others)))
     ocr.max_actors = max(1, min(ray.max_ocr_actors or fit, fit))
     return ingest, [*before, ocr, *after]
+
+
+def _per_cpus(cpus: float) -> int:
+    """Layout actors for a cluster of `cpus` when not configured: one keeps pace with 10 or more OCR cores
+    (rapid-layout 0.3-0.4 s a page on one core, Tesseract 3.9 s; docs/scale-out.md), so one per 8 leaves room."""
+    return max(1, round(cpus / CPUS_PER_LAYOUT_ACTOR))
 
 
 def _share(stage: Stage, cpus: float, actors: int, cluster_gpus: float, gpus_per_actor: float) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import fsspec
@@ -59,3 +60,13 @@ def check_output(out: str) -> None:
         fs.rm(probe)
     except (OSError, PermissionError, ValueError) as exc:
         raise OutputError(f"cannot write to output {out}: {getattr(exc, 'strerror', None) or exc}") from exc
+
+
+def check_cluster(config: RunConfig) -> str | None:
+    """The Ray cluster the run joins (ray.address, else RAY_ADDRESS; None: a local one), checked to answer."""
+    from actors.ray_adapter import check_reachable
+
+    address = config.ray.address or os.environ.get("RAY_ADDRESS") or None
+    if address:
+        check_reachable(address)
+    return address

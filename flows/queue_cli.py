@@ -11,6 +11,8 @@ from flows.exit_codes import errors_to_exit_codes
 from flows.queue import PRIORITIES
 
 CONFIG = click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config file.")
+RAY_ADDRESS = click.option("--ray-address", help="Ray cluster every batch joins (default: RAY_ADDRESS, else a local "
+                                                  "cluster per batch).")
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
 
@@ -117,8 +119,9 @@ def status(batch: str, all_pages: bool, as_json: bool) -> None:
 
 @click.command()
 @click.option("--now", is_flag=True, help="Process the queue now, in the foreground.")
+@RAY_ADDRESS
 @CONFIG
-def nightly(now: bool, config_file: str | None) -> None:
+def nightly(now: bool, ray_address: str | None, config_file: str | None) -> None:
     """Process the queued batches now (`--now`), as the nightly schedule would."""
     from configs.model import load_config
     from flows.queue import ensure_queue, next_nightly, prefect_client
@@ -126,6 +129,7 @@ def nightly(now: bool, config_file: str | None) -> None:
 
     with errors_to_exit_codes():
         config = load_config(config_file)
+        use_cluster(ray_address)
         if not now:
             click.echo(f"the nightly run comes at {when(next_nightly(config.queue))} under `lontar serve`; "
                        "`lontar nightly --now` processes the queue now")
@@ -154,8 +158,10 @@ def nightly(now: bool, config_file: str | None) -> None:
 @click.option("--port", default=4200, show_default=True, help="Port of the Prefect server (API and UI).")
 @click.option("--cron", help="When the nightly run fires (default: queue.nightly_cron, 0 2 * * *).")
 @click.option("--timezone", help="IANA time zone of the schedule (default: this machine's).")
+@RAY_ADDRESS
 @CONFIG
-def serve(host: str, port: int, cron: str | None, timezone: str | None, config_file: str | None) -> None:
+def serve(host: str, port: int, cron: str | None, timezone: str | None, ray_address: str | None,
+          config_file: str | None) -> None:
     """Run the Prefect server (or use PREFECT_API_URL's), the work pool, a worker and the nightly schedule."""
     from configs.model import load_config
     from flows.queue import check_options
@@ -164,7 +170,17 @@ def serve(host: str, port: int, cron: str | None, timezone: str | None, config_f
     with errors_to_exit_codes():
         config = load_config(config_file, **{"queue.nightly_cron": cron, "queue.timezone": timezone})
         check_options(config.queue)
+        use_cluster(ray_address)
         try:
             serve_forever(config.queue, host, port, on_ready=click.echo)
         except KeyboardInterrupt:
             click.echo("stopped")
+
+
+def use_cluster(address: str | None) -> None:
+    """Every batch process started from here joins the Ray cluster at `address` (checked to answer now)."""
+    if address:
+        from actors.ray_adapter import check_reachable
+
+        check_reachable(address)
+        os.environ["RAY_ADDRESS"] = address

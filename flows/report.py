@@ -59,6 +59,10 @@ def fold(plan: Plan, stats: list[UnitStats]) -> dict:
         total["text_source"].update(unit.by_text_source)
         total["error_kind"].update(unit.by_error_kind)
         total["pairs"].update(unit.pairs_by_kind)
+    nodes: dict[str, Counter] = {}
+    for unit in stats:
+        for stage, counts in unit.pages_by_node.items():
+            nodes.setdefault(stage, Counter()).update(counts)
     files = file_outcomes(plan, stats)
     return {
         "pages": {"total": sum(total["status"].values()), "ok": total["status"]["ok"],
@@ -72,6 +76,7 @@ def fold(plan: Plan, stats: list[UnitStats]) -> dict:
         "duplicate_images": sum(unit.duplicate_images for unit in stats),
         "shards": [shard["path"] for unit in stats for shard in unit.shards],
         "ocr_seconds": round(sum(unit.ocr_seconds for unit in stats), 3),
+        "pages_by_node": {stage: dict(counts) for stage, counts in sorted(nodes.items())},
     }
 
 
@@ -90,6 +95,11 @@ def summary_lines(report: dict) -> list[str]:
          if report["units"]["written"] else "throughput: nothing left to process"),
         f"report: {report['report_path']}",
     ]
+    by_node = report.get("pages_by_node", {})
+    if len({node for counts in by_node.values() for node in counts}) > 1:  # a multi-node cluster: who did what
+        lines.insert(-1, "pages by node: " + "; ".join(
+            f"{stage} " + ", ".join(f"{node[:8]} {pages}" for node, pages in sorted(counts.items()))
+            for stage, counts in by_node.items()))
     for f in report["file_outcomes"]:
         if f["outcome"] in ("error", "partial"):
             failed = f"{f['pages_error']} of {f['page_count']} page(s) failed, the first: " \

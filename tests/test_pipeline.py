@@ -20,6 +20,13 @@ def test_default_stages_fit_two_cores_without_a_gpu():
     assert ingest + sum(cpus for _, cpus, _, _ in stages) <= 2.0
 
 
+def test_a_large_cluster_gets_a_layout_actor_per_8_cpus_and_one_ocr_engine_per_core_left():
+    _, stages = shares(load_config(), {"CPU": 64.0})
+    assert stages == [("layout", 0.2, 0.0, 8), ("ocr", 0.8, 0.0, 62)]  # 64 - 0.2 ingest - 8 x 0.2 layout
+    _, stages = shares(load_config(**{"ray.max_layout_actors": 2}), {"CPU": 64.0})
+    assert stages[0][3] == 2
+
+
 def test_no_layout_means_no_layout_stage():
     _, stages = shares(load_config(**{"layout.kind": "none"}), {"CPU": 2.0})
     assert [s[0] for s in stages] == ["ocr"]

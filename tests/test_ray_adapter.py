@@ -7,6 +7,7 @@ import pyarrow as pa
 from actors.base import Row, Stage
 from actors.ingest import page_id
 from actors.ray_adapter import run_stage
+from actors.writer import UnitStats
 
 
 class ExplodingStage(Stage):
@@ -25,3 +26,22 @@ def test_a_failing_stage_turns_its_batch_into_error_rows():
     assert row["status"] == "error" and row["error_kind"] == "internal"
     assert row["error"] == "RuntimeError: the stage itself is broken"
     assert row["page_index"] == -1 and row["page_id"] == page_id("ab" * 32, -1)
+
+
+class PassingStage(Stage):
+    name = "passing"
+
+    def process(self, rows: list[Row]) -> list[Row]:
+        return [{**row, "status": "ok"} for row in rows]
+
+
+def test_each_stage_notes_the_node_it_ran_on_and_the_unit_counts_pages_per_stage_and_node():
+    row = {"source_uri": "/a.pdf", "source_sha256": "ab" * 32, "page_index": 0, "page_id": "p0"}
+    first = run_stage(PassingStage(), pa.Table.from_pylist([row]), node_id="node-a")
+    broken = run_stage(ExplodingStage(), first, node_id="node-b")  # the error row keeps where it has been
+    assert broken.column("ran_on").to_pylist() == [[{"stage": "passing", "node_id": "node-a"},
+                                                    {"stage": "exploding", "node_id": "node-b"}]]
+    stats = UnitStats("unit")
+    stats.add_nodes(broken.column("ran_on").to_pylist() * 3)
+    again = UnitStats.from_json(stats.to_json())
+    assert again.pages_by_node == {"passing": {"node-a": 3}, "exploding": {"node-b": 3}}
