@@ -50,8 +50,8 @@ class TesseractOptions(BaseModel):
         10.0, ge=0, description="Turn a page upright when OSD's orientation confidence reaches this.")
     trial_lines: int = Field(2, ge=1, le=10, description="Text lines read per candidate script in trials.")
     trial_accept_score: float = Field(
-        0.99, gt=0, description="Calibrated trial score at which OSD's script guess is accepted without "
-                                "trying the other candidates.")
+        0.99, gt=0, description="Calibrated trial score at which a proposed script (the last page's, then "
+                                "OSD's guess) is accepted without trying the other candidates.")
 
     def resolved_tessdata_dir(self) -> str:
         return self.tessdata_dir or os.environ.get("TESSDATA_PREFIX") or DEBIAN_TESSDATA
@@ -104,16 +104,24 @@ class TesseractEngine:
 
     # --- script detection -------------------------------------------------------------------------------
     def detect_script(self, image: PageImage, candidates: Sequence[Script]) -> ScriptGuess:
-        """OSD and recent pages propose, trial recognition decides.
+        """The script of the last pages is tried first; OSD and trial recognition decide when it fails.
 
-        OSD is fast but silent or wrong on many Indic and South-East Asian scripts (it calls Oriya "Latin"
-        and Myanmar "Arabic"), so its guess is only tried first, then the scripts of the last pages this
-        engine read (archives are mostly one script). A proposal whose model reads the widest lines with a
-        calibrated score of at least `trial_accept_score` is the answer; otherwise every candidate's model
-        reads them and the best score wins.
+        Archives run in one script for pages on end, so the script this engine read last is tried on the
+        widest lines before anything else: a calibrated score of at least `trial_accept_score` (its confusable
+        rivals scoring less) is the answer, and OSD, a third of detection's time, is not run. A page in
+        another script, or turned (its lines read as garbage), fails that trial and goes on to OSD, which
+        finds the orientation and proposes a script. OSD is fast but silent or wrong on many Indic and
+        South-East Asian scripts (it calls Oriya "Latin" and Myanmar "Arabic"), so its guess is only tried
+        first; when no proposal is accepted, every candidate's model reads the lines and the best score wins.
         """
         if len(candidates) == 1:
             return ScriptGuess(candidates[0].code, 1.0, "hint")
+        last, tried, lines = next((s for s in self._recent if s in candidates), None), None, []
+        if last is not None and (lines := self._widest_lines(image, last.model)):
+            guess = self._accepted(image, lines, last, "recent", candidates, {}, 0)
+            if guess is not None:
+                return guess
+            tried = last
         rotation, osd_guess = 0, None
         osd = self._osd(image)
         if osd is not None:
@@ -124,24 +132,36 @@ class TesseractEngine:
                 osd_guess = script
         upright = rotate(image, rotation)
         proposals = [(osd_guess, "osd")] if osd_guess else []
-        proposals += [(s, "recent") for s in self._recent if s in candidates and s is not osd_guess]
-        lines = self._widest_lines(upright, (proposals[0][0] if proposals else candidates[0]).model)
+        failed = tried if rotation == 0 else None  # failed its trial above, on these very pixels
+        proposals += [(s, "recent") for s in self._recent if s in candidates and s not in (osd_guess, failed)]
+        if rotation or not tried:  # the lines found above serve again (finding them does not depend on the model)
+            lines = self._widest_lines(upright, (proposals[0][0] if proposals else candidates[0]).model)
         if not lines:
             return ScriptGuess(None, 0.0, "trial", rotation)
         scores: dict[str, float] = {}
         for script, method in proposals:
-            scores[script.code] = self._trial_score(upright, lines, script)
-            if scores[script.code] >= self.options.trial_accept_score:
-                rivals = [BY_CODE[c] for c in script.confusable if BY_CODE[c] in candidates]
-                for rival in rivals:
-                    scores[rival.code] = self._trial_score(upright, lines, rival)
-                best = max([script, *rivals], key=lambda s: scores[s.code])
-                return self._decided(best, scores[best.code], method if best is script else "trial", rotation)
+            guess = self._accepted(upright, lines, script, method, candidates, scores, rotation)
+            if guess is not None:
+                return guess
         for script in candidates:
             if script.code not in scores:
                 scores[script.code] = self._trial_score(upright, lines, script)
         best = max(scores, key=scores.__getitem__)
         return self._decided(BY_CODE[best], scores[best], "trial", rotation)
+
+    def _accepted(self, image: PageImage, lines: list, script: Script, method: str,
+                  candidates: Sequence[Script], scores: dict[str, float], rotation: int) -> ScriptGuess | None:
+        """`script` (or a confusable rival that reads the lines better) when its trial reaches
+        `trial_accept_score`; None otherwise. Trial scores are kept in `scores`."""
+        if script.code not in scores:
+            scores[script.code] = self._trial_score(image, lines, script)
+        if scores[script.code] < self.options.trial_accept_score:
+            return None
+        rivals = [BY_CODE[c] for c in script.confusable if BY_CODE[c] in candidates]
+        for rival in rivals:
+            scores[rival.code] = self._trial_score(image, lines, rival)
+        best = max([script, *rivals], key=lambda s: scores[s.code])
+        return self._decided(best, scores[best.code], method if best is script else "trial", rotation)
 
     def _decided(self, script: Script, score: float, method: str, rotation: int) -> ScriptGuess:
         self._recent = [script, *[s for s in self._recent if s is not script][:RECENT_SCRIPTS - 1]]

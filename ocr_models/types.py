@@ -59,7 +59,7 @@ class ScriptGuess:
 
     script: str | None
     confidence: float
-    method: str  # "osd", "trial", "hint"
+    method: str  # "recent" (the last pages' script), "osd", "trial", "hint"
     rotation: int = 0  # degrees clockwise the page must be turned to read upright
 
 

@@ -95,6 +95,24 @@ def test_recent_scripts_speed_up_detection_but_never_outvote_the_page():
     engine.close()
 
 
+def test_a_run_of_pages_in_one_script_skips_osd_until_the_script_changes():
+    """Archives run in one script for pages on end: the last page's script is tried first, and when its trial
+    is accepted OSD (a third of detection's time) is not run. A page in another script still goes to OSD."""
+    engine = TesseractEngine()
+    osd_calls = []
+    osd = engine._osd
+    engine._osd = lambda image: osd_calls.append(1) or osd(image)  # the real OSD, counted
+    guesses, osd_so_far = [], []
+    for lang, seed in (("hin", 1), ("hin", 2), ("hin", 3), ("tha", 4)):
+        page = render_page(lang, seed=seed, skew_degrees=0.5)
+        guesses.append(engine.detect_script(PageImage(np.asarray(page.image), 300), SCRIPTS))
+        osd_so_far.append(len(osd_calls))
+    assert [g.script for g in guesses] == ["Deva", "Deva", "Deva", "Thai"]
+    assert [g.method for g in guesses[1:3]] == ["recent", "recent"]
+    assert osd_so_far == [1, 1, 1, 2]
+    engine.close()
+
+
 def test_a_reading_of_digits_and_brackets_does_not_count_as_the_script():
     junk = LineText("၉၂၆088 [၂၀၀ [၂၉၀၈၂၉ (၂၂ ၉ပ၀08876)1[၅56/[ »_61[61[6", 94.6)  # Myanmar model on Tamil
     real = LineText("மொழி மிகவும் பழமையான மொழிகளில் ஒன்று.", 99.5)
