@@ -55,7 +55,7 @@ def build_stages(config: RunConfig, resources: dict) -> tuple[Stage, list[Stage]
                    {code: config.hinted_languages(code) for code in config.candidate_scripts()}, config.pairs,
                    page_limits(config))
     ocr.num_cpus = ray.ocr_cpus_per_actor
-    # every actor of a pool starts at once (ray_adapter), so each one's CPUs are held from the start
+    # each pool may grow to its max_actors, every actor holding its CPUs: they must all fit beside OCR
     others = ingest.num_cpus + sum(s.num_cpus * s.max_actors for s in (*before, *after))
     if others + ocr.num_cpus > cpus + 1e-9:
         raise UsageError(f"the stages need {others + ocr.num_cpus:g} CPUs at least but the cluster has {cpus:g}; "

@@ -190,6 +190,12 @@ def test_usage_errors_exit_2_with_one_clear_message(archive, tmp_path, prefect_h
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("command", [["serve"], ["nightly", "--now"]])
+def test_the_queue_commands_refuse_an_unreachable_cluster_at_once(prefect_home, command):
+    result = run_cli(*command, "--ray-address", "127.0.0.1:1", timeout=60)
+    assert result.returncode == 2 and "no Ray cluster answers at 127.0.0.1:1" in result.stderr
+
+
 def test_missing_models_name_the_package_to_install(archive, tmp_path, prefect_home):
     config = tmp_path / "c.yaml"
     empty = tmp_path / "tessdata"
