@@ -121,7 +121,7 @@ def ray_cluster(address: str | None, *, num_cpus: int | None, object_store_mb: i
     if ray.is_initialized():  # a caller (a test, a notebook) already connected: use that cluster
         yield
         return
-    address = address or os.environ.get("RAY_ADDRESS") or None
+    address = cluster_address(address)
     runtime_env: dict = {"env_vars": WORKER_ENV}
     sigterm = signal.getsignal(signal.SIGTERM)
     if address:
@@ -142,6 +142,11 @@ def ray_cluster(address: str | None, *, num_cpus: int | None, object_store_mb: i
         yield
     finally:
         ray.shutdown()
+
+
+def cluster_address(configured: str | None) -> str | None:
+    """The cluster a run joins: the configured address, else RAY_ADDRESS; None means a local cluster."""
+    return configured or os.environ.get("RAY_ADDRESS") or None
 
 
 def join(address: str, runtime_env: dict) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import fsspec
@@ -64,9 +63,9 @@ def check_output(out: str) -> None:
 
 def check_cluster(config: RunConfig) -> str | None:
     """The Ray cluster the run joins (ray.address, else RAY_ADDRESS; None: a local one), checked to answer."""
-    from actors.ray_adapter import check_reachable
+    from actors.ray_adapter import check_reachable, cluster_address
 
-    address = config.ray.address or os.environ.get("RAY_ADDRESS") or None
+    address = cluster_address(config.ray.address)
     if address:
         check_reachable(address)
     return address
