@@ -73,6 +73,24 @@ def sample(folder: str) -> None:
         click.echo(path)
 
 
+@main.command("eval-set")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--per-language", type=click.IntRange(1), default=2, show_default=True,
+              help="Pages per language (16 languages; degradations rotate over the pages).")
+@click.option("--langs", help="Only these languages, e.g. hin,tha (default: all 16).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Another seed gives other pages.")
+def eval_set(folder: str, per_language: int, langs: str | None, seed: int) -> None:
+    """Write the accuracy benchmark set into FOLDER: scans/ (16 languages, 15 scripts, degraded like real
+    scans), truth/<lang>/ (one .txt per page, for `lontar eval`) and pages.json."""
+    from flows.eval_set import LANGUAGES, write_eval_set
+
+    with errors_to_exit_codes():
+        languages = tuple(langs.split(",")) if langs else LANGUAGES
+        pages = write_eval_set(Path(folder), per_language, languages, seed)
+    click.echo(f"{len(pages)} pages in {len({p.script for p in pages})} scripts: {folder}/scans, "
+               f"truth in {folder}/truth")
+
+
 @main.command()
 @click.option("--table", type=click.Choice(["pages", "pairs"]), default="pages", show_default=True)
 def schema(table: str) -> None:
@@ -93,6 +111,7 @@ def config_docs() -> None:
 main.add_command(dataset_cli.query)
 main.add_command(dataset_cli.stats)
 main.add_command(dataset_cli.export)
+main.add_command(dataset_cli.eval_command)
 main.add_command(queue_cli.queue)
 main.add_command(queue_cli.status)
 main.add_command(queue_cli.nightly)

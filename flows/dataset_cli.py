@@ -77,6 +77,32 @@ def query(sql: str, dataset: str | None, config_file: str | None, fmt: str, outp
             _write_rows(reader, fmt, handle)
 
 
+@click.command("eval")
+@click.argument("dataset")
+@click.option("--truth", required=True, type=click.Path(file_okay=False),
+              help="Folder of ground truth: one UTF-8 <source stem>.txt per page (<stem>.<page>.txt from page 2).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Also write the report, with every page's scores, to this JSON file.")
+def eval_command(dataset: str, truth: str, json_path: str | None) -> None:
+    """Score DATASET's text against ground truth: CER, WER, order-free word error and script detection, per
+    script and per language (docs/accuracy.md).
+
+    \b
+    lontar eval-set bench && lontar run bench/scans --out bench-out
+    lontar eval bench-out --truth bench/truth --json eval.json
+    """
+    from pathlib import Path
+
+    from flows.evaluate import evaluate, report_lines, write_json
+
+    with errors_to_exit_codes():
+        report = evaluate(dataset, Path(truth))
+        for line in report_lines(report):
+            click.echo(line)
+        if json_path:
+            write_json(report, json_path)
+
+
 def _plain(value: Any) -> Any:
     """A cell as JSON can carry it: bytes as base64, timestamps as ISO text."""
     if isinstance(value, bytes):
