@@ -18,7 +18,7 @@ import pymupdf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ocr_models.errors import EncryptedInputError, InputError, TooLargeError, UnsupportedFormatError
-from ocr_models.scripts import dominant_script, script_of_char
+from ocr_models.scripts import canonical_text, dominant_script, script_of_char
 
 pymupdf.TOOLS.mupdf_display_warnings(False)  # MuPDF's complaints become row reasons, not console noise
 pymupdf.TOOLS.mupdf_display_errors(False)
@@ -134,7 +134,7 @@ class PdfDocument:
             return None
         # blocks sorted top-down then left-right: the reading order of sort=True at a twentieth of its cost
         blocks = page.get_text("blocks", sort=True)
-        text = unicodedata.normalize("NFC", "\n".join(b[4].rstrip() for b in blocks if b[6] == 0)).strip()
+        text = canonical_text("\n".join(b[4].rstrip() for b in blocks if b[6] == 0)).strip()
         if letter_count(text) < self.options.min_text_layer_chars:
             return None
         if mode == "prefer":

@@ -18,10 +18,10 @@ from PIL import Image
 from actors.base import Row, Stage, error_fields
 from actors.guard import PageGuard, PageLimits
 from actors.pairs import PairOptions, ReadRegion, line_pairs, picture_pairs
-from ocr_models.regions import area, crop, pad, page_regions, reading_order
+from ocr_models.regions import area, crop, intersection, pad, page_regions, reading_order, turn
 from ocr_models.scripts import BY_CODE, Script, letter_counts
 from ocr_models.tesseract import TesseractEngine, TesseractOptions, rotate
-from ocr_models.types import OcrLine, OcrPage, PageImage, Region
+from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, Region
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +76,11 @@ class OcrStage(Stage):
         guess = engine.detect_script(main_text(grey, regions), self.scripts)
         row = dict(row, text_source="ocr", script_method=guess.method, engine=engine.name,
                    engine_version=self.engine_version, layout_model=row.get("layout_model") or "none")
-        if guess.rotation:  # the layout was found on the page as scanned: read the turned page whole
+        if guess.rotation:  # the layout was found on the page as scanned: turn its regions with the page
+            turned = [Region(r.kind, turn(r.bbox, guess.rotation, grey.width, grey.height), r.score)
+                      for r in detected]
             grey, picture = rotate(grey, guess.rotation), picture.rotate(-guess.rotation, expand=True)
-            regions, row["layout_model"] = page_regions(grey, [], engine.line_boxes), "none"
+            regions = page_regions(grey, turned, engine.line_boxes)
         read = self.read_regions(grey, regions, BY_CODE[guess.script] if guess.script else None, engine)
         row = dict(row, **page_fields(read), script_confidence=guess.confidence if guess.script else 0.0)
         row["pairs"] = self.make_pairs(row, picture, read)
@@ -103,6 +105,10 @@ class OcrStage(Stage):
             region.confidence = page.confidence
             region.lines = [OcrLine(ln.text, (ln.bbox[0] + box[0], ln.bbox[1] + box[1], ln.bbox[2] + box[0],
                                               ln.bbox[3] + box[1]), ln.confidence) for ln in page.lines]
+            others = [r.region.bbox for r in textual if r is not region]
+            kept = [ln for ln in region.lines if not belongs_elsewhere(ln.bbox, region.region.bbox, others)]
+            if len(kept) < len(region.lines):
+                region.lines, region.text = kept, "\n".join(ln.text for ln in kept)
         return read
 
     def read_region(self, image: PageImage, script: Script, body: bool, engine: TesseractEngine
@@ -140,6 +146,15 @@ class OcrStage(Stage):
     def teardown(self) -> None:
         if self.guard is not None:
             self.guard.close()
+
+
+def belongs_elsewhere(line: BBox, region: BBox, others: list[BBox]) -> bool:
+    """Whether a line read in `region` is another region's: another covers more of it. Detected boxes can cut
+    through a line (a title box holding most of the next line), and ink a detector missed can border a region
+    it overlaps: the region whose padded crop caught the line's edge reads it again, badly, and the line would
+    be in the text twice. A line no other region covers stays where it was read."""
+    own = intersection(line, region)
+    return any(intersection(line, box) > own for box in others)
 
 
 def main_text(grey: PageImage, regions: list[Region]) -> PageImage:

@@ -80,7 +80,8 @@ PAGE_COLUMNS: tuple[Column, ...] = (
     Column("width", pa.int32(), "Width of `image` in pixels."),
     Column("height", pa.int32(), "Height of `image` in pixels."),
     Column("dpi", pa.int32(), "Resolution of `image` in dots per inch."),
-    Column("text", pa.string(), "The page's text in reading order, Unicode NFC; null on error."),
+    Column("text", pa.string(), "The page's text in reading order, Unicode NFC with Malayalam chillus as atomic "
+                                "letters (U+0D7A-0D7F); null on error."),
     Column("text_source", pa.string(), "`ocr` or `text_layer` (taken from the PDF's own text)."),
     Column("script", pa.string(), "ISO 15924 code of the page's main script (Deva, Beng, Taml, Thai, Latn, ...): "
            "that of most of its letters; each region has its own. `Zzzz` when none was decided (errors, pages "

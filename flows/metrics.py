@@ -1,4 +1,5 @@
-"""Text accuracy measures. Normalisation: NFC, zero-width joiners removed, whitespace runs collapsed.
+"""Text accuracy measures. Normalisation: the stored form (NFC, atomic Malayalam chillus), zero-width joiners
+removed, whitespace runs collapsed.
 
 Zero-width (non-)joiners are dropped because Tesseract emits them where typesetting does not (Tamil after
 pulli) and they change no rendered letter; whitespace is collapsed because line breaks and runs of spaces
@@ -7,13 +8,13 @@ carry no meaning for the recognised text.
 
 from __future__ import annotations
 
-import unicodedata
+from ocr_models.scripts import canonical_text
 
 ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\ufeff"))
 
 
 def normalize(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).translate(ZERO_WIDTH).split())
+    return " ".join(canonical_text(text).translate(ZERO_WIDTH).split())
 
 
 def edit_distance(a: str, b: str) -> int:

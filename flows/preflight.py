@@ -17,7 +17,7 @@ def required_models(config: RunConfig) -> list[str]:
     for code in config.candidate_scripts():
         model = config.tesseract.model_for(BY_CODE[code], config.hinted_languages(code))
         models.update(model.split("+"))
-        models.add(BY_CODE[code].model)  # script detection reads with the default model
+        models.update(BY_CODE[code].model.split("+"))  # script detection reads with the default model
     return sorted(models)
 
 

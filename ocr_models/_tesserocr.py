@@ -6,7 +6,6 @@ This module knows the library's calls, timeouts and error returns; `tesseract.py
 from __future__ import annotations
 
 import logging
-import unicodedata
 from dataclasses import dataclass
 
 from ocr_models.errors import EngineError, EngineTimeoutError, MissingDependencyError
@@ -18,6 +17,7 @@ except ImportError as exc:  # the Python package or the Tesseract library it lin
     raise MissingDependencyError(
         f"cannot load tesserocr ({exc}); install Tesseract with `apt-get install tesseract-ocr "
         "libtesseract-dev` and the Python packages with `make deps`") from exc
+from ocr_models.scripts import canonical_text
 from ocr_models.types import BBox, OcrLine, PageImage
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def recognize(api: tesserocr.PyTessBaseAPI, timeout_s: float) -> tuple[str, list
     """Recognise the image set on `api`: (text, lines, mean word confidence 0-1)."""
     if not api.Recognize(timeout=int(timeout_s * 1000)):
         raise EngineTimeoutError(f"Tesseract did not finish the page within {timeout_s:g} s")
-    text = unicodedata.normalize("NFC", utf8_text(api))
+    text = canonical_text(utf8_text(api))
     lines: list[OcrLine] = []
     iterator = api.GetIterator()
     if iterator is not None:
@@ -79,7 +79,7 @@ def recognize(api: tesserocr.PyTessBaseAPI, timeout_s: float) -> tuple[str, list
             box = item.BoundingBox(RIL.TEXTLINE)
             if not line_text or not line_text.strip() or box is None:
                 continue
-            lines.append(OcrLine(unicodedata.normalize("NFC", line_text.strip()), _bbox(box),
+            lines.append(OcrLine(canonical_text(line_text.strip()), _bbox(box),
                                  round(item.Confidence(RIL.TEXTLINE) / 100, 4)))
     # The iterator's line text puts a space between every "word", and Thai, Lao, Khmer and Myanmar words
     # are syllables; the page text spaces them right and holds the same lines in the same order.
@@ -115,7 +115,7 @@ def read_region(api: tesserocr.PyTessBaseAPI, box: BBox, timeout_s: float) -> Li
     api.SetRectangle(x0, y0, x1 - x0, y1 - y0)
     if not api.Recognize(timeout=int(timeout_s * 1000)):
         raise EngineTimeoutError(f"Tesseract did not finish a line within {timeout_s:g} s")
-    return LineText(unicodedata.normalize("NFC", utf8_text(api)), mean_symbol_confidence(api))
+    return LineText(canonical_text(utf8_text(api)), mean_symbol_confidence(api))
 
 
 def utf8_text(api: tesserocr.PyTessBaseAPI) -> str:
@@ -126,7 +126,9 @@ def utf8_text(api: tesserocr.PyTessBaseAPI) -> str:
 
 
 def detect_orientation_script(api: tesserocr.PyTessBaseAPI) -> tuple[str, float, int, float] | None:
-    """OSD on the image set on `api`: (script label, script confidence, rotation, its confidence) or None."""
+    """OSD on the image set on `api`: (script label, script confidence, rotation, its confidence) or None.
+    The rotation is the clockwise turn that makes the page upright: Tesseract reports the page's own clockwise
+    rotation (`orient_deg`), which is undone by turning it the other way."""
     try:
         result = api.DetectOrientationScript()
     except RuntimeError as exc:  # tesserocr raises when OSD finds too few characters
@@ -134,7 +136,7 @@ def detect_orientation_script(api: tesserocr.PyTessBaseAPI) -> tuple[str, float,
         return None
     if not result:
         return None
-    return (result["script_name"], float(result["script_conf"]), int(result["orient_deg"]),
+    return (result["script_name"], float(result["script_conf"]), (360 - int(result["orient_deg"])) % 360,
             float(result["orient_conf"]))
 
 

@@ -58,6 +58,20 @@ def pad(box: BBox, margin: int, width: int, height: int) -> BBox:
     return max(0, box[0] - margin), max(0, box[1] - margin), min(width, box[2] + margin), min(height, box[3] + margin)
 
 
+def turn(box: BBox, degrees: int, width: int, height: int) -> BBox:
+    """Where `box` of a `width` x `height` page lies once the page is turned `degrees` clockwise (a multiple of 90,
+    as tesseract.rotate turns pages)."""
+    x0, y0, x1, y1 = box
+    turns = (degrees // 90) % 4
+    if turns == 1:
+        return height - y1, x0, height - y0, x1
+    if turns == 2:
+        return width - x1, height - y1, width - x0, height - y0
+    if turns == 3:
+        return y0, width - x1, y1, width - x0
+    return box
+
+
 def crop(image: PageImage, box: BBox, margin: int = 0) -> PageImage:
     """The pixels of `box` (grown by `margin`, within the page), as a page image at the same resolution."""
     x0, y0, x1, y1 = pad(box, margin, image.width, image.height)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from ocr_models.regions import absorb, reading_order, separate_text, tidy, uncovered_ink
+from ocr_models.regions import absorb, reading_order, separate_text, tidy, turn, uncovered_ink
+from ocr_models.tesseract import rotate
 from ocr_models.types import PageImage, Region
 
 
@@ -90,3 +92,12 @@ def test_uncovered_ink_is_a_figure_when_solid_and_text_when_lines():
     page[100:900, 950:960] = 0  # a scanner's edge shadow
     kinds = sorted((r.kind, r.bbox) for r in uncovered_ink(page, [], dpi=100))
     assert kinds == [("figure", (100, 100, 500, 400)), ("text", (150, 420, 450, 440)), ("text", (950, 100, 960, 900))]
+
+
+@pytest.mark.parametrize("degrees", [0, 90, 180, 270])
+def test_a_region_turns_with_its_page(degrees):
+    page = np.full((300, 500), 255, np.uint8)
+    page[50:100, 200:400] = 0  # a block of ink at (200, 50, 400, 100)
+    turned = rotate(PageImage(page, 300), degrees).pixels
+    ys, xs = np.nonzero(turned == 0)
+    assert turn((200, 50, 400, 100), degrees, 500, 300) == (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)

@@ -16,12 +16,12 @@ import pytest
 from flows.metrics import cer
 from flows.samples import render_page
 from ocr_models._tesserocr import LineText
-from ocr_models.scripts import BY_CODE, SCRIPTS
+from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT, SCRIPTS, canonical_text
 from ocr_models.tesseract import TesseractEngine, TesseractOptions, _purity_weighted
 from ocr_models.types import PageImage
 
 # language -> the most CER automatic routing may show on a generated scan-like page
-REQUIRED = {"eng": 0.02, "hin": 0.03, "ben": 0.05, "tam": 0.03, "tha": 0.03, "khm": 0.05, "mya": 0.08}
+REQUIRED = {"eng": 0.02, "hin": 0.03, "ben": 0.05, "tam": 0.03, "tha": 0.03, "khm": 0.05, "mya": 0.08, "vie": 0.02}
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +118,36 @@ def test_a_reading_of_digits_and_brackets_does_not_count_as_the_script():
     real = LineText("மொழி மிகவும் பழமையான மொழிகளில் ஒன்று.", 99.5)
     assert _purity_weighted(junk, BY_CODE["Mymr"]) < 0.5 * junk.confidence
     assert _purity_weighted(real, BY_CODE["Taml"]) == pytest.approx(real.confidence)
+
+
+@pytest.mark.parametrize(("lang", "degrees"), [("hin", 180), ("mal", 180), ("tam", 90), ("eng", 270)])
+def test_a_page_scanned_turned_is_detected_turned_even_where_osd_is_unsure(lang, degrees):
+    """OSD finds these orientations with confidence 4-8; the script's model reading the lines both ways
+    decides."""
+    from flows.eval_set import render_text_page
+    from ocr_models.tesseract import rotate
+
+    engine = TesseractEngine()
+    image, text = render_text_page(lang, 1, seed=7)
+    turned = rotate(PageImage(np.asarray(image), 300), 360 - degrees)  # scanned turned: detection turns it back
+    guess = engine.detect_script(turned, SCRIPTS)
+    assert (guess.script, guess.rotation) == (BY_CODE[LANGUAGE_SCRIPT[lang].code].code, degrees)
+    upright = rotate(turned, guess.rotation)
+    assert cer(text, engine.recognize(upright, BY_CODE[guess.script]).text) < 0.03
+
+
+def test_malayalam_chillus_are_stored_as_atomic_letters():
+    # the pre-5.1 sequence (consonant, virama, ZWJ), as Tesseract writes it
+    assert canonical_text("\u0d15\u0d42\u0d33\u0d4d\u200d") == "\u0d15\u0d42\u0d7e"
+    assert canonical_text("\u0d32\u0d4d") == "\u0d32\u0d4d"  # a visible virama is not a chillu
+    assert cer("കൂൾ", "കൂള്\u200d") == 0
+
+
+def test_an_upright_page_osd_calls_upside_down_stays_upright():
+    """OSD calls these Myanmar pages Arabic and upside down with orientation confidence 11-14."""
+    from flows.eval_set import degrade, render_text_page
+
+    image, _ = render_text_page("mya", 2, seed=30)  # the benchmark set's mya-01-2col-noise.png
+    noisy, _ = degrade(image, "noise", 30, image)
+    guess = TesseractEngine().detect_script(PageImage(np.asarray(noisy), 300), SCRIPTS)
+    assert (guess.script, guess.rotation) == ("Mymr", 0)

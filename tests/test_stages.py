@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import pytest
 
 from actors.documents import ReadOptions
@@ -15,6 +16,7 @@ from flows.sample_archive import born_digital_pdf, scanned_pdf
 from flows.samples import png_bytes, render_page
 from ocr_models.scripts import BY_CODE
 from ocr_models.tesseract import TesseractOptions
+from ocr_models.types import PageImage
 
 
 def task_for(path, data: bytes, fmt: str, pages: int) -> dict:
@@ -88,3 +90,21 @@ def test_a_page_that_outlasts_the_engine_timeout_is_an_error_row_and_the_engine_
     engine.options.timeout_s = 60  # the same loaded engine reads the next page normally
     assert impatient.process(rows[1:])[0]["status"] == "ok" and impatient.guard.current() is engine
     impatient.teardown()
+
+
+def test_a_line_that_a_detected_box_cuts_through_is_read_once(ocr_stage):
+    """A layout model's title box that holds most of the next line: the body region below, read with a margin,
+    catches that line's bottom edge too; the line is the title's (its middle is there) and is in the text once."""
+    page = render_page("eng", seed=35, skew_degrees=0)
+    grey = np.asarray(page.image)
+    lines = sorted(ocr_stage.guard.current().line_boxes(PageImage(grey, 300)), key=lambda b: b[1])
+    second = lines[1]
+    cut = second[1] + round(0.8 * (second[3] - second[1]))  # through the second line, near its foot
+    width, height = page.image.size
+    regions = [{"kind": "title", "bbox": [0, 0, width, cut], "score": 0.6},
+               {"kind": "text", "bbox": [0, cut, width, height], "score": 0.9}]
+    row = {"page_id": "p", "source_uri": "cut", "page_index": 0, "status": "ok", "image": png_bytes(page.image),
+           "dpi": 300, "regions": regions, "layout_model": "rapid"}
+    (read,) = ocr_stage.process([row])
+    assert cer(page.text, read["text"]) < 0.02
+    assert read["text"].count(page.text.splitlines()[1].split()[0]) == 1
