@@ -6,7 +6,7 @@ VENV := .venv
 APT_PACKAGES := $(shell grep -v '^\#' infra/apt-packages.txt | grep -v '^$$')
 STAMPS := .stamps
 
-.PHONY: demo test bench lint deps system-deps clean
+.PHONY: demo test bench bench-accuracy lint deps system-deps clean
 
 demo: deps
 	@test -d sample-archive || $(VENV)/bin/lontar sample sample-archive
@@ -16,10 +16,15 @@ test: deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 
-# Throughput against the limit (tesseract on every core) and OCRmyPDF, in one run: docs/benchmarks.md.
-# BENCH_ARGS="--pages 20" for a quick look.
+# Throughput against the limit (tesseract on every core) and OCRmyPDF, in one run: docs/benchmarks.md;
+# then accuracy per script against Tesseract told the language by hand: docs/accuracy.md.
+# BENCH_ARGS="--pages 20" for a quick look at throughput; ACCURACY_ARGS="--per-language 1" for accuracy.
 bench: deps $(VENV)/.bench-installed
 	$(VENV)/bin/python benchmarks/throughput.py $(BENCH_ARGS)
+	$(VENV)/bin/python benchmarks/accuracy.py $(ACCURACY_ARGS)
+
+bench-accuracy: deps
+	$(VENV)/bin/python benchmarks/accuracy.py $(ACCURACY_ARGS)
 
 $(VENV)/.bench-installed: pyproject.toml
 	$(VENV)/bin/python -m pip install -q --no-binary tesserocr -e '.[dev,models,bench]'

@@ -20,7 +20,7 @@ from actors.guard import PageGuard, PageLimits
 from actors.pairs import PairOptions, ReadRegion, line_pairs, picture_pairs
 from ocr_models.regions import area, crop, intersection, pad, page_regions, reading_order, turn
 from ocr_models.scripts import BY_CODE, Script, letter_counts
-from ocr_models.tesseract import TesseractEngine, TesseractOptions, rotate
+from ocr_models.tesseract import TesseractEngine, TesseractOptions, lines_run_vertically, rotate
 from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, Region
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,8 @@ class OcrStage(Stage):
         grey = PageImage(np.asarray(picture.convert("L")), row.get("dpi") or 300)
         detected = [Region(r["kind"], tuple(r["bbox"]), r["score"]) for r in row.get("regions") or ()]
         regions = page_regions(grey, detected, engine.line_boxes)
-        guess = engine.detect_script(main_text(grey, regions), self.scripts)
+        # a page fed sideways: the layout found on it is no guide to its main text, so the whole page is judged
+        guess = engine.detect_script(grey if lines_run_vertically(grey) else main_text(grey, regions), self.scripts)
         row = dict(row, text_source="ocr", script_method=guess.method, engine=engine.name,
                    engine_version=self.engine_version, layout_model=row.get("layout_model") or "none")
         if guess.rotation:  # the layout was found on the page as scanned: turn its regions with the page

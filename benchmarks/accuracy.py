@@ -6,7 +6,7 @@
 In one run on one machine:
 1. `lontar eval-set` writes the benchmark set (flows/eval_set.py): 16 languages in 15 scripts, one and two
    columns, degradations rotating over the pages (clean, blur, skew, noise, JPEG, faded, show-through,
-   150 dpi, upside down), the truth of every page beside it;
+   150 dpi, upside down, sideways), the truth of every page beside it;
 2. automatic: `lontar run` on the scans with no hint at all, then `lontar eval` against the truth;
 3. by hand: the `tesseract` CLI on each scan with `-l <the page's language>` (what a user who knows the
    language types; default page segmentation), all cores, OMP_THREAD_LIMIT=1;
@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--langs", help="only these languages (default: all 16)")
     parser.add_argument("--work", help="keep the set, dataset and reports here (default: a temporary folder)")
     parser.add_argument("--per-page", action="store_true", help="also print each page's CERs")
+    parser.add_argument("--json", help="also write every group's figures to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.work or tmp)
@@ -80,10 +81,17 @@ def main() -> None:
             group["hand"].append(score_page(page["text"], hand_text)[:2])
             group["eng"].append(score_page(page["text"], eng_text)[:2])
             group["script"].append(mine["read_script"] == page["script"])
+    if args.json:
+        Path(args.json).write_text(json.dumps({key: summary(group) for key, group in rows.items()}, indent=1))
     print_table("language", [k for k in rows if k.startswith("lang:")], rows, pages)
     print_table("degradation", [k for k in rows if k.startswith("degradation:")], rows, pages)
     print_table("pages", ["clean", "degraded", "all"], rows, pages)
     targets(rows)
+
+
+def summary(group: dict) -> dict:
+    return {"pages": len(group["auto"]), "detected": sum(group["script"]), "auto_cer": round(pooled(group["auto"]), 4),
+            "by_hand_cer": round(pooled(group["hand"]), 4), "english_cer": round(pooled(group["eng"]), 4)}
 
 
 def print_table(title: str, keys: list[str], rows: dict, pages: list[dict]) -> None:

@@ -8,7 +8,7 @@ per language), and `FOLDER/pages.json` listing every page's language, script, co
 
 Pages are rendered with the Noto fonts from `flows/samples.py`'s sentences, in one or two columns, then
 degraded the way real scans are: blur, skew, noise, heavy JPEG, faded ink (low contrast), show-through of the
-reverse side, 150 dpi, a page scanned upside down. Every page gets a light scan look (blur, grain) first.
+reverse side, 150 dpi, a page scanned upside down or sideways. Every page gets a light scan look (blur, grain) first.
 The same arguments always give the same pages. Nothing is downloaded.
 """
 
@@ -30,7 +30,8 @@ from ocr_models.scripts import LANGUAGE_SCRIPT
 # The 14 target scripts plus Latin; Devanagari twice (Hindi, Marathi), Latin twice (English, Vietnamese).
 LANGUAGES = ("eng", "hin", "mar", "ben", "pan", "guj", "ori", "tam", "tel", "kan", "mal", "tha", "lao", "khm",
              "mya", "vie")
-DEGRADATIONS = ("clean", "blur", "skew", "noise", "jpeg", "faded", "show-through", "lowres", "upside-down")
+DEGRADATIONS = ("clean", "blur", "skew", "noise", "jpeg", "faded", "show-through", "lowres", "upside-down",
+                "sideways")
 DPI = 300
 
 
@@ -103,6 +104,8 @@ def degrade(page: Image.Image, degradation: str, seed: int, reverse: Image.Image
         page = page.point(lambda p: 150 + p * (225 - 150) // 255)
     elif degradation == "upside-down":
         page = page.rotate(180)
+    elif degradation == "sideways":  # a page fed in landscape: turned a quarter counter-clockwise
+        page = page.rotate(90, expand=True)
     dpi = DPI
     if degradation == "lowres":
         page, dpi = page.resize((page.width // 2, page.height // 2), Image.Resampling.BILINEAR), DPI // 2

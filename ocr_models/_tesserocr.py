@@ -112,6 +112,8 @@ def text_lines(api: tesserocr.PyTessBaseAPI) -> list[BBox]:
 def read_region(api: tesserocr.PyTessBaseAPI, box: BBox, timeout_s: float) -> LineText:
     """Recognise one rectangle of the image set on `api`."""
     x0, y0, x1, y1 = box
+    if x1 <= x0 or y1 <= y0:  # Tesseract crashes the process (SIGSEGV) on an empty rectangle
+        return LineText("", 0.0)
     api.SetRectangle(x0, y0, x1 - x0, y1 - y0)
     if not api.Recognize(timeout=int(timeout_s * 1000)):
         raise EngineTimeoutError(f"Tesseract did not finish a line within {timeout_s:g} s")

@@ -120,10 +120,12 @@ def test_a_reading_of_digits_and_brackets_does_not_count_as_the_script():
     assert _purity_weighted(real, BY_CODE["Taml"]) == pytest.approx(real.confidence)
 
 
-@pytest.mark.parametrize(("lang", "degrees"), [("hin", 180), ("mal", 180), ("tam", 90), ("eng", 270)])
+@pytest.mark.parametrize(("lang", "degrees"), [("hin", 180), ("mal", 180), ("tam", 90), ("eng", 270), ("ben", 90),
+                                               ("ori", 180), ("khm", 270)])
 def test_a_page_scanned_turned_is_detected_turned_even_where_osd_is_unsure(lang, degrees):
-    """OSD finds these orientations with confidence 4-8; the script's model reading the lines both ways
-    decides."""
+    """OSD finds some of these orientations with confidence 4-8 and calls others wrong or not at all (Odia
+    "Thai" and turned 270, Khmer "Latin"): a page whose lines run top to bottom is read both quarter ways, one
+    that no script reads well enough as scanned is read upside down too."""
     from flows.eval_set import render_text_page
     from ocr_models.tesseract import rotate
 
@@ -133,7 +135,7 @@ def test_a_page_scanned_turned_is_detected_turned_even_where_osd_is_unsure(lang,
     guess = engine.detect_script(turned, SCRIPTS)
     assert (guess.script, guess.rotation) == (BY_CODE[LANGUAGE_SCRIPT[lang].code].code, degrees)
     upright = rotate(turned, guess.rotation)
-    assert cer(text, engine.recognize(upright, BY_CODE[guess.script]).text) < 0.03
+    assert cer(text, engine.recognize(upright, BY_CODE[guess.script]).text) < 0.08  # Odia: 0.05 as printed too
 
 
 def test_malayalam_chillus_are_stored_as_atomic_letters():
@@ -151,3 +153,37 @@ def test_an_upright_page_osd_calls_upside_down_stays_upright():
     noisy, _ = degrade(image, "noise", 30, image)
     guess = TesseractEngine().detect_script(PageImage(np.asarray(noisy), 300), SCRIPTS)
     assert (guess.script, guess.rotation) == ("Mymr", 0)
+
+
+def test_a_line_tesseract_leaves_out_is_found_in_the_ink_and_read(engine):
+    """Tesseract's page reading drops this Bengali page's last line whole (it reads it in halves, not at once);
+    the ink shows five lines, the missing one is read on its own, halved until it reads."""
+    from flows.eval_set import render_text_page
+    from ocr_models.tesseract import ink_bands
+
+    image, text = render_text_page("ben", 1, seed=900)
+    page = PageImage(np.asarray(image), 300)
+    assert len(ink_bands(page)) == len(text.splitlines()) == 5
+    result = engine.recognize(page, BY_CODE["Beng"])
+    assert len(result.lines) == 5 and cer(text, result.text) < 0.02
+    assert text.splitlines()[-1] in result.text
+
+
+def test_a_blank_or_faint_crop_has_no_lines_of_ink():
+    from ocr_models.tesseract import ink_bands
+
+    assert ink_bands(PageImage(np.full((300, 900), 255, np.uint8), 300)) == []
+    assert ink_bands(PageImage(np.full((300, 900), 230, np.uint8), 300)) == []
+
+
+def test_lines_that_run_top_to_bottom_are_told_from_skewed_or_upright_lines():
+    from flows.eval_set import degrade, render_text_page
+    from ocr_models.tesseract import lines_run_vertically, rotate
+
+    image, _ = render_text_page("tam", 2, seed=3)
+    upright = PageImage(np.asarray(image), 300)
+    assert not lines_run_vertically(upright)
+    assert lines_run_vertically(rotate(upright, 90)) and lines_run_vertically(rotate(upright, 270))
+    assert not lines_run_vertically(rotate(upright, 180))
+    skewed, _ = degrade(image, "skew", 3, image)
+    assert not lines_run_vertically(PageImage(np.asarray(skewed), 300))
