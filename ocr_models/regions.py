@@ -7,6 +7,7 @@ them into a set of regions that covers every piece of ink on the page exactly on
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 
 import numpy as np
 
@@ -20,9 +21,11 @@ INK_LEVEL = 128  # grey level below which a pixel is ink
 INK_GAP_IN = 0.2  # blank inches that separate two blocks of uncovered ink
 INK_MIN_IN = 0.06  # smaller blocks of ink are specks, not text
 INK_MIN_PICTURE_IN = 0.4  # a solid block of ink shorter than this is a line of text, not a picture
+GUTTER_IN = 0.25  # a blank this wide running the full height of a text region separates two columns
 INK_MARGIN_IN = 0.03  # ink this close to a region (a descender over its edge) belongs to it
 LINE_MIN_IN, LINE_MAX_IN = 0.04, 0.5  # heights of what counts as a line of text (6 to 36 points)
 
+COLUMN_KINDS = frozenset({"text", "list", "equation", "reference"})  # read as running text: split at gutters
 LineFinder = Callable[[PageImage], list[BBox]]  # boxes of the text lines in an image
 
 
@@ -266,9 +269,9 @@ def _xy_cut(ink: np.ndarray, y0: int, y1: int, x0: int, x1: int, gap: int) -> li
 def page_regions(grey: PageImage, detected: list[Region], find_lines: LineFinder) -> list[Region]:
     """The regions to read: the detector's, with the text inside its figures separated out, cleaned of
     overlaps, grown over the words they clipped, plus the ink they missed (figures among it separated from
-    text the same way); the whole page when there was no layout."""
+    text the same way); the whole page when there was no layout. Text regions are split at column gutters."""
     if not detected:
-        return [Region("text", (0, 0, grey.width, grey.height))]
+        return split_columns(grey, Region("text", (0, 0, grey.width, grey.height)))
     def separated(regions: list[Region]) -> list[Region]:
         return [part for region in regions for part in (
             separate_text(grey, region, find_lines) if region.kind == "figure" else [region])]
@@ -276,7 +279,29 @@ def page_regions(grey: PageImage, detected: list[Region], find_lines: LineFinder
     regions = tidy(separated(detected), grey.width, grey.height)
     missed = separated(uncovered_ink(grey.pixels, regions, grey.dpi))
     regions, stray = absorb(regions, [r.bbox for r in missed if r.kind == "text"], grey.dpi)
+    regions = [part for region in regions for part in split_columns(grey, region)]
     return regions + [Region("text", box) for box in stray] + [r for r in missed if r.kind != "text"]
+
+
+def split_columns(grey: PageImage, region: Region) -> list[Region]:
+    """A text region the detector drew across columns (a whole two-column page called one block, or an
+    "equation"), split at the blank gutters that run its full height: read whole, its columns' lines
+    interleave. Tables, figures and regions without such a gutter are returned as they are."""
+    if region.kind not in COLUMN_KINDS:
+        return [region]
+    x0, y0, x1, y1 = region.bbox
+    ink, step = _ink_grid(grey.pixels[y0:y1, x0:x1], grey.dpi)
+    if ink.size == 0:
+        return [region]
+    used = np.flatnonzero(ink.any(axis=0))
+    if used.size == 0:
+        return [region]
+    gutter = max(1, round(GUTTER_IN * grey.dpi / step))
+    breaks = np.flatnonzero(np.diff(used) > gutter)
+    if not breaks.size:
+        return [region]
+    edges = [x0, *(x0 + int(used[b] + 1 + used[b + 1]) * step // 2 for b in breaks), x1]
+    return [Region(region.kind, (left, y0, right, y1), region.score) for left, right in pairwise(edges)]
 
 
 def reading_order(regions: list[Region]) -> list[int]:

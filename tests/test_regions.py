@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ocr_models.regions import absorb, reading_order, separate_text, tidy, turn, uncovered_ink
+from ocr_models.regions import (
+    absorb,
+    page_regions,
+    reading_order,
+    separate_text,
+    split_columns,
+    tidy,
+    turn,
+    uncovered_ink,
+)
 from ocr_models.tesseract import rotate
 from ocr_models.types import PageImage, Region
 
@@ -101,3 +110,19 @@ def test_a_region_turns_with_its_page(degrees):
     turned = rotate(PageImage(page, 300), degrees).pixels
     ys, xs = np.nonzero(turned == 0)
     assert turn((200, 50, 400, 100), degrees, 500, 300) == (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+
+
+def test_a_text_region_across_two_columns_is_split_at_the_gutter():
+    page = np.full((400, 1000), 255, np.uint8)
+    for y in (50, 150, 250):
+        page[y:y + 40, 60:440] = 0   # the left column's lines
+        page[y:y + 40, 560:940] = 0  # the right column's, 0.4 in away at 300 dpi
+    grey = PageImage(page, 300)
+    left, right = split_columns(grey, Region("equation", (40, 30, 960, 320), 0.7))
+    assert left.bbox[0] == 40 and right.bbox[2] == 960 and 440 <= left.bbox[2] == right.bbox[0] <= 560
+    assert left.kind == right.kind == "equation" and left.score == 0.7
+    assert split_columns(grey, Region("table", (40, 30, 960, 320), 0.9)) == [Region("table", (40, 30, 960, 320), 0.9)]
+    one = Region("text", (40, 30, 460, 320), 0.8)
+    assert split_columns(grey, one) == [one]
+    # no layout at all: the whole page, split the same way
+    assert len(page_regions(grey, [], lambda image: [])) == 2
