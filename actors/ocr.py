@@ -119,7 +119,7 @@ class OcrStage(Stage):
         where another script shows up, and a wrong model can read it with high confidence (Thai's model reads
         an English caption as Thai at 0.97), so its script is detected first."""
         if not body:
-            guess = engine.detect_script(image, self.scripts)
+            guess = engine.detect_script(image, self.scripts, page=False)
             script = BY_CODE[guess.script] if guess.script else script
         page = engine.recognize(image, script, self.hints.get(script.code, ()))
         if not body:
@@ -127,7 +127,7 @@ class OcrStage(Stage):
         score = engine.reading_score(page, script)
         if score >= VERIFY_MIN_SCORE or sum(letter_counts(page.text).values()) < VERIFY_MIN_LETTERS:
             return script, page
-        guess = engine.detect_script(image, self.scripts)
+        guess = engine.detect_script(image, self.scripts, page=False)
         if guess.script is None or guess.script == script.code:
             return script, page
         other = BY_CODE[guess.script]

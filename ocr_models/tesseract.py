@@ -25,6 +25,7 @@ MISSED_LINE_MIN_CONFIDENCE = 50  # a line the page reading left out is kept when
 TIE_MARGIN = 0.01  # trial scores this close are a tie, broken by reading more lines
 TIE_LINES = 6
 VERTICAL_BLANK_COLUMNS = 0.2  # share of blank columns from which a page's lines may run top to bottom
+VERTICAL_MIN_INK_IN = 0.5  # inches of inked rows (and columns) below which ink is a line or two, not a page
 MISSED_LINE_SPLITS = 3  # times a left-out line that reads as nothing is halved again (at most 8 pieces)
 
 
@@ -138,7 +139,7 @@ class TesseractEngine:
         return tess.recognize(api, self.options.timeout_s)
 
     # --- script detection -------------------------------------------------------------------------------
-    def detect_script(self, image: PageImage, candidates: Sequence[Script]) -> ScriptGuess:
+    def detect_script(self, image: PageImage, candidates: Sequence[Script], page: bool = True) -> ScriptGuess:
         """The script of the last pages is tried first; OSD and trial recognition decide when it fails.
 
         Archives run in one script for pages on end, so the script this engine read last is tried on the
@@ -151,7 +152,8 @@ class TesseractEngine:
 
         Orientation: a page whose ink runs in columns of lines (fed sideways) is read turned both quarter
         ways, and the better reading wins; a page no script reads well enough to accept, that OSD did not
-        turn, is read upside down too (OSD is silent on many turned Indic pages).
+        turn, is read upside down too (OSD is silent on many turned Indic pages). Only a `page` (or its main
+        text) is checked for being turned: a region of a page is upright when its page is.
         """
         if len(candidates) == 1:
             return ScriptGuess(candidates[0].code, 1.0, "hint")
@@ -161,20 +163,20 @@ class TesseractEngine:
             if found is not None:
                 return self._decided(*found, 0)
             tried = last
-        if lines_run_vertically(image):
-            tries = [self._detect_turned(image, turn, candidates, None, []) for turn in (90, 270)]
+        if page and lines_run_vertically(image):
+            tries = [self._detect_turned(image, turn, candidates, None, [], page) for turn in (90, 270)]
         else:
-            tries = [self._detect_turned(image, 0, candidates, tried, lines)]
+            tries = [self._detect_turned(image, 0, candidates, tried, lines, page)]
             first = tries[0]
-            if first[3] == 0 and (first[0] is None or first[1] < self.options.trial_accept_score):
-                tries.append(self._detect_turned(image, 180, candidates, None, []))
+            if page and first[3] == 0 and (first[0] is None or first[1] < self.options.trial_accept_score):
+                tries.append(self._detect_turned(image, 180, candidates, None, [], page))
         script, score, method, rotation = max(tries, key=lambda t: t[1])
         if script is None:
             return ScriptGuess(None, 0.0, "trial", rotation)
         return self._decided(script, score, method, rotation)
 
     def _detect_turned(self, image: PageImage, turn: int, candidates: Sequence[Script], tried: Script | None,
-                       lines: list) -> tuple[Script | None, float, str, int]:
+                       lines: list, page: bool) -> tuple[Script | None, float, str, int]:
         """OSD's proposal and the trials on the page turned `turn` degrees: (script, score, method, rotation).
         `tried` failed its trial on `lines` of the page as scanned (turn 0)."""
         image = rotate(image, turn)
@@ -185,7 +187,7 @@ class TesseractEngine:
             script = script_for_osd_label(label)
             if script in candidates and confidence >= self.options.osd_min_confidence:
                 osd_guess = script
-            if degrees and orient_conf >= self.options.rotate_min_confidence:
+            if page and degrees and orient_conf >= self.options.rotate_min_confidence:
                 # OSD's orientation confidence says little: 2-8 on Indic pages it turns right, 11-14 on upright
                 # Myanmar pages it calls Arabic and upside down. The script's model reading both ways decides.
                 # OSD's label serves here even when too unsure to propose the script (Devanagari at 2)
@@ -348,8 +350,8 @@ def lines_run_vertically(image: PageImage) -> bool:
         return False
     rows, cols = dark.sum(axis=1), dark.sum(axis=0)
     inked_rows, inked_cols = np.flatnonzero(rows >= 3), np.flatnonzero(cols >= 3)
-    if not inked_rows.size or not inked_cols.size:
-        return False
+    if min(inked_rows.size, inked_cols.size) < VERTICAL_MIN_INK_IN * image.dpi:
+        return False  # a line or two (a caption, a title): the gaps between letters are not lines
     blank_rows = (rows[inked_rows[0]:inked_rows[-1] + 1] < 3).mean()
     blank_cols = (cols[inked_cols[0]:inked_cols[-1] + 1] < 3).mean()
     return bool(blank_cols >= VERTICAL_BLANK_COLUMNS and blank_cols > 2 * blank_rows)
