@@ -1,0 +1,53 @@
+"""CPU seconds per page of the layout and OCR stages, without Ray: for A/B comparisons of two trees.
+
+    .venv/bin/python benchmarks/ocr_stage.py [--pages 18]
+    git worktree add /tmp/old <rev> && PYTHONPATH=/tmp/old .venv/bin/python benchmarks/ocr_stage.py
+
+The pages are the throughput benchmark's (flows/sample_layouts.py: A4 at 300 dpi in 9 scripts, one and two
+columns, as JPEG). Process time, not wall time: machines here are shared and noisy. One page is read first so
+that the engines' models are loaded before timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ["OMP_THREAD_LIMIT"] = "1"  # before tesserocr loads OpenMP
+
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # after PYTHONPATH: another tree may come first
+import actors.ocr
+from actors.layout import LayoutStage
+from actors.ocr import OcrStage
+from flows.sample_archive import jpeg_bytes
+from flows.sample_layouts import FIGURE_CAPTIONS, layout_page
+from ocr_models.layout_rapid import RapidLayoutOptions
+from ocr_models.scripts import BY_CODE
+from ocr_models.tesseract import TesseractOptions
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pages", type=int, default=18)
+    args = parser.parse_args()
+    langs = list(FIGURE_CAPTIONS)
+    rows = [{"page_id": str(i), "source_uri": f"{i}.jpg", "page_index": 0, "status": "ok", "image_format": "jpeg",
+             "dpi": 300, "image": jpeg_bytes(layout_page(langs[i % len(langs)], columns=1 + i % 2, seed=i).image)}
+            for i in range(args.pages)]
+    layout, ocr = LayoutStage(RapidLayoutOptions()), OcrStage(TesseractOptions(), list(BY_CODE), {})
+    ocr.process(layout.process(rows[:1]))
+    started = time.process_time()
+    laid_out = layout.process(rows)
+    layout_s = time.process_time() - started
+    started = time.process_time()
+    ocr.process(laid_out)
+    ocr_s = time.process_time() - started
+    print(f"{args.pages} pages: layout {layout_s / args.pages:.3f} s/page, OCR {ocr_s / args.pages:.3f} s/page "
+          f"(process time; code from {Path(actors.ocr.__file__).parent.parent})")
+
+
+if __name__ == "__main__":
+    main()
