@@ -18,9 +18,9 @@ from PIL import Image
 from actors.base import Row, Stage, error_fields
 from actors.guard import PageGuard, PageLimits
 from actors.pairs import PairOptions, ReadRegion, line_pairs, picture_pairs
-from ocr_models.regions import area, crop, intersection, pad, page_regions, reading_order, turn
+from ocr_models.regions import area, crop, intersection, lines_run_vertically, pad, page_regions, reading_order, turn
 from ocr_models.scripts import BY_CODE, Script, letter_counts
-from ocr_models.tesseract import TesseractEngine, TesseractOptions, lines_run_vertically, rotate
+from ocr_models.tesseract import TesseractEngine, TesseractOptions, rotate
 from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, Region
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ocr_models import _tesserocr as tess
 from ocr_models.errors import MissingDependencyError
-from ocr_models.regions import LINE_MAX_IN, LINE_MIN_IN
+from ocr_models.regions import LINE_MIN_IN, halves, ink_bands, lines_run_vertically
 from ocr_models.scripts import BY_CODE, Script, letter_counts, script_for_osd_label
 from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, ScriptGuess
 
@@ -20,12 +20,9 @@ DEBIAN_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
 PSM_AUTO, PSM_SINGLE_BLOCK, PSM_SINGLE_LINE, PSM_SPARSE_TEXT, PSM_OSD_ONLY = 3, 6, 7, 11, 0
 RECENT_SCRIPTS = 2
 MIN_LETTER_SHARE = 0.6  # of a reading's visible characters, below which its trial score is scaled down
-MIN_INK_CONTRAST = 40  # grey levels between paper and the darkest ink below which a crop is taken as blank
 MISSED_LINE_MIN_CONFIDENCE = 50  # a line the page reading left out is kept when read at least this surely
 TIE_MARGIN = 0.01  # trial scores this close are a tie, broken by reading more lines
 TIE_LINES = 6
-VERTICAL_BLANK_COLUMNS = 0.2  # share of blank columns from which a page's lines may run top to bottom
-VERTICAL_MIN_INK_IN = 0.5  # inches of inked rows (and columns) below which ink is a line or two, not a page
 MISSED_LINE_SPLITS = 3  # times a left-out line that reads as nothing is halved again (at most 8 pieces)
 
 
@@ -119,7 +116,7 @@ class TesseractEngine:
             line = tess.read_region(api, box, self.options.timeout_s)
             if line.text.strip() or not splits or box[2] - box[0] < 2 * (box[3] - box[1]):
                 return [line]  # read, or too short to halve: a piece narrower than the line is tall
-            return [part for half in _halves(image, box) for part in read(half, splits - 1)]
+            return [part for half in halves(image, box) for part in read(half, splits - 1)]
 
         for band in bands:
             kept = [r for r in read(band, MISSED_LINE_SPLITS) if r.text.strip()
@@ -307,70 +304,9 @@ def _purity_weighted(line: tess.LineText, script: Script) -> float:
     return line.confidence * counts[script.code] / letters * letter_share
 
 
-def ink_bands(image: PageImage) -> list[BBox]:
-    """Lines of text as ink sees them: runs of inked rows of a line's height, each with its ink's width.
-    (Skewed text runs its lines together into one tall run, which is not a line and is left out.)"""
-    dark = _dark(image)
-    if dark is None:
-        return []
-    inked = np.concatenate([[False], dark.sum(axis=1) >= max(3, 0.002 * dark.shape[1]), [False]]).astype(np.int8)
-    starts, ends = np.flatnonzero(np.diff(inked) == 1), np.flatnonzero(np.diff(inked) == -1)
-    low, high = LINE_MIN_IN * image.dpi, LINE_MAX_IN * image.dpi
-    margin = round(0.02 * image.dpi)
-    bands = []
-    for y0, y1 in zip(starts, ends, strict=True):
-        if low <= y1 - y0 <= high:
-            columns = np.flatnonzero(dark[y0:y1].any(axis=0))
-            bands.append((max(0, int(columns[0]) - margin), max(0, int(y0) - margin),
-                          min(dark.shape[1], int(columns[-1]) + 1 + margin), min(dark.shape[0], int(y1) + margin)))
-    return bands
-
-
-def _dark(image: PageImage) -> np.ndarray | None:
-    """The image's ink: pixels darker than halfway between the paper (the median grey) and the darkest ink;
-    None when there is no contrast (blank or faint). The levels come from every 4th pixel each way: the
-    same levels for a sixteenth of the work."""
-    grey = image.pixels if image.pixels.ndim == 2 else image.pixels.mean(axis=2)
-    if grey.size == 0:
-        return None
-    sample = grey[::4, ::4]
-    paper, darkest = np.percentile(sample, 50), np.percentile(sample, 0.5)
-    if paper - darkest < MIN_INK_CONTRAST:
-        return None
-    return grey < (paper + darkest) / 2
-
-
-def lines_run_vertically(image: PageImage) -> bool:
-    """Whether the page's lines of text run top to bottom (a page fed sideways): within its ink, blank columns
-    (the gaps between lines, turned) are common and blank rows rare. Measured on the benchmark set: sideways
-    pages 22-34 % blank columns and 3-8 % blank rows; upright pages at most 21 % blank columns and twice as many
-    blank rows; skewed pages few of either."""
-    dark = _dark(image)
-    if dark is None:
-        return False
-    rows, cols = dark.sum(axis=1), dark.sum(axis=0)
-    inked_rows, inked_cols = np.flatnonzero(rows >= 3), np.flatnonzero(cols >= 3)
-    if min(inked_rows.size, inked_cols.size) < VERTICAL_MIN_INK_IN * image.dpi:
-        return False  # a line or two (a caption, a title): the gaps between letters are not lines
-    blank_rows = (rows[inked_rows[0]:inked_rows[-1] + 1] < 3).mean()
-    blank_cols = (cols[inked_cols[0]:inked_cols[-1] + 1] < 3).mean()
-    return bool(blank_cols >= VERTICAL_BLANK_COLUMNS and blank_cols > 2 * blank_rows)
-
-
 def _shares_rows(band: BBox, line: BBox) -> bool:
     """Whether a line read covers at least half the rows of a band of ink."""
     return min(band[3], line[3]) - max(band[1], line[1]) >= 0.5 * (band[3] - band[1])
-
-
-def _halves(image: PageImage, band: BBox) -> list[BBox]:
-    """A band split in two at the blank column (a space between words) nearest its middle."""
-    x0, y0, x1, y1 = band
-    grey = image.pixels if image.pixels.ndim == 2 else image.pixels.mean(axis=2)
-    strip = grey[y0:y1, x0:x1]
-    blank = np.flatnonzero(strip.min(axis=0) > (np.percentile(strip, 50) + strip.min()) / 2)
-    middle = (x1 - x0) // 2
-    cut = x0 + (int(blank[np.abs(blank - middle).argmin()]) if blank.size else middle)
-    return [(x0, y0, cut, y1), (cut, y0, x1, y1)]
 
 
 def rotate(image: PageImage, degrees: int) -> PageImage:

@@ -159,7 +159,7 @@ def test_a_line_tesseract_leaves_out_is_found_in_the_ink_and_read(engine):
     """Tesseract's page reading drops this Bengali page's last line whole (it reads it in halves, not at once);
     the ink shows five lines, the missing one is read on its own, halved until it reads."""
     from flows.eval_set import render_text_page
-    from ocr_models.tesseract import ink_bands
+    from ocr_models.regions import ink_bands
 
     image, text = render_text_page("ben", 1, seed=900)
     page = PageImage(np.asarray(image), 300)
@@ -170,7 +170,7 @@ def test_a_line_tesseract_leaves_out_is_found_in_the_ink_and_read(engine):
 
 
 def test_a_blank_or_faint_crop_has_no_lines_of_ink():
-    from ocr_models.tesseract import ink_bands
+    from ocr_models.regions import ink_bands
 
     assert ink_bands(PageImage(np.full((300, 900), 255, np.uint8), 300)) == []
     assert ink_bands(PageImage(np.full((300, 900), 230, np.uint8), 300)) == []
@@ -178,7 +178,8 @@ def test_a_blank_or_faint_crop_has_no_lines_of_ink():
 
 def test_lines_that_run_top_to_bottom_are_told_from_skewed_or_upright_lines():
     from flows.eval_set import degrade, render_text_page
-    from ocr_models.tesseract import lines_run_vertically, rotate
+    from ocr_models.regions import lines_run_vertically
+    from ocr_models.tesseract import rotate
 
     image, _ = render_text_page("tam", 2, seed=3)
     upright = PageImage(np.asarray(image), 300)
