@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +24,16 @@ MISSED_LINE_MIN_CONFIDENCE = 50  # a line the page reading left out is kept when
 TIE_MARGIN = 0.01  # trial scores this close are a tie, broken by reading more lines
 TIE_LINES = 6
 MISSED_LINE_SPLITS = 3  # times a left-out line that reads as nothing is halved again (at most 8 pieces)
+
+
+class Reading(NamedTuple):
+    """What detection made of a page turned one way: its script (None: no line found), the trial score, how
+    the script was decided and the clockwise turn that makes the page upright."""
+
+    script: Script | None
+    score: float
+    method: str
+    rotation: int
 
 
 class TesseractOptions(BaseModel):
@@ -165,16 +175,17 @@ class TesseractEngine:
         else:
             tries = [self._detect_turned(image, 0, candidates, tried, lines, page)]
             first = tries[0]
-            if page and first[3] == 0 and (first[0] is None or first[1] < self.options.trial_accept_score):
+            if page and first.rotation == 0 and (first.script is None
+                                                 or first.score < self.options.trial_accept_score):
                 tries.append(self._detect_turned(image, 180, candidates, None, [], page))
-        script, score, method, rotation = max(tries, key=lambda t: t[1])
+        script, score, method, rotation = max(tries, key=lambda t: t.score)
         if script is None:
             return ScriptGuess(None, 0.0, "trial", rotation)
         return self._decided(script, score, method, rotation)
 
     def _detect_turned(self, image: PageImage, turn: int, candidates: Sequence[Script], tried: Script | None,
-                       lines: list, page: bool) -> tuple[Script | None, float, str, int]:
-        """OSD's proposal and the trials on the page turned `turn` degrees: (script, score, method, rotation).
+                       lines: list, page: bool) -> Reading:
+        """OSD's proposal and the trials on the page turned `turn` degrees.
         `tried` failed its trial on `lines` of the page as scanned (turn 0)."""
         image = rotate(image, turn)
         rotation, osd_guess = 0, None
@@ -198,17 +209,17 @@ class TesseractEngine:
         if rotation or not tried:  # the lines found above serve again (finding them does not depend on the model)
             lines = self._widest_lines(upright, (proposals[0][0] if proposals else candidates[0]).model)
         if not lines:
-            return None, 0.0, "trial", total
+            return Reading(None, 0.0, "trial", total)
         scores: dict[str, float] = {}
         for script, method in proposals:
             found = self._accepted(upright, lines, script, method, candidates, scores)
             if found is not None:
-                return (*found, total)
+                return Reading(*found, total)
         for script in candidates:
             if script.code not in scores:
                 scores[script.code] = self._trial_score(upright, lines, script)
         best = self._closer_look(upright, [BY_CODE[code] for code in scores], scores)
-        return best, scores[best.code], "trial", total
+        return Reading(best, scores[best.code], "trial", total)
 
     def _accepted(self, image: PageImage, lines: list, script: Script, method: str,
                   candidates: Sequence[Script], scores: dict[str, float]) -> tuple[Script, float, str] | None:
