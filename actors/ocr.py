@@ -21,7 +21,7 @@ from actors.pairs import PairOptions, ReadRegion, line_pairs, picture_pairs
 from ocr_models.regions import area, crop, intersection, lines_run_vertically, pad, page_regions, reading_order, turn
 from ocr_models.scripts import BY_CODE, Script, letter_counts
 from ocr_models.tesseract import TesseractEngine, TesseractOptions, rotate
-from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, Region
+from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, Region, ScriptGuess
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,12 @@ class OcrStage(Stage):
         grey = PageImage(np.asarray(picture.convert("L")), row.get("dpi") or 300)
         detected = [Region(r["kind"], tuple(r["bbox"]), r["score"]) for r in row.get("regions") or ()]
         regions = page_regions(grey, detected, engine.line_boxes)
+        margin = round(REGION_PAD_IN * grey.dpi)
         # a page fed sideways: the layout found on it is no guide to its main text, so the whole page is judged
-        guess = engine.detect_script(grey if lines_run_vertically(grey) else main_text(grey, regions), self.scripts)
+        main = None if lines_run_vertically(grey) else main_region(regions)
+        main_image = crop(grey, main.bbox, margin) if main else grey
+        known = self.read_as_last(main_image, engine) if main else None
+        guess = known[0] if known else engine.detect_script(main_image, self.scripts)
         row = dict(row, text_source="ocr", script_method=guess.method, engine=engine.name,
                    engine_version=self.engine_version, layout_model=row.get("layout_model") or "none")
         if guess.rotation:  # the layout was found on the page as scanned: turn its regions with the page
@@ -82,14 +86,26 @@ class OcrStage(Stage):
                       for r in detected]
             grey, picture = rotate(grey, guess.rotation), picture.rotate(-guess.rotation, expand=True)
             regions = page_regions(grey, turned, engine.line_boxes)
-        read = self.read_regions(grey, regions, BY_CODE[guess.script] if guess.script else None, engine)
+        done = {main: (BY_CODE[guess.script], known[1])} if known else {}
+        read = self.read_regions(grey, regions, BY_CODE[guess.script] if guess.script else None, engine, done)
         row = dict(row, **page_fields(read), script_confidence=guess.confidence if guess.script else 0.0)
         row["pairs"] = self.make_pairs(row, picture, read)
         return row
 
+    def read_as_last(self, image: PageImage, engine: TesseractEngine) -> tuple[ScriptGuess, OcrPage] | None:
+        """`image` read with the script of the engine's last page, when that reading proves the script (a run
+        in one script); None when there is no last page, one candidate only (detection costs nothing then),
+        or the reading fails."""
+        last = engine.recent_script(self.scripts) if len(self.scripts) > 1 else None
+        if last is None:
+            return None
+        return engine.read_as(image, last, self.scripts, self.hints.get(last.code, ()))
+
     def read_regions(self, grey: PageImage, regions: list[Region], script: Script | None,
-                     engine: TesseractEngine) -> list[ReadRegion]:
-        """Every region of the page, text regions read in reading order (figures are not read)."""
+                     engine: TesseractEngine, done: dict[Region, tuple[Script, OcrPage]] | None = None
+                     ) -> list[ReadRegion]:
+        """Every region of the page, text regions read in reading order (figures are not read). `done`: regions
+        already read (while detecting the page's script), with the script they were read in."""
         read = [ReadRegion(region) for region in regions]
         textual = [r for r in read if r.region.kind != "figure"]
         for order, index in enumerate(reading_order([r.region for r in textual])):
@@ -101,7 +117,8 @@ class OcrStage(Stage):
             box = pad(region.region.bbox, margin, grey.width, grey.height)
             # detected body text, or the whole page (whose script was just detected)
             body = region.region.kind in BODY_KINDS and (region.region.score is not None or len(regions) == 1)
-            used, page = self.read_region(crop(grey, region.region.bbox, margin), script, body, engine)
+            used, page = (done or {}).get(region.region) or self.read_region(
+                crop(grey, region.region.bbox, margin), script, body, engine)
             region.text, region.script, region.lang = page.text, used.code, page.model
             region.confidence = page.confidence
             region.lines = [OcrLine(ln.text, (ln.bbox[0] + box[0], ln.bbox[1] + box[1], ln.bbox[2] + box[0],
@@ -119,6 +136,9 @@ class OcrStage(Stage):
         where another script shows up, and a wrong model can read it with high confidence (Thai's model reads
         an English caption as Thai at 0.97), so its script is detected first."""
         if not body:
+            known = engine.read_as(image, script, self.scripts, self.hints.get(script.code, ()))
+            if known is not None:  # the page's model reads it well enough to prove the script
+                return script, known[1]
             guess = engine.detect_script(image, self.scripts, page=False)
             script = BY_CODE[guess.script] if guess.script else script
         page = engine.recognize(image, script, self.hints.get(script.code, ()))
@@ -158,14 +178,14 @@ def belongs_elsewhere(line: BBox, region: BBox, others: list[BBox]) -> bool:
     return any(intersection(line, box) > own for box in others)
 
 
-def main_text(grey: PageImage, regions: list[Region]) -> PageImage:
+def main_region(regions: list[Region]) -> Region | None:
     """Where the page's script is detected: its largest body-text region (one script, unlike the widest lines
-    of a page with captions or a table in another), else the whole page."""
+    of a page with captions or a table in another); None when it has none (the whole page is judged)."""
     body = [r for r in regions if r.kind in BODY_KINDS]
     if not body:
-        return grey
+        return None
     detected = [r for r in body if r.score is not None] or body  # found by the detector: surely paragraphs
-    return crop(grey, max(detected, key=lambda r: area(r.bbox)).bbox, round(REGION_PAD_IN * grey.dpi))
+    return max(detected, key=lambda r: area(r.bbox))
 
 
 def page_fields(read: list[ReadRegion]) -> Row:
