@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
 import pymupdf
 import pytest
@@ -172,3 +174,15 @@ def test_names_with_undecodable_bytes_are_shown_escaped_and_still_opened(tmp_pat
     assert file.uri.endswith("bad-\\xff\\xfe-name.png") and file.uri.encode("utf-8")
     (row,) = IngestStage(OPTIONS).process(read_tasks(file, 8))
     assert row["status"] == "ok" and row["source_uri"] == file.uri
+
+
+def test_reading_pdfs_does_not_load_pymupdfs_layout_analyser():
+    """PyMuPDF 2 builds its ONNX layout model whenever it is imported (about 0.8 s of CPU in every Ray actor);
+    Lontar never uses it, and its stages import PyMuPDF without it."""
+    probe = ("import sys; from actors.documents import ReadOptions, open_document; "
+             "from flows.sample_archive import BORN_DIGITAL_TEXT, born_digital_pdf; "
+             "doc = open_document(born_digital_pdf([BORN_DIGITAL_TEXT]), 'pdf', ReadOptions()); "
+             "print(doc.page(0).text_layer.split()[0], sys.modules.get('pymupdf.layout'), "
+             "sys.modules['pymupdf']._get_layout)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["Minutes", "None", "None"]
