@@ -45,6 +45,7 @@ class OcrStage(Stage):
         self.limits = limits or PageLimits()
         self.engine_class = engine_class
         self.guard: PageGuard[TesseractEngine] | None = None
+        self.last_source: str | None = None  # the file of the last page read
 
     def setup(self) -> None:
         self.guard = PageGuard(lambda: self.engine_class(self.options), self.limits, TesseractEngine.close)
@@ -77,7 +78,9 @@ class OcrStage(Stage):
         # a page fed sideways: the layout found on it is no guide to its main text, so the whole page is judged
         main = None if lines_run_vertically(grey) else main_region(regions)
         main_image = crop(grey, main.bbox, margin) if main else grey
-        known = self.read_as_last(main_image, engine) if main else None
+        # a new file is where the script may change: a trial of two lines costs less than a wasted reading
+        same_file, self.last_source = row.get("source_uri") == self.last_source, row.get("source_uri")
+        known = self.read_as_last(main_image, engine) if main and same_file else None
         guess = known[0] if known else engine.detect_script(main_image, self.scripts)
         row = dict(row, text_source="ocr", script_method=guess.method, engine=engine.name,
                    engine_version=self.engine_version, layout_model=row.get("layout_model") or "none")
