@@ -137,7 +137,9 @@ class OcrStage(Stage):
         """Read one region. Body text is read with the page's script, and only when that reading is poor is
         the region's own script detected. Anything else (titles, captions, tables, headers, stray lines) is
         where another script shows up, and a wrong model can read it with high confidence (Thai's model reads
-        an English caption as Thai at 0.97), so its script is detected first."""
+        an English caption as Thai at 0.97): its reading with the page's script is kept only when it proves
+        that script by the stricter score of an accepted trial (`TesseractEngine.read_as`), else the region's
+        own script is detected and it is read again."""
         if not body:
             known = engine.read_as(image, script, self.scripts, self.hints.get(script.code, ()))
             if known is not None:  # the page's model reads it well enough to prove the script
