@@ -70,7 +70,9 @@ def test_a_cluster_with_token_auth_refuses_a_run_without_the_token_clearly_and_q
     refused = cluster_run["refused"]
     assert refused.returncode == 2, refused.stderr[-2000:]
     assert "could not join the Ray cluster" in refused.stderr and "RAY_AUTH_TOKEN" in refused.stderr
-    assert cluster_run["refused_s"] < 90
+    # Ray retries an unauthenticated driver about once a second for about a minute; with the CLI's start-up
+    # that was 78-82 s here, and 114 s on a loaded machine. A join that retried for minutes would fail.
+    assert cluster_run["refused_s"] < 150, cluster_run["refused_s"]
 
 
 def test_credentials_reach_no_row_log_or_report(cluster_run):
