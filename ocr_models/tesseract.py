@@ -163,7 +163,7 @@ class TesseractEngine:
         score = self.reading_score(page, script)
         if score < self.options.trial_accept_score:
             return None
-        rivals = [BY_CODE[c] for c in script.confusable if BY_CODE[c] in candidates]
+        rivals = _rivals(script, candidates)
         if rivals:
             lines = self._widest_lines(image, script.model)
             scores = {s.code: self._trial_score(image, lines, s) for s in (script, *rivals)}
@@ -254,7 +254,7 @@ class TesseractEngine:
             scores[script.code] = self._trial_score(image, lines, script)
         if scores[script.code] < self.options.trial_accept_score:
             return None
-        rivals = [BY_CODE[c] for c in script.confusable if BY_CODE[c] in candidates]
+        rivals = _rivals(script, candidates)
         for rival in rivals:
             scores[rival.code] = self._trial_score(image, lines, rival)
         best = self._closer_look(image, [script, *rivals], scores)
@@ -323,6 +323,11 @@ class TesseractEngine:
                 single = [b for b in lines if b[3] - b[1] <= 2.5 * usual]
                 return sorted(single, key=lambda b: b[0] - b[2])[: count or self.options.trial_lines]
         return []
+
+
+def _rivals(script: Script, candidates: Sequence[Script]) -> list[Script]:
+    """The candidates `script` is known to be confused with: a proposal must read better than these."""
+    return [BY_CODE[c] for c in script.confusable if BY_CODE[c] in candidates]
 
 
 def _purity_weighted(line: tess.LineText, script: Script) -> float:
