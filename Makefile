@@ -6,7 +6,7 @@ VENV := .venv
 APT_PACKAGES := $(shell grep -v '^\#' infra/apt-packages.txt | grep -v '^$$')
 STAMPS := .stamps
 
-.PHONY: demo test bench bench-accuracy lint deps system-deps clean
+.PHONY: demo test bench bench-accuracy bench-real lint deps system-deps clean
 
 demo: deps
 	@test -d sample-archive || $(VENV)/bin/lontar sample sample-archive
@@ -22,6 +22,12 @@ test: deps
 bench: deps $(VENV)/.bench-installed
 	$(VENV)/bin/python benchmarks/throughput.py $(BENCH_ARGS)
 	$(VENV)/bin/python benchmarks/accuracy.py $(ACCURACY_ARGS)
+	$(VENV)/bin/python benchmarks/real_scans.py $(REAL_ARGS)
+
+# Real scans with transcriptions (default ../shared/realscans) against the tesseract CLI told each page's
+# language: docs/accuracy.md. REAL_ARGS="--scans DIR" for another folder laid out the same way.
+bench-real: deps
+	$(VENV)/bin/python benchmarks/real_scans.py $(REAL_ARGS)
 
 bench-accuracy: deps
 	$(VENV)/bin/python benchmarks/accuracy.py $(ACCURACY_ARGS)
