@@ -256,12 +256,15 @@ class ImageDocument:
 
 
 def _dpi_of(image: Image.Image) -> int:
+    """The resolution the file states, or 0 when it states none Tesseract would take (below 70 dpi, as
+    Tesseract judges): Tesseract then estimates it from the text, as its CLI does. An assumed 300 read the
+    real scans that state none worse (a Sanskrit page CER 0.39 against 0.15, an A4 receipt 0.39 against 0.22)."""
     dpi = image.info.get("dpi")
     try:
         value = round(float(dpi[0])) if dpi else 0
     except (TypeError, ValueError):
         value = 0
-    return value if 50 <= value <= 2400 else 300
+    return value if 70 <= value <= 2400 else 0
 
 
 def _as_png(image: Image.Image, dpi: int) -> PageContent:

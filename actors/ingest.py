@@ -67,7 +67,7 @@ def page_row(base: Row, index: int, content: PageContent | Exception) -> Row:
         exc = content if isinstance(content, InputError) else InputError(f"cannot read page: {content}")
         return dict(row, **error_fields(exc))
     row.update(status="ok", image=content.image, image_format=content.image_format, width=content.width,
-               height=content.height, dpi=content.dpi)
+               height=content.height, dpi=content.dpi or None)
     if content.text_layer is not None:
         script, purity = dominant_script(content.text_layer)
         row.update(text=content.text_layer, text_source="text_layer", script=script,

@@ -1,8 +1,12 @@
-"""OcrStage: reads each page region by region, in reading order, each region with its own script's model.
+"""OcrStage: detects each page's script once, reads the page once with that script's model, and hands the lines
+to the page's layout regions.
 
-The page's script is detected once; every region is read with it and the reading checked: a region the page's
-model reads badly (an English table on a Hindi page, a Latin caption on a Thai page) has its own script
-detected and is read again. Figures are not read; the page's pairs are built from what was read.
+Every page is read the same way whatever was read before it (no state across pages), with a bounded amount of
+work: one script detection (OSD plus one round of trials on a few lines), one whole-page reading in Tesseract's
+own page segmentation (what the CLI does, so the text is never worse ordered than the CLI's), a re-reading only
+when the first is estimated mostly wrong, and a bounded search for lines the reading left out. The layout's
+regions do not cut the page into crops to read: each line read goes to the region covering most of it, which
+gives regions their text and captions their figures. What ran and its CPU seconds is the row's `ocr_steps`.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import io
 import logging
 import time
-from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 from PIL import Image
@@ -18,17 +22,18 @@ from PIL import Image
 from actors.base import Row, Stage, error_fields
 from actors.guard import PageGuard, PageLimits
 from actors.pairs import PairOptions, ReadRegion, line_pairs, picture_pairs
-from ocr_models.regions import area, crop, intersection, lines_run_vertically, pad, page_regions, reading_order, turn
-from ocr_models.scripts import BY_CODE, Script, letter_counts
-from ocr_models.tesseract import TesseractEngine, TesseractOptions, rotate
+from ocr_models.regions import area, crop, intersection, pad, page_regions, reading_order, turn
+from ocr_models.scripts import BY_CODE, Script
+from ocr_models.steps import OTHER
+from ocr_models.tesseract import PSM_SPARSE_TEXT, TesseractEngine, TesseractOptions, rotate
 from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, Region, ScriptGuess
 
 log = logging.getLogger(__name__)
-
+ASSUMED_DPI = 300  # page geometry of an image that states no resolution
 REGION_PAD_IN = 0.08  # tight crops mangle vowel signs above and below the line: read regions with a margin
-VERIFY_MIN_SCORE = 0.75  # a reading scoring below this (calibrated, ~1 when right) gets its script re-detected
-BODY_KINDS = ("text", "list")  # detected body text: the page's own script, as a rule
-VERIFY_MIN_LETTERS = 4  # fewer letters than this (a page number) are not worth a second opinion
+BODY_KINDS = ("text", "list")  # body text: the page's own script
+FOREIGN_SCRIPT = "Latn"  # what captions, tables and running heads on other scripts' pages are mostly in
+FOREIGN_BELOW = 0.6  # a non-body region read less surely than this by the page's model is tried in Latin
 
 
 class OcrStage(Stage):
@@ -45,7 +50,6 @@ class OcrStage(Stage):
         self.limits = limits or PageLimits()
         self.engine_class = engine_class
         self.guard: PageGuard[TesseractEngine] | None = None
-        self.last_source: str | None = None  # the file of the last page read
 
     def setup(self) -> None:
         self.guard = PageGuard(lambda: self.engine_class(self.options), self.limits, TesseractEngine.close)
@@ -58,7 +62,8 @@ class OcrStage(Stage):
 
     def read_page(self, row: Row) -> Row:
         assert self.guard is not None
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
+        self.guard.current().steps.take()  # a fresh account for this page
         try:
             picture = open_image(row["image"])
             self.guard.check_memory(picture.width * picture.height)
@@ -66,100 +71,109 @@ class OcrStage(Stage):
                                  f"{row.get('source_uri')} page {row.get('page_index')}")
         except Exception as exc:  # one page's failure is that page's row, never the dataset's
             log.warning("OCR failed on %s page %s: %s", row.get("source_uri"), row.get("page_index"), exc)
-            return dict(row, **error_fields(exc), ocr_seconds=time.perf_counter() - started)
-        return dict(row, ocr_seconds=time.perf_counter() - started)
+            row = dict(row, **error_fields(exc))
+        steps = self.guard.current().steps.take()
+        rest = time.process_time() - cpu - sum(step["seconds"] for step in steps)
+        steps.append({"step": OTHER, "calls": 1, "seconds": round(max(0.0, rest), 3)})
+        return dict(row, ocr_seconds=time.perf_counter() - started, ocr_steps=steps)
 
     def read_picture(self, row: Row, picture: Image.Image, engine: TesseractEngine) -> Row:
         """The page's row with its text, script, lines, regions and pairs, read by `engine`."""
-        grey = PageImage(np.asarray(picture.convert("L")), row.get("dpi") or 300)
+        grey = PageImage(np.asarray(picture.convert("L")), row.get("dpi") or ASSUMED_DPI, bool(row.get("dpi")))
         detected = [Region(r["kind"], tuple(r["bbox"]), r["score"]) for r in row.get("regions") or ()]
+        proposal = engine.propose(grey, self.scripts)
+        grey, picture, detected = turned(grey, picture, detected, proposal.rotation)
         regions = page_regions(grey, detected, engine.line_boxes)
-        margin = round(REGION_PAD_IN * grey.dpi)
-        # a page fed sideways: the layout found on it is no guide to its main text, so the whole page is judged
-        main = None if lines_run_vertically(grey) else main_region(regions)
-        main_image = crop(grey, main.bbox, margin) if main else grey
-        # a new file is where the script may change: a trial of two lines costs less than a wasted reading
-        same_file, self.last_source = row.get("source_uri") == self.last_source, row.get("source_uri")
-        known = self.read_as_last(main_image, engine) if main and same_file else None
-        guess = known[0] if known else engine.detect_script(main_image, self.scripts)
+        guess, page = self.read_script(grey, engine, proposal, text_areas(regions))
+        if guess.rotation:
+            grey, picture, detected = turned(grey, picture, detected, guess.rotation)
+            regions = page_regions(grey, detected, engine.line_boxes)
+        script = BY_CODE[guess.script] if guess.script else None
+        if page is not None and script is not None and runs_columns_together(page.lines, regions):
+            page = self.read_by_region(grey, regions, script, engine)
+        read = assign_lines(regions, page.lines if page else [], script, page.model if page else None)
+        if page is not None and script is not None:
+            page = self.read_foreign_regions(grey, read, page, script, engine)
         row = dict(row, text_source="ocr", script_method=guess.method, engine=engine.name,
-                   engine_version=self.engine_version, layout_model=row.get("layout_model") or "none")
-        if guess.rotation:  # the layout was found on the page as scanned: turn its regions with the page
-            turned = [Region(r.kind, turn(r.bbox, guess.rotation, grey.width, grey.height), r.score)
-                      for r in detected]
-            grey, picture = rotate(grey, guess.rotation), picture.rotate(-guess.rotation, expand=True)
-            regions = page_regions(grey, turned, engine.line_boxes)
-        done = {main: (BY_CODE[guess.script], known[1])} if known else {}
-        read = self.read_regions(grey, regions, BY_CODE[guess.script] if guess.script else None, engine, done)
-        row = dict(row, **page_fields(read), script_confidence=guess.confidence if guess.script else 0.0)
+                   engine_version=self.engine_version, layout_model=row.get("layout_model") or "none",
+                   script_confidence=guess.confidence if script else 0.0)
+        sparse = script is not None and self.options.psm_by_script.get(script.code) == PSM_SPARSE_TEXT
+        row.update(page_fields(page, read, script, in_region_order=sparse))
         row["pairs"] = self.make_pairs(row, picture, read)
         return row
 
-    def read_as_last(self, image: PageImage, engine: TesseractEngine) -> tuple[ScriptGuess, OcrPage] | None:
-        """`image` read with the script of the engine's last page, when that reading proves the script (a run
-        in one script); None when there is no last page, one candidate only (detection costs nothing then),
-        or the reading fails."""
-        last = engine.recent_script(self.scripts) if len(self.scripts) > 1 else None
-        if last is None:
-            return None
-        return engine.read_as(image, last, self.scripts, self.hints.get(last.code, ()))
+    def read_script(self, grey: PageImage, engine: TesseractEngine, proposal: ScriptGuess, areas: list[BBox]
+                    ) -> tuple[ScriptGuess, OcrPage | None]:
+        """The page's script and its reading. OSD's proposed script reads the page first; when that reading
+        proves the script (`TesseractEngine.proves`) nothing more is done. Otherwise one round of trials picks
+        the script, and a different one reads the page again: two readings at most, and the answer depends on
+        this page alone."""
+        first = BY_CODE[proposal.script] if proposal.script else None
+        page = engine.recognize(grey, first, self.hints.get(first.code, ()), areas) if first else None
+        if first is not None and (proposal.method == "hint" or engine.proves(page, first)):
+            return ScriptGuess(first.code, proof(page, first), proposal.method), page
+        guess = engine.detect_script(grey, self.scripts, first)  # its rotation: a further turn (upside down)
+        if guess.script is None:
+            return ScriptGuess(None, 0.0, guess.method), None
+        chosen = BY_CODE[guess.script]
+        if chosen is first and not guess.rotation:
+            return ScriptGuess(first.code, proof(page, first), guess.method), page
+        # the proposal's reading proved nothing; the trials' script reads the page (word confidences cannot
+        # arbitrate between two scripts' readings: Lao's model reads its own script at 18-36, Thai's Lao at 86)
+        other = engine.recognize(rotate(grey, guess.rotation), chosen, self.hints.get(chosen.code, ()),
+                                 None if guess.rotation else areas)
+        return ScriptGuess(chosen.code, proof(other, chosen), guess.method, guess.rotation), other
 
-    def read_regions(self, grey: PageImage, regions: list[Region], script: Script | None,
-                     engine: TesseractEngine, done: dict[Region, tuple[Script, OcrPage]] | None = None
-                     ) -> list[ReadRegion]:
-        """Every region of the page, text regions read in reading order (figures are not read). `done`: regions
-        already read (while detecting the page's script), with the script they were read in."""
-        read = [ReadRegion(region) for region in regions]
-        textual = [r for r in read if r.region.kind != "figure"]
-        for order, index in enumerate(reading_order([r.region for r in textual])):
-            textual[index].order = order
-        if script is None:  # no text line found on the page: a blank or picture-only page
-            return read
+    def read_by_region(self, grey: PageImage, regions: list[Region], script: Script, engine: TesseractEngine
+                       ) -> OcrPage:
+        """The page read text region by text region, in reading order, each crop with a margin (tight crops
+        mangle vowel signs): for a page whose columns Tesseract ran together. One more reading of the page."""
+        textual = [r for r in regions if r.kind != "figure"]
         margin = round(REGION_PAD_IN * grey.dpi)
-        for region in sorted(textual, key=lambda r: r.order):
-            box = pad(region.region.bbox, margin, grey.width, grey.height)
-            # detected body text, or the whole page (whose script was just detected)
-            body = region.region.kind in BODY_KINDS and (region.region.score is not None or len(regions) == 1)
-            used, page = (done or {}).get(region.region) or self.read_region(
-                crop(grey, region.region.bbox, margin), script, body, engine)
-            region.text, region.script, region.lang = page.text, used.code, page.model
-            region.confidence = page.confidence
-            region.lines = [OcrLine(ln.text, (ln.bbox[0] + box[0], ln.bbox[1] + box[1], ln.bbox[2] + box[0],
-                                              ln.bbox[3] + box[1]), ln.confidence) for ln in page.lines]
-            others = [r.region.bbox for r in textual if r is not region]
-            kept = [ln for ln in region.lines if not belongs_elsewhere(ln.bbox, region.region.bbox, others)]
-            if len(kept) < len(region.lines):
-                region.lines, region.text = kept, "\n".join(ln.text for ln in kept)
-        return read
+        lines, texts, evidence, weight = [], [], 0.0, 0
+        for index in reading_order(textual):
+            box = pad(textual[index].bbox, margin, grey.width, grey.height)
+            part = engine.recognize(crop(grey, textual[index].bbox, margin), script, self.hints.get(script.code, ()))
+            if not part.text:
+                continue
+            lines += [OcrLine(ln.text, (ln.bbox[0] + box[0], ln.bbox[1] + box[1], ln.bbox[2] + box[0],
+                                        ln.bbox[3] + box[1]), ln.confidence) for ln in part.lines]
+            texts.append(part.text)
+            evidence, weight = evidence + part.evidence * len(part.text), weight + len(part.text)
+            model = part.model
+        if not texts:
+            return OcrPage("", 0.0, engine.options.model_for(script))
+        return OcrPage("\n".join(texts), round(_letter_weighted(lines), 4), model, lines, round(evidence / weight, 2))
 
-    def read_region(self, image: PageImage, script: Script, body: bool, engine: TesseractEngine
-                    ) -> tuple[Script, OcrPage]:
-        """Read one region. Body text is read with the page's script, and only when that reading is poor is
-        the region's own script detected. Anything else (titles, captions, tables, headers, stray lines) is
-        where another script shows up, and a wrong model can read it with high confidence (Thai's model reads
-        an English caption as Thai at 0.97): its reading with the page's script is kept only when it proves
-        that script by the stricter score of an accepted trial (`TesseractEngine.read_as`), else the region's
-        own script is detected and it is read again."""
-        if not body:
-            known = engine.read_as(image, script, self.scripts, self.hints.get(script.code, ()))
-            if known is not None:  # the page's model reads it well enough to prove the script
-                return script, known[1]
-            guess = engine.detect_script(image, self.scripts, page=False)
-            script = BY_CODE[guess.script] if guess.script else script
-        page = engine.recognize(image, script, self.hints.get(script.code, ()))
-        if not body:
-            return script, page
-        score = engine.reading_score(page, script)
-        if score >= VERIFY_MIN_SCORE or sum(letter_counts(page.text).values()) < VERIFY_MIN_LETTERS:
-            return script, page
-        guess = engine.detect_script(image, self.scripts, page=False)
-        if guess.script is None or guess.script == script.code:
-            return script, page
-        other = BY_CODE[guess.script]
-        again = engine.recognize(image, other, self.hints.get(other.code, ()))
-        if engine.reading_score(again, other) > score:
-            return other, again
-        return script, page
+    def read_foreign_regions(self, grey: PageImage, read: list[ReadRegion], page: OcrPage, script: Script,
+                             engine: TesseractEngine) -> OcrPage:
+        """The page with its captions, titles, tables, headers and footers that its script's model read poorly
+        (estimated accuracy below FOREIGN_BELOW) read again with Latin, where that reading proves Latin: English
+        captions, tables and running heads on pages in other scripts ("Figure 4:" read by Thai's model is
+        garbage). Body text keeps the page's script. At most one more reading of those regions' area."""
+        latin = BY_CODE[FOREIGN_SCRIPT]
+        if script is latin or latin not in self.scripts:
+            return page
+        margin = round(REGION_PAD_IN * grey.dpi)
+        replaced: dict[int, list[OcrLine]] = {}
+        for region in read:
+            if region.region.kind in BODY_KINDS or region.region.kind == "figure" or not region.lines \
+                    or (region.confidence or 0.0) >= FOREIGN_BELOW:
+                continue
+            box = pad(region.region.bbox, margin, grey.width, grey.height)
+            again = engine.recognize(crop(grey, region.region.bbox, margin), latin)
+            if not engine.proves(again, latin) or again.confidence <= (region.confidence or 0.0):
+                continue
+            lines = [OcrLine(ln.text, (ln.bbox[0] + box[0], ln.bbox[1] + box[1], ln.bbox[2] + box[0],
+                                       ln.bbox[3] + box[1]), ln.confidence) for ln in again.lines]
+            replaced.update({id(line): [] for line in region.lines})
+            replaced[id(region.lines[0])] = lines
+            region.lines, region.text, region.script = lines, again.text, latin.code
+            region.lang, region.confidence = again.model, again.confidence
+        if not replaced:
+            return page
+        lines = [new for line in page.lines for new in replaced.get(id(line), [line])]
+        return replace(page, text="\n".join(line.text for line in lines), lines=lines)
 
     def make_pairs(self, row: Row, picture: Image.Image, read: list[ReadRegion]) -> list[Row]:
         pairs = []
@@ -174,48 +188,85 @@ class OcrStage(Stage):
             self.guard.close()
 
 
-def belongs_elsewhere(line: BBox, region: BBox, others: list[BBox]) -> bool:
-    """Whether a line read in `region` is another region's: another covers more of it. Detected boxes can cut
-    through a line (a title box holding most of the next line), and ink a detector missed can border a region
-    it overlaps: the region whose padded crop caught the line's edge reads it again, badly, and the line would
-    be in the text twice. A line no other region covers stays where it was read."""
-    own = intersection(line, region)
-    return any(intersection(line, box) > own for box in others)
+def turned(grey: PageImage, picture: Image.Image, regions: list[Region], degrees: int
+           ) -> tuple[PageImage, Image.Image, list[Region]]:
+    """The page turned `degrees` clockwise, with its layout (found on the page as scanned) turned with it."""
+    if not degrees:
+        return grey, picture, regions
+    regions = [Region(r.kind, turn(r.bbox, degrees, grey.width, grey.height), r.score) for r in regions]
+    return rotate(grey, degrees), picture.rotate(-degrees, expand=True), regions
 
 
-def main_region(regions: list[Region]) -> Region | None:
-    """Where the page's script is detected: its largest body-text region (one script, unlike the widest lines
-    of a page with captions or a table in another); None when it has none (the whole page is judged)."""
-    body = [r for r in regions if r.kind in BODY_KINDS]
-    if not body:
-        return None
-    detected = [r for r in body if r.score is not None] or body  # found by the detector: surely paragraphs
-    return max(detected, key=lambda r: area(r.bbox))
+def proof(page: OcrPage, script: Script) -> float:
+    """How surely `page` is in `script`, 0-1: its evidence placed between the model's floor and typical level."""
+    floor, typical = script.words
+    return round(min(1.0, max(0.0, (page.evidence - floor) / (typical - floor))), 4)
 
 
-def page_fields(read: list[ReadRegion]) -> Row:
-    """The page columns from its read regions: text and lines in reading order, the main script (that of most
-    letters) and the letter-weighted confidence. Headers and footers stay in the text: the layout model calls
-    some titles headers, and dropping them would lose text; `regions` marks them for consumers to drop."""
-    in_order = sorted((r for r in read if r.order is not None), key=lambda r: r.order)
-    body = [r for r in in_order if r.text]
-    letters: Counter[str] = Counter()
-    weighted, total = 0.0, 0
-    for r in body:
-        n = sum(letter_counts(r.text).values())
-        letters[r.script] += n
-        weighted, total = weighted + n * (r.confidence or 0.0), total + n
-    script = letters.most_common(1)[0][0] if letters else None
-    lang = next((r.lang for r in body if r.script == script), None)
+def text_areas(regions: list[Region]) -> list[BBox]:
+    """Where to look for lines a reading left out: the text regions (a column's line hides behind the next
+    column's in bands of ink taken across the whole page)."""
+    return [r.bbox for r in regions if r.kind != "figure"]
+
+
+def runs_columns_together(lines: list[OcrLine], regions: list[Region]) -> bool:
+    """Whether a line read on the whole page covers two text regions that sit side by side: Tesseract took a
+    column gutter for a space between words (as it does on Thai, Bengali and Myanmar pages set in two columns)
+    and the columns' lines interleave. Lines kept within one column are Tesseract's own good segmentation."""
+    textual = [r.bbox for r in regions if r.kind != "figure"]
+    for line in lines:
+        covered = [box for box in textual if intersection(line.bbox, box) >= 0.15 * area(line.bbox)]
+        if any(a[2] <= b[0] or b[2] <= a[0] for a in covered for b in covered):
+            return True
+    return False
+
+
+def assign_lines(regions: list[Region], lines: list[OcrLine], script: Script | None, model: str | None
+                 ) -> list[ReadRegion]:
+    """The page's regions, each text region (all but figures) numbered in reading order and given the lines
+    it covers most of, in the order they were read; a line no text region overlaps (inside a figure) is in
+    no region's text, though it stays in the page's."""
+    read = [ReadRegion(region) for region in regions]
+    textual = [r for r in read if r.region.kind != "figure"]
+    for order, index in enumerate(reading_order([r.region for r in textual])):
+        textual[index].order = order
+    for line in lines:
+        owner = max(textual, key=lambda r: intersection(line.bbox, r.region.bbox), default=None)
+        if owner is not None and intersection(line.bbox, owner.region.bbox) > 0:
+            owner.lines.append(line)
+    for region in textual:
+        if region.lines and script is not None:
+            region.text = "\n".join(line.text for line in region.lines)
+            region.script, region.lang = script.code, model
+            region.confidence = round(_letter_weighted(region.lines), 4)
+    return read
+
+
+def page_fields(page: OcrPage | None, read: list[ReadRegion], script: Script | None,
+                in_region_order: bool = False) -> Row:
+    """The page columns from its reading: text and lines in Tesseract's reading order (or, for a script read
+    in sparse-text mode, which has no order of its own, in the regions' reading order), the script, and the
+    confidence: the estimated share of characters read right. Headers and footers stay in the text: the
+    layout model calls some titles headers, and dropping them would lose text; `regions` marks them."""
+    lines = page.lines if page else []
+    if in_region_order:
+        rank = {id(line): (r.order, i) for r in read if r.order is not None for i, line in enumerate(r.lines)}
+        lines = sorted(lines, key=lambda ln: rank.get(id(ln), (len(read), ln.bbox[1])))
+    text = "\n".join(line.text for line in lines) if in_region_order else (page.text if page else "")
     return {
-        "text": "\n\n".join(r.text for r in body), "script": script, "lang": lang,
-        "ocr_confidence": round(weighted / total, 4) if total else 0.0,
-        "lines": [{"text": ln.text, "bbox": list(ln.bbox), "confidence": ln.confidence}
-                  for r in in_order for ln in r.lines],
+        "text": text, "script": script.code if script and text else None,
+        "lang": page.model if page and text else None,
+        "ocr_confidence": page.confidence if page and text else 0.0,
+        "lines": [{"text": ln.text, "bbox": list(ln.bbox), "confidence": ln.confidence} for ln in lines],
         "regions": [{"kind": r.region.kind, "bbox": list(r.region.bbox), "score": r.region.score,
                      "reading_order": r.order, "text": r.text, "script": r.script, "lang": r.lang,
                      "confidence": r.confidence} for r in read],
     }
+
+
+def _letter_weighted(lines: list[OcrLine]) -> float:
+    sizes = [max(1, len(line.text.replace(" ", ""))) for line in lines]
+    return sum(size * line.confidence for size, line in zip(sizes, lines, strict=True)) / sum(sizes)
 
 
 def needs_ocr(row: Row) -> bool:

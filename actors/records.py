@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 # Bump on any change a reader could notice; docs/schema.md ("Schema versions") says what each one changed.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 UNKNOWN_SCRIPT = "Zzzz"  # ISO 15924 "uncoded script": rows whose script could not be decided
 PAGE_PARTITIONING = ("script",)
 PAIR_PARTITIONING = ("kind", "script")
@@ -37,6 +37,7 @@ REGION_TYPE = pa.struct([
     pa.field("confidence", pa.float32()),
 ])
 
+STEP_TYPE = pa.struct([pa.field("step", pa.string()), pa.field("calls", pa.int32()), pa.field("seconds", pa.float32())])
 ALIGNMENT_TYPE = pa.struct([pa.field("method", pa.string()), pa.field("score", pa.float32())])
 
 
@@ -79,14 +80,16 @@ PAGE_COLUMNS: tuple[Column, ...] = (
     Column("image_format", pa.string(), "Format of `image`: jpeg, png."),
     Column("width", pa.int32(), "Width of `image` in pixels."),
     Column("height", pa.int32(), "Height of `image` in pixels."),
-    Column("dpi", pa.int32(), "Resolution of `image` in dots per inch."),
+    Column("dpi", pa.int32(), "Resolution of `image` in dots per inch, as the file states it; null when it states "
+           "none (Tesseract then estimates it from the text; page geometry assumes 300)."),
     Column("text", pa.string(), "The page's text in reading order, Unicode NFC with Malayalam chillus as atomic "
                                 "letters (U+0D7A-0D7F); null on error."),
     Column("text_source", pa.string(), "`ocr` or `text_layer` (taken from the PDF's own text)."),
     Column("script", pa.string(), "ISO 15924 code of the page's main script (Deva, Beng, Taml, Thai, Latn, ...): "
            "that of most of its letters; each region has its own. `Zzzz` when none was decided (errors, pages "
            "without text). The table is partitioned by it: `pages/script=Deva/`.", False),
-    Column("script_method", pa.string(), "How the script was decided: hint, osd, recent, trial, text_layer."),
+    Column("script_method", pa.string(), "How the script was decided: hint (one candidate), osd (OSD's "
+           "proposal, which the trials did not overturn), trial (the best trial reading), text_layer."),
     Column("lang", pa.string(), "Tesseract model(s) that read the page's main script, e.g. `hin` or "
            "`Devanagari`; null for text layers."),
     Column("script_confidence", pa.float32(), "How sure the script decision is, 0-1."),
@@ -104,6 +107,10 @@ PAGE_COLUMNS: tuple[Column, ...] = (
     Column("engine", pa.string(), "`tesseract` or `pymupdf` (text layer)."),
     Column("engine_version", pa.string(), "Version of `engine`."),
     Column("ocr_seconds", pa.float32(), "Wall time the OCR stage spent on the page (detection included)."),
+    Column("ocr_steps", pa.list_(STEP_TYPE), "What the OCR stage did on the page, step by step: `osd`, "
+           "`find_lines`, `trial` (a candidate script's model reading the trial lines), `read` (the whole-page "
+           "reading), `reread`, `missed_lines`, `other` (layout clean-up, pairs, decoding); each with its calls "
+           "and CPU seconds, which add up to the page's OCR CPU time. Null for text layers."),
     *QUALITY_COLUMNS,
     Column("config_hash", pa.string(), "Hash of the output-relevant configuration.", False),
     Column("run_id", pa.string(), "The run that wrote the row.", False),

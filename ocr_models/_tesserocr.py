@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class LineText:
     text: str
-    confidence: float  # 0-100, as Tesseract reports it
+    confidence: float  # mean symbol confidence 0-100, as Tesseract reports it
+    words: float = 0.0  # mean word confidence 0-100
 
 
 class TesseractApis:
@@ -58,11 +59,14 @@ def set_image(api: tesserocr.PyTessBaseAPI, image: PageImage) -> None:
     pixels = image.pixels
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
     api.SetImageBytes(pixels.tobytes(), image.width, image.height, channels, image.width * channels)
-    api.SetSourceResolution(image.dpi)
+    if image.dpi_stated:  # else Tesseract estimates it from the text's size, as its CLI does
+        api.SetSourceResolution(image.dpi)
 
 
 def recognize(api: tesserocr.PyTessBaseAPI, timeout_s: float) -> tuple[str, list[OcrLine], float]:
-    """Recognise the image set on `api`: (text, lines, mean word confidence 0-1)."""
+    """Recognise the image set on `api`: (text, lines with their confidence, mean word confidence), confidences
+    0-1 as Tesseract reports them. Word confidences, unlike symbol ones, fall when the words make no sense in
+    the model's language (a wrong model, garbage): symbols read at 0.99 on pages read at CER 0.1 to 0.4."""
     if not api.Recognize(timeout=int(timeout_s * 1000)):
         raise EngineTimeoutError(f"Tesseract did not finish the page within {timeout_s:g} s")
     text = canonical_text(utf8_text(api))
@@ -87,7 +91,8 @@ def recognize(api: tesserocr.PyTessBaseAPI, timeout_s: float) -> tuple[str, list
     if len(page_lines) == len(lines):
         lines = [OcrLine(page_line, line.bbox, line.confidence) for page_line, line in zip(page_lines, lines,
                                                                                             strict=True)]
-    return text, lines, mean_symbol_confidence(api) / 100
+    words = api.AllWordConfidences() if text.strip() else []
+    return text, lines, sum(words) / len(words) / 100 if words else 0.0
 
 
 def mean_symbol_confidence(api: tesserocr.PyTessBaseAPI) -> float:
@@ -117,7 +122,9 @@ def read_region(api: tesserocr.PyTessBaseAPI, box: BBox, timeout_s: float) -> Li
     api.SetRectangle(x0, y0, x1 - x0, y1 - y0)
     if not api.Recognize(timeout=int(timeout_s * 1000)):
         raise EngineTimeoutError(f"Tesseract did not finish a line within {timeout_s:g} s")
-    return LineText(canonical_text(utf8_text(api)), mean_symbol_confidence(api))
+    text = canonical_text(utf8_text(api))
+    words = api.AllWordConfidences() if text.strip() else []
+    return LineText(text, mean_symbol_confidence(api), sum(words) / len(words) if words else 0.0)
 
 
 def utf8_text(api: tesserocr.PyTessBaseAPI) -> str:

@@ -8,6 +8,7 @@ them into a set of regions that covers every piece of ink on the page exactly on
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from itertools import pairwise
 
 import numpy as np
@@ -82,7 +83,7 @@ def turn(box: BBox, degrees: int, width: int, height: int) -> BBox:
 def crop(image: PageImage, box: BBox, margin: int = 0) -> PageImage:
     """The pixels of `box` (grown by `margin`, within the page), as a page image at the same resolution."""
     x0, y0, x1, y1 = pad(box, margin, image.width, image.height)
-    return PageImage(np.ascontiguousarray(image.pixels[y0:y1, x0:x1]), image.dpi)
+    return replace(image, pixels=np.ascontiguousarray(image.pixels[y0:y1, x0:x1]))
 
 
 def tidy(regions: list[Region], width: int, height: int) -> list[Region]:

@@ -2,38 +2,30 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocr_models import _tesserocr as tess
 from ocr_models.errors import MissingDependencyError
-from ocr_models.regions import LINE_MIN_IN, halves, ink_bands, lines_run_vertically
+from ocr_models.regions import LINE_MIN_IN, crop, halves, ink_bands, lines_run_vertically
 from ocr_models.scripts import BY_CODE, Script, letter_counts, script_for_osd_label
+from ocr_models.steps import FIND_LINES, MISSED_LINES, OSD, READ, REREAD, TRIAL, Steps
 from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, ScriptGuess
 
 DEBIAN_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
 PSM_AUTO, PSM_SINGLE_BLOCK, PSM_SINGLE_LINE, PSM_SPARSE_TEXT, PSM_OSD_ONLY = 3, 6, 7, 11, 0
-RECENT_SCRIPTS = 2
 MIN_LETTER_SHARE = 0.6  # of a reading's visible characters, below which its trial score is scaled down
-MISSED_LINE_MIN_CONFIDENCE = 50  # a line the page reading left out is kept when read at least this surely
 TIE_MARGIN = 0.01  # trial scores this close are a tie, broken by reading more lines
 TIE_LINES = 6
 MISSED_LINE_SPLITS = 3  # times a left-out line that reads as nothing is halved again (at most 8 pieces)
-
-
-class Reading(NamedTuple):
-    """What detection made of a page turned one way: its script (None: no line found), the trial score, how
-    the script was decided and the clockwise turn that makes the page upright."""
-
-    script: Script | None
-    score: float
-    method: str
-    rotation: int
+MISSED_LINE_READS = 8  # line readings a page may spend on lines left out: the work stays bounded
 
 
 class TesseractOptions(BaseModel):
@@ -55,19 +47,28 @@ class TesseractOptions(BaseModel):
         default_factory=dict,
         description="Model to use per script instead of the table's default, e.g. {Deva: hin}.")
     reread_below_confidence: float = Field(
-        0.9, ge=0, le=1, description="Re-read a page as one block of text (mode 6) when the first reading's "
-                                     "mean character confidence is below this, and keep the better reading.")
+        0.5, ge=0, le=1, description="Re-read a page as one block of text (mode 6) when the first reading's "
+                                     "confidence (estimated share of characters right) is below this, and keep "
+                                     "the better reading.")
     timeout_s: float = Field(120.0, gt=0, description="Longest time Tesseract may spend on one page.")
     osd_min_confidence: float = Field(
-        10.0, ge=0, description="Trust Tesseract OSD's script when its confidence reaches this; below, "
-                                "the script is decided by trial recognition of a few lines.")
+        0.0, ge=0, description="OSD's script confidence from which its script is proposed (the page's reading "
+                               "must prove a proposal, so any is worth trying: OSD named real Latin receipts "
+                               "right at 0.2-5); trials can overturn it only by `osd_margin`.")
+    osd_margin: float = Field(
+        0.02, ge=0, description="Calibrated trial score by which another script (or another orientation) must "
+                               "beat OSD's proposal (or the page as scanned) to be chosen instead.")
     rotate_min_confidence: float = Field(
         0.0, ge=0, description="Consider OSD's proposed turn of a page when its orientation confidence reaches "
                                "this; the page is turned only if its script's model reads it better turned.")
+    upside_down_below: float = Field(
+        0.99, ge=0, description="Calibrated trial score below which a page's best script is also tried on the "
+                                "page upside down (one trial; OSD is silent on many turned Indic pages).")
     trial_lines: int = Field(2, ge=1, le=10, description="Text lines read per candidate script in trials.")
-    trial_accept_score: float = Field(
-        0.99, gt=0, description="Calibrated trial score at which a proposed script (the last page's, then "
-                                "OSD's guess) is accepted without trying the other candidates.")
+    proof_margin: float = Field(
+        10.0, ge=0, description="Word evidence (purity x mean word confidence, 0-100) above the floor of the "
+                                "proposed script's model (`Script.words`) at which a whole-page reading proves "
+                                "the script, and no trials run.")
 
     def resolved_tessdata_dir(self) -> str:
         return self.tessdata_dir or os.environ.get("TESSDATA_PREFIX") or DEBIAN_TESSDATA
@@ -88,7 +89,7 @@ class TesseractEngine:
             raise MissingDependencyError(f"Tesseract model folder {tessdata} does not exist "
                                          "(apt-get install tesseract-ocr, or set tesseract.tessdata_dir)")
         self._apis = tess.TesseractApis(tessdata)
-        self._recent: list[Script] = []  # scripts of the last pages read, most recent first
+        self.steps = Steps()  # what the engine did since the stage last took them: calls and CPU seconds
 
     def version(self) -> str:
         return tess.version()
@@ -97,172 +98,155 @@ class TesseractEngine:
         self._apis.close()
 
     # --- recognition ------------------------------------------------------------------------------------
-    def recognize(self, image: PageImage, script: Script, languages: Sequence[str] = ()) -> OcrPage:
+    def recognize(self, image: PageImage, script: Script, languages: Sequence[str] = (),
+                  areas: Sequence[BBox] | None = None) -> OcrPage:
+        """The image read whole with `script`'s model, Tesseract's own page segmentation deciding blocks, columns
+        and line order (as the CLI does), and lines of ink it left out read on their own (looked for within
+        each of `areas`, the text regions, or the whole image). The page's and each line's `confidence`
+        estimate the share of characters read right (`estimated_accuracy`); `evidence` says how surely the
+        text is in `script`."""
         model = self.options.model_for(script, languages)
         psm = self.options.psm_by_script.get(script.code, self.options.page_segmentation_mode)
-        text, lines, confidence = self._read(image, model, psm)
-        if confidence < self.options.reread_below_confidence and psm != PSM_SINGLE_BLOCK:
+        with self.steps.timed(READ):
+            page = self._read(image, model, psm, script)
+        if page.confidence < self.options.reread_below_confidence and psm != PSM_SINGLE_BLOCK:
             # Tesseract's page layout sometimes calls a legible page empty, or splits its lines into
             # fragments; read as one uniform block of text too, and keep the more confident reading.
-            again = self._read(image, model, PSM_SINGLE_BLOCK)
-            if again[2] > confidence:
-                text, lines, confidence = again
-        missed = [band for band in ink_bands(image) if not any(_shares_rows(band, line.bbox) for line in lines)]
+            with self.steps.timed(REREAD):
+                again = self._read(image, model, PSM_SINGLE_BLOCK, script)
+            if again.confidence > page.confidence:
+                page = again
+        bands = [(b[0] + x0, b[1] + y0, b[2] + x0, b[3] + y0) for x0, y0, x1, y1 in areas or [(0, 0, image.width,
+                 image.height)] for b in ink_bands(crop(image, (x0, y0, x1, y1)))]
+        missed = [gap for band in bands for gap in _uncovered(band, [ln.bbox for ln in page.lines])]
         if missed:
-            found = self._read_missed(image, model, missed)
+            with self.steps.timed(MISSED_LINES):
+                found = self._read_missed(image, model, missed, script)
             if found:
-                lines = sorted([*lines, *found], key=lambda line: line.bbox[1])
-                text = "\n".join(line.text for line in lines)
-        return OcrPage(text=text.strip(), confidence=round(confidence, 4), model=model, lines=lines)
+                lines = _placed(page.lines, found)
+                page = OcrPage("\n".join(line.text for line in lines), page.confidence, model, lines, page.evidence)
+        return page
 
-    def _read_missed(self, image: PageImage, model: str, bands: list[BBox]) -> list[OcrLine]:
+    def proves(self, page: OcrPage, script: Script) -> bool:
+        """Whether a reading shows that the page is in `script`: its evidence clears the floor under which the
+        script's model reads other scripts (`Script.words`) by `proof_margin`."""
+        return page.evidence >= script.words[0] + self.options.proof_margin
+
+    def _read_missed(self, image: PageImage, model: str, bands: list[BBox], script: Script) -> list[OcrLine]:
         """Lines of ink the reading left out, read one by one. Tesseract drops some lines whole (a Bengali
         line it reads in two halves but not at once; Gurmukhi lines it reads as nothing): a line that reads
-        as nothing is read again in halves, split at the blank nearest the middle, and so on twice more."""
+        as nothing is read again in halves, split at the blank nearest the middle, and so on twice more; at
+        most MISSED_LINE_READS readings a page in all."""
         api = self._apis.api(model, PSM_SINGLE_LINE)
         tess.set_image(api, image)
-        found = []
+        found, budget = [], [MISSED_LINE_READS]
+
         def read(box: BBox, splits: int) -> list[tess.LineText]:
+            budget[0] -= 1
             line = tess.read_region(api, box, self.options.timeout_s)
-            if line.text.strip() or not splits or box[2] - box[0] < 2 * (box[3] - box[1]):
+            if line.text.strip() or not splits or box[2] - box[0] < 2 * (box[3] - box[1]) or budget[0] < 2:
                 return [line]  # read, or too short to halve: a piece narrower than the line is tall
             return [part for half in halves(image, box) for part in read(half, splits - 1)]
 
         for band in bands:
-            kept = [r for r in read(band, MISSED_LINE_SPLITS) if r.text.strip()
-                    and r.confidence >= MISSED_LINE_MIN_CONFIDENCE and letter_counts(r.text)]
+            if budget[0] <= 0:
+                break
+            # kept only when its words prove the script, as a page's must: on real pages, ink left out is
+            # mostly page edges, rules and pictures, which models read as confident letters
+            proof = script.words[0] + self.options.proof_margin
+            kept = [r for r in read(band, MISSED_LINE_SPLITS)
+                    if r.text.strip() and r.words * _purity(r.text, script) >= proof]
             if kept:
-                found.append(OcrLine(" ".join(r.text.strip() for r in kept), band,
-                                     round(min(r.confidence for r in kept) / 100, 4)))
+                text = " ".join(r.text.strip() for r in kept)
+                words = min(r.words * _purity(r.text, script) for r in kept)
+                found.append(OcrLine(text, band, estimated_accuracy(words, script)))
         return found
 
-    def reading_score(self, page: OcrPage, script: Script) -> float:
-        """How well a reading fits `script`, calibrated like trial scores: about 1 for a good reading."""
-        return _purity_weighted(tess.LineText(page.text, page.confidence * 100), script) / script.typical_confidence
-
-    def _read(self, image: PageImage, model: str, psm: int) -> tuple[str, list, float]:
+    def _read(self, image: PageImage, model: str, psm: int, script: Script) -> OcrPage:
         api = self._apis.api(model, psm)
         tess.set_image(api, image)
-        return tess.recognize(api, self.options.timeout_s)
+        text, lines, words = tess.recognize(api, self.options.timeout_s)
+        evidence = words * 100 * _purity(text, script)
+        lines = [OcrLine(ln.text, ln.bbox, estimated_accuracy(ln.confidence * 100 * _purity(ln.text, script), script))
+                 for ln in lines]
+        return OcrPage(text.strip(), estimated_accuracy(evidence, script), model, lines, round(evidence, 2))
 
     # --- script detection -------------------------------------------------------------------------------
-    def recent_script(self, candidates: Sequence[Script]) -> Script | None:
-        """The script this engine decided last among `candidates` (None before the first page)."""
-        return next((s for s in self._recent if s in candidates), None)
-
-    def read_as(self, image: PageImage, script: Script, candidates: Sequence[Script],
-                languages: Sequence[str] = ()) -> tuple[ScriptGuess, OcrPage] | None:
-        """`image` read with `script`'s model, when that reading proves the script: its calibrated score reaches
-        `trial_accept_score` and no confusable rival among `candidates` reads the widest lines better. None
-        otherwise, and the caller detects the script as usual.
-
-        Detection's first trial reads two lines with the last page's script, and then the region is read whole
-        with that script anyway: reading it whole first, and judging that reading by the same score, spares
-        the trial on every page and region of a run in one script (about a fifth of the OCR stage's time)."""
-        page = self.recognize(image, script, languages)
-        score = self.reading_score(page, script)
-        if score < self.options.trial_accept_score:
-            return None
-        rivals = _rivals(script, candidates)
-        if rivals:
-            lines = self._widest_lines(image, script.model)
-            scores = {s.code: self._trial_score(image, lines, s) for s in (script, *rivals)}
-            if self._closer_look(image, [script, *rivals], scores) is not script:
-                return None
-        return self._decided(script, score, "recent", 0), page
-
-    def detect_script(self, image: PageImage, candidates: Sequence[Script], page: bool = True) -> ScriptGuess:
-        """The script of the last pages is tried first; OSD and trial recognition decide when it fails.
-
-        Archives run in one script for pages on end, so the script this engine read last is tried on the
-        widest lines before anything else: a calibrated score of at least `trial_accept_score` (its confusable
-        rivals scoring less) is the answer, and OSD, a third of detection's time, is not run. A page in
-        another script, or turned (its lines read as garbage), fails that trial and goes on to OSD, which
-        finds the orientation and proposes a script. OSD is fast but silent or wrong on many Indic and
-        South-East Asian scripts (it calls Oriya "Latin" and Myanmar "Arabic"), so its guess is only tried
-        first; when no proposal is accepted, every candidate's model reads the lines and the best score wins.
-
-        Orientation: a page whose ink runs in columns of lines (fed sideways) is read turned both quarter
-        ways, and the better reading wins; a page no script reads well enough to accept, that OSD did not
-        turn, is read upside down too (OSD is silent on many turned Indic pages). Only a `page` (or its main
-        text) is checked for being turned: a region of a page is upright when its page is.
-        """
+    def propose(self, image: PageImage, candidates: Sequence[Script]) -> ScriptGuess:
+        """OSD's script for the page (None when it names none of `candidates` with `osd_min_confidence`) and
+        the clockwise turn that makes the page upright. One OSD call; a page whose ink runs in columns of lines
+        (fed sideways) is turned a quarter first; a turn OSD proposes is taken only when the proposed script's
+        model reads the widest lines turned better than as scanned."""
         if len(candidates) == 1:
             return ScriptGuess(candidates[0].code, 1.0, "hint")
-        last, tried, lines = self.recent_script(candidates), None, []
-        if last is not None and (lines := self._widest_lines(image, last.model)):
-            found = self._accepted(image, lines, last, "recent", candidates, {})
-            if found is not None:
-                return self._decided(*found, 0)
-            tried = last
-        if page and lines_run_vertically(image):
-            tries = [self._detect_turned(image, turn, candidates, None, [], page) for turn in (90, 270)]
-        else:
-            tries = [self._detect_turned(image, 0, candidates, tried, lines, page)]
-            first = tries[0]
-            if page and first.rotation == 0 and (first.script is None
-                                                 or first.score < self.options.trial_accept_score):
-                tries.append(self._detect_turned(image, 180, candidates, None, [], page))
-        script, score, method, rotation = max(tries, key=lambda t: t.score)
-        if script is None:
-            return ScriptGuess(None, 0.0, "trial", rotation)
-        return self._decided(script, score, method, rotation)
+        turn = 90 if lines_run_vertically(image) else 0
+        turned = rotate(image, turn)
+        osd = self._osd(turned)
+        if osd is None:
+            return ScriptGuess(None, 0.0, "osd", turn)
+        label, confidence, degrees, orient_conf = osd
+        script = script_for_osd_label(label)
+        proposal = script if script in candidates and confidence >= self.options.osd_min_confidence else None
+        # OSD's orientation confidence says little (2-8 on Indic pages it turns right, 0.5-1.6 on upright
+        # receipts it calls upside down): the script's model reading both ways decides.
+        judge = script if script in candidates else candidates[0]
+        if turn:  # sideways: a quarter turn one way, or the other
+            turn = (turn + self._better_orientation(turned, degrees or 180, judge)) % 360
+        elif degrees and orient_conf >= self.options.rotate_min_confidence:
+            turn = self._better_orientation(turned, degrees, judge)
+        return ScriptGuess(proposal.code if proposal else None, round(min(1.0, confidence / 100), 4), "osd", turn)
 
-    def _detect_turned(self, image: PageImage, turn: int, candidates: Sequence[Script], tried: Script | None,
-                       lines: list, page: bool) -> Reading:
-        """OSD's proposal and the trials on the page turned `turn` degrees.
-        `tried` failed its trial on `lines` of the page as scanned (turn 0)."""
-        image = rotate(image, turn)
-        rotation, osd_guess = 0, None
-        osd = self._osd(image)
-        if osd is not None:
-            label, confidence, degrees, orient_conf = osd
-            script = script_for_osd_label(label)
-            if script in candidates and confidence >= self.options.osd_min_confidence:
-                osd_guess = script
-            if page and degrees and orient_conf >= self.options.rotate_min_confidence:
-                # OSD's orientation confidence says little: 2-8 on Indic pages it turns right, 11-14 on upright
-                # Myanmar pages it calls Arabic and upside down. The script's model reading both ways decides.
-                # OSD's label serves here even when too unsure to propose the script (Devanagari at 2)
-                judge = script if script in candidates else tried or candidates[0]
-                rotation = self._better_orientation(image, degrees, judge)
-        upright = rotate(image, rotation)
-        total = (turn + rotation) % 360
-        proposals = [(osd_guess, "osd")] if osd_guess else []
-        failed = tried if rotation == 0 else None  # failed its trial above, on these very pixels
-        proposals += [(s, "recent") for s in self._recent if s in candidates and s not in (osd_guess, failed)]
-        if rotation or not tried:  # the lines found above serve again (finding them does not depend on the model)
-            lines = self._widest_lines(upright, (proposals[0][0] if proposals else candidates[0]).model)
+    def detect_script(self, image: PageImage, candidates: Sequence[Script], proposal: Script | None = None
+                      ) -> ScriptGuess:
+        """The script of an upright image by one round of trials: every candidate's model reads the same widest
+        lines (`trial_lines`) and the best calibrated score wins, except that `proposal` (OSD's script) stands
+        unless another beats it by `osd_margin`, and a confusable rival (Thai and Lao) is decided by reading
+        more lines once. Symbol confidences rank the candidates (Lao's and Khmer's models give low word
+        confidences even on their own script); on real pages, OSD's proposal held where trial scores alone
+        called a receipt Thai (0.943 against Latin 0.939). A model whose words stay under its floor
+        (`Script.words`) on the lines cannot win, unless it is the confusable rival of one that can. A page
+        whose best score is poor (`upside_down_below`) has one more round of trials upside down (OSD is silent
+        on many turned Indic pages), which turns it only when both its letters and its words read better.
+        Two rounds at most."""
+        if len(candidates) == 1:
+            return ScriptGuess(candidates[0].code, 1.0, "hint")
+        best, score, words, method = self._trial_round(image, candidates, proposal)
+        rotation = 0
+        if best is not None and score < self.options.upside_down_below:
+            turned = self._trial_round(rotate(image, 180), candidates, None)
+            if turned[0] is not None and turned[1] > score + self.options.osd_margin and turned[2] >= words:
+                (best, score, words, method), rotation = turned, 180
+        if best is None:
+            return ScriptGuess(None, 0.0, "trial")
+        return ScriptGuess(best.code, round(min(1.0, score), 4), method, rotation)
+
+    def _trial_round(self, image: PageImage, candidates: Sequence[Script], proposal: Script | None
+                     ) -> tuple[Script | None, float, float, str]:
+        """(script, letters score, words above the script's floor, method) from one reading of the widest lines
+        by every candidate's model."""
+        lines = self._widest_lines(image, (proposal or candidates[0]).model)
         if not lines:
-            return Reading(None, 0.0, "trial", total)
-        scores: dict[str, float] = {}
-        for script, method in proposals:
-            found = self._accepted(upright, lines, script, method, candidates, scores)
-            if found is not None:
-                return Reading(*found, total)
-        for script in candidates:
-            if script.code not in scores:
-                scores[script.code] = self._trial_score(upright, lines, script)
-        best = self._closer_look(upright, [BY_CODE[code] for code in scores], scores)
-        return Reading(best, scores[best.code], "trial", total)
-
-    def _accepted(self, image: PageImage, lines: list, script: Script, method: str,
-                  candidates: Sequence[Script], scores: dict[str, float]) -> tuple[Script, float, str] | None:
-        """`script` (or a confusable rival that reads the lines better) with its score and method when its
-        trial reaches `trial_accept_score`; None otherwise. Trial scores are kept in `scores`."""
-        if script.code not in scores:
-            scores[script.code] = self._trial_score(image, lines, script)
-        if scores[script.code] < self.options.trial_accept_score:
-            return None
-        rivals = _rivals(script, candidates)
-        for rival in rivals:
-            scores[rival.code] = self._trial_score(image, lines, rival)
-        best = self._closer_look(image, [script, *rivals], scores)
-        return best, scores[best.code], method if best is script else "trial"
+            return None, 0.0, 0.0, "trial"
+        trials = {script.code: self._trial(image, lines, script) for script in candidates}
+        scores = {code: trial[0] for code, trial in trials.items()}
+        # a model whose words on the lines stay under its floor reads garbage, however sure its letters
+        eligible = [s for s in candidates if trials[s.code][1] >= s.words[0]] or list(candidates)
+        best = max(eligible, key=lambda s: scores[s.code])
+        rivals = [best, *_rivals(best, candidates)]  # confusable scripts: decided by reading more lines
+        method = "trial"
+        if proposal is not None and proposal not in rivals \
+                and scores[best.code] - scores[proposal.code] < self.options.osd_margin:
+            best, method = proposal, "osd"
+            rivals = [best, *_rivals(best, candidates)]
+        if len(rivals) > 1:
+            chosen = self._closer_look(image, rivals, scores)
+            if chosen is not best:
+                best, method = chosen, "trial"
+        return best, scores[best.code], trials[best.code][1] - best.words[0], method if best is not proposal else "osd"
 
     def _closer_look(self, image: PageImage, rivals: list[Script], scores: dict[str, float]) -> Script:
         """The best of `rivals` by their scores; when the best two are within TIE_MARGIN (Thai and Lao on a
-        skewed page: 0.989 and 0.988), both read more lines and the new scores decide."""
+        skewed page: 0.989 and 0.988), both read more lines once and the new scores decide."""
         ranked = sorted(rivals, key=lambda s: scores[s.code], reverse=True)
         if len(ranked) < 2 or scores[ranked[0].code] - scores[ranked[1].code] >= TIE_MARGIN:
             return ranked[0]
@@ -271,49 +255,61 @@ class TesseractEngine:
             scores[script.code] = self._trial_score(image, more, script)
         return max(ranked[:2], key=lambda s: scores[s.code])
 
-    def _decided(self, script: Script, score: float, method: str, rotation: int) -> ScriptGuess:
-        self._recent = [script, *[s for s in self._recent if s is not script][:RECENT_SCRIPTS - 1]]
-        return ScriptGuess(script.code, round(min(1.0, score), 4), method, rotation)
-
     def _better_orientation(self, image: PageImage, degrees: int, script: Script) -> int:
-        """`degrees` when `script`'s model reads the page's widest lines turned by it well enough to accept the
-        script (`trial_accept_score`) and better than as scanned; else 0. Models read text upside down with
-        high confidence too (Malayalam 0.94, Thai 0.98 against 1.0 turned right), so only an accepted reading
-        turns a page: a wrong script (OSD calls Myanmar Arabic, and upside down) reads neither way that well."""
-        scores = []
+        """`degrees` when `script`'s model reads the page's widest lines turned by it better than as scanned,
+        letters surer by `osd_margin` and words surer too, and the turned words prove the script (above its
+        floor by `proof_margin`); else 0. Models read text upside down with sure letters (Malayalam 0.94,
+        Thai 0.98 against 1.0 turned right; an upright receipt's widest lines 0.87, upside down 0.97), and OSD
+        proposes turns of upright pages with a wrong script (Myanmar as Arabic, upside down, at 11-14), whose
+        model reads garbage either way: only a reading that proves the script turns a page."""
+        trials = []
         for turn in (0, degrees):
             turned = rotate(image, turn)
             lines = self._widest_lines(turned, script.model)
-            scores.append(self._trial_score(turned, lines, script) if lines else 0.0)
-        return degrees if scores[1] > scores[0] and scores[1] >= self.options.trial_accept_score else 0
+            trials.append(self._trial(turned, lines, script) if lines else (0.0, 0.0))
+        (letters, words), (letters_turned, words_turned) = trials
+        better = letters_turned > letters + self.options.osd_margin and words_turned > words
+        return degrees if better and words_turned >= script.words[0] + self.options.proof_margin else 0
 
     def _osd(self, image: PageImage) -> tuple[str, float, int, float] | None:
-        api = self._apis.api("osd", PSM_OSD_ONLY)
-        tess.set_image(api, image)
-        return tess.detect_orientation_script(api)
+        with self.steps.timed(OSD):
+            api = self._apis.api("osd", PSM_OSD_ONLY)
+            tess.set_image(api, image)
+            return tess.detect_orientation_script(api)
 
     def _trial_score(self, image: PageImage, lines: list, script: Script) -> float:
-        """How well `script`'s model reads `lines`: symbol confidence x script purity / typical confidence."""
-        api = self._apis.api(self.options.model_for(script), PSM_SINGLE_LINE)
-        tess.set_image(api, image)
-        reads = [tess.read_region(api, box, self.options.timeout_s) for box in lines]
+        return self._trial(image, lines, script)[0]
+
+    def _trial(self, image: PageImage, lines: list, script: Script) -> tuple[float, float]:
+        """How well `script`'s model reads `lines`: (symbol confidence x script purity / typical confidence,
+        mean word confidence x purity, 0-100). Letters rank scripts finely (Lao's and Khmer's models give
+        low word confidences even on their own lines); words tell garbage, which letters do not."""
+        with self.steps.timed(TRIAL):
+            api = self._apis.api(self.options.model_for(script), PSM_SINGLE_LINE)
+            tess.set_image(api, image)
+            reads = [tess.read_region(api, box, self.options.timeout_s) for box in lines]
         # A line read as nothing is no evidence either way (the Gurmukhi model returns nothing for some
         # Gurmukhi lines; wrong models return garbage, not silence): score the lines that were read.
-        per_line = [_purity_weighted(read, script) for read in reads if read.text.strip()]
-        return sum(per_line) / len(per_line) / script.typical_confidence if per_line else 0.0
+        read = [r for r in reads if r.text.strip()]
+        if not read:
+            return 0.0, 0.0
+        letters = sum(_purity_weighted(r, script) for r in read) / len(read) / script.typical_confidence
+        return letters, sum(r.words * _purity(r.text, script) for r in read) / len(read)
 
     def line_boxes(self, image: PageImage) -> list:
         """Boxes of the text lines Tesseract's layout analysis finds (sparse-text mode; nothing is read)."""
-        api = self._apis.api("osd", PSM_SPARSE_TEXT)
-        tess.set_image(api, image)
-        return tess.text_lines(api)
+        with self.steps.timed(FIND_LINES):
+            api = self._apis.api("osd", PSM_SPARSE_TEXT)
+            tess.set_image(api, image)
+            return tess.text_lines(api)
 
     def _widest_lines(self, image: PageImage, model: str, count: int | None = None) -> list:
         # sparse-text mode: mode 3 cuts Myanmar and Khmer lines into fragments
         for psm in (PSM_SPARSE_TEXT, PSM_SINGLE_BLOCK):
-            layout = self._apis.api(model, psm)
-            tess.set_image(layout, image)
-            found = tess.text_lines(layout)
+            with self.steps.timed(FIND_LINES):
+                layout = self._apis.api(model, psm)
+                tess.set_image(layout, image)
+                found = tess.text_lines(layout)
             # a sliver of a line cut by the crop's edge, or a speck, reads as garbage: no fair trial either
             whole = [b for b in found if b[1] > 0 and b[3] < image.height and b[3] - b[1] >= LINE_MIN_IN * image.dpi]
             lines = whole or found
@@ -325,9 +321,39 @@ class TesseractEngine:
         return []
 
 
+# A reading's word evidence, placed between its model's floor (0) and typical level (1) -> the share of
+# characters read right; linear between the knots. Fitted on the real scans (benchmarks/real_scans.py: mean
+# 1 - CER 0.55 at 0.26, 0.83 at 0.38, 0.85-0.87 from 0.5 to 0.8, 0.93 at 0.9, 0.99 at 1; readings by a wrong
+# script's model sit at or under 0: Telugu's of Kannada pages at 0.04, CER 0.93-0.97).
+ACCURACY_KNOTS: tuple[tuple[float, float], ...] = (
+    (-1.0, 0.0), (0.05, 0.05), (0.25, 0.55), (0.4, 0.78), (0.6, 0.84), (0.8, 0.86), (0.9, 0.92), (1.0, 0.98),
+    (1.5, 0.99))
+
+
+def estimated_accuracy(evidence: float, script: Script) -> float:
+    """The share of characters a reading got right, estimated from its evidence (purity x mean word confidence,
+    0-100) placed between its model's floor and typical level (`Script.words`): symbol confidences say
+    nothing here (0.97-0.99 on real pages read at CER 0.01 and at 1.0 alike)."""
+    floor, typical = script.words
+    x = (evidence - floor) / (typical - floor)
+    if x <= ACCURACY_KNOTS[0][0]:
+        return ACCURACY_KNOTS[0][1]
+    for (x0, y0), (x1, y1) in itertools.pairwise(ACCURACY_KNOTS):
+        if x <= x1:
+            return round(y0 + (y1 - y0) * (x - x0) / (x1 - x0), 4)
+    return ACCURACY_KNOTS[-1][1]
+
+
 def _rivals(script: Script, candidates: Sequence[Script]) -> list[Script]:
     """The candidates `script` is known to be confused with: a proposal must read better than these."""
     return [BY_CODE[c] for c in script.confusable if BY_CODE[c] in candidates]
+
+
+def _purity(text: str, script: Script) -> float:
+    """The share of `text`'s letters that are in `script` (0 when it has none)."""
+    counts = letter_counts(text)
+    letters = sum(counts.values())
+    return counts[script.code] / letters if letters else 0.0
 
 
 def _purity_weighted(line: tess.LineText, script: Script) -> float:
@@ -345,6 +371,38 @@ def _purity_weighted(line: tess.LineText, script: Script) -> float:
     return line.confidence * counts[script.code] / letters * letter_share
 
 
+def _placed(lines: list[OcrLine], found: list[OcrLine]) -> list[OcrLine]:
+    """`found` lines put among `lines` (in reading order) after the nearest line above them in the same
+    column, or before the first line below them there, or at the end: a left-out line stays in its column."""
+    placed = list(lines)
+    for line in sorted(found, key=lambda ln: ln.bbox[1]):
+        column = [i for i, other in enumerate(placed) if min(line.bbox[2], other.bbox[2]) > max(line.bbox[0],
+                                                                                                 other.bbox[0])]
+        above = [i for i in column if placed[i].bbox[1] < line.bbox[1]]
+        below = [i for i in column if placed[i].bbox[1] >= line.bbox[1]]
+        if above:
+            at = max(above, key=lambda i: placed[i].bbox[1]) + 1
+        elif below:
+            at = min(below, key=lambda i: placed[i].bbox[1])
+        else:
+            at = len(placed)
+        placed.insert(at, line)
+    return placed
+
+
+def _uncovered(band: BBox, lines: list[BBox]) -> list[BBox]:
+    """The stretches of a band of ink that no line read covers, at least four line-heights wide: a line
+    dropped in one column hides behind the next column's line in a band taken across both."""
+    x0, y0, x1, y1 = band
+    covering = sorted((ln[0], ln[2]) for ln in lines if _shares_rows(band, ln) and ln[2] > x0 and ln[0] < x1)
+    gaps, start = [], x0
+    for left, right in [*covering, (x1, x1)]:
+        if left - start >= 4 * (y1 - y0):
+            gaps.append((start, y0, left, y1))
+        start = max(start, right)
+    return gaps
+
+
 def _shares_rows(band: BBox, line: BBox) -> bool:
     """Whether a line read covers at least half the rows of a band of ink."""
     return min(band[3], line[3]) - max(band[1], line[1]) >= 0.5 * (band[3] - band[1])
@@ -355,5 +413,5 @@ def rotate(image: PageImage, degrees: int) -> PageImage:
     if degrees % 360 == 0:
         return image
     turns = (degrees // 90) % 4
-    return PageImage(np.ascontiguousarray(np.rot90(image.pixels, k=-turns)), image.dpi)
+    return replace(image, pixels=np.ascontiguousarray(np.rot90(image.pixels, k=-turns)))
 

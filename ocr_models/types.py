@@ -29,7 +29,8 @@ class PageImage:
     """Decoded pixels of one page: uint8, shape (h, w) for grey or (h, w, 3) for RGB, at `dpi`."""
 
     pixels: np.ndarray
-    dpi: int
+    dpi: int  # for geometry (inches of margin, line heights): the stated resolution, else an assumed 300
+    dpi_stated: bool = True  # False: the file stated none, and Tesseract estimates the resolution from the text
 
     @property
     def width(self) -> int:
@@ -78,9 +79,10 @@ class OcrPage:
     """Recognised text of one page or region, in reading order, NFC."""
 
     text: str
-    confidence: float  # mean word confidence, 0-1; 0 when nothing was recognised
+    confidence: float  # the estimated share of characters read right, 0-1; 0 when nothing was recognised
     model: str  # the Tesseract model(s) used, e.g. "hin" or "Devanagari+eng"
     lines: list[OcrLine] = field(default_factory=list)
+    evidence: float = 0.0  # how surely the text is in the script it was read as: purity x word confidence, 0-100
 
     def __post_init__(self) -> None:  # every engine's text is storable, whatever the engine let through
         object.__setattr__(self, "text", valid_text(self.text))

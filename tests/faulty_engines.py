@@ -9,13 +9,14 @@ from collections.abc import Sequence
 from ocr_models.errors import TransientError
 from ocr_models.scripts import Script
 from ocr_models.tesseract import TesseractEngine
-from ocr_models.types import OcrLine, OcrPage, PageImage
+from ocr_models.types import BBox, OcrLine, OcrPage, PageImage
 
 
 class CrashingEngine(TesseractEngine):
     """Fails on every page, as a segfault-free C++ exception would surface."""
 
-    def recognize(self, image: PageImage, script: Script, languages: Sequence[str] = ()) -> OcrPage:
+    def recognize(self, image: PageImage, script: Script, languages: Sequence[str] = (),
+                  areas: Sequence[BBox] | None = None) -> OcrPage:
         raise RuntimeError("tesseract::Classify crashed (injected)")
 
 
@@ -30,10 +31,11 @@ class HangingEngine(TesseractEngine):
         type(self).made += 1
         self.hangs = type(self).made == 1
 
-    def recognize(self, image: PageImage, script: Script, languages: Sequence[str] = ()) -> OcrPage:
+    def recognize(self, image: PageImage, script: Script, languages: Sequence[str] = (),
+                  areas: Sequence[BBox] | None = None) -> OcrPage:
         if self.hangs:
             type(self).release.wait(600)
-        return super().recognize(image, script, languages)
+        return super().recognize(image, script, languages, areas)
 
 
 class FlakyEngine(TesseractEngine):
@@ -46,18 +48,21 @@ class FlakyEngine(TesseractEngine):
         super().__init__(*args, **kwargs)
         type(self).made += 1
 
-    def recognize(self, image: PageImage, script: Script, languages: Sequence[str] = ()) -> OcrPage:
+    def recognize(self, image: PageImage, script: Script, languages: Sequence[str] = (),
+                  areas: Sequence[BBox] | None = None) -> OcrPage:
         if type(self).failures > 0:
             type(self).failures -= 1
             raise TransientError("the engine lost its device (injected)")
-        return super().recognize(image, script, languages)
+        return super().recognize(image, script, languages, areas)
 
 
 class BadUtf8Engine(TesseractEngine):
     """Returns bytes that are not UTF-8 inside its text, as surrogate escapes (what a careless decode gives)."""
 
-    def recognize(self, image: PageImage, script: Script, languages: Sequence[str] = ()) -> OcrPage:
-        page = super().recognize(image, script, languages)
+    def recognize(self, image: PageImage, script: Script, languages: Sequence[str] = (),
+                  areas: Sequence[BBox] | None = None) -> OcrPage:
+        page = super().recognize(image, script, languages, areas)
         broken = b"\xff\xfe".decode("utf-8", "surrogateescape")
         return OcrPage(page.text + broken, page.confidence, page.model,
-                       [OcrLine(line.text + broken, line.bbox, line.confidence) for line in page.lines])
+                       [OcrLine(line.text + broken, line.bbox, line.confidence) for line in page.lines],
+                       page.evidence)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 
 import numpy as np
 import pytest
@@ -16,7 +15,7 @@ from flows.metrics import cer
 from flows.sample_archive import born_digital_pdf, scanned_pdf
 from flows.samples import png_bytes, render_page
 from ocr_models.scripts import BY_CODE
-from ocr_models.tesseract import TesseractEngine, TesseractOptions
+from ocr_models.tesseract import TesseractOptions
 from ocr_models.types import PageImage
 
 
@@ -109,45 +108,3 @@ def test_a_line_that_a_detected_box_cuts_through_is_read_once(ocr_stage):
     (read,) = ocr_stage.process([row])
     assert cer(page.text, read["text"]) < 0.02
     assert read["text"].count(page.text.splitlines()[1].split()[0]) == 1
-
-
-def titled_page_row(lang: str, seed: int) -> tuple[dict, str]:
-    """A page row whose layout says its first line is a title and the rest body text, and the page's text."""
-    page = render_page(lang, seed=seed, skew_degrees=0)
-    grey = np.asarray(page.image)
-    engine = TesseractEngine()
-    first, second = sorted(engine.line_boxes(PageImage(grey, 300)), key=lambda b: b[1])[:2]
-    engine.close()
-    gap = (first[3] + second[1]) // 2
-    width, height = page.image.size
-    regions = [{"kind": "title", "bbox": [0, 0, width, gap], "score": 0.8},
-               {"kind": "text", "bbox": [0, gap, width, height], "score": 0.9}]
-    return {"page_id": f"{lang}{seed}", "source_uri": f"{lang}.png", "page_index": 0, "status": "ok",
-            "image": png_bytes(page.image), "dpi": 300, "regions": regions, "layout_model": "rapid"}, page.text
-
-
-def test_a_page_in_the_last_pages_script_is_read_once_without_detection():
-    """Archives run in one script for pages on end: a page of the last page's file, and each of its regions,
-    that the last page's script reads well enough to accept that script needs no detection (no OSD, no trial
-    lines) and is read once. A new file, where the script may change, is tried on two lines first (a wasted
-    reading of a whole page costs more); a page in another script is detected as before."""
-    stage = OcrStage(TesseractOptions(), list(BY_CODE), {})
-    stage.setup()
-    engine = stage.guard.current()
-    calls: Counter[str] = Counter()
-    for name in ("_osd", "_trial_score", "recognize"):  # the real methods, counted
-        real = getattr(engine, name)
-        setattr(engine, name, lambda *a, _real=real, _name=name, **k: calls.update([_name]) or _real(*a, **k))
-    pages = [titled_page_row(lang, seed) for lang, seed in (("tam", 41), ("tam", 42), ("tam", 44), ("ben", 43))]
-    pages[2][0]["source_uri"] = "another-tamil-book.png"
-    read, used = [], []
-    for row, _ in pages:
-        before = calls.copy()
-        read += stage.process([row])
-        used.append(calls - before)
-    stage.teardown()
-    assert [r["script"] for r in read] == ["Taml", "Taml", "Taml", "Beng"]
-    assert [r["script_method"] for r in read[1:3]] == ["recent", "recent"] and read[3]["script_method"] != "recent"
-    assert used[1] == Counter(recognize=2)  # the title and the body text, once each
-    assert used[2]["_trial_score"] >= 1 and not used[2]["_osd"]
-    assert all(cer(text, row["text"]) < 0.03 for (_, text), row in zip(pages, read, strict=True))
