@@ -61,9 +61,10 @@ class TesseractOptions(BaseModel):
     rotate_min_confidence: float = Field(
         0.0, ge=0, description="Consider OSD's proposed turn of a page when its orientation confidence reaches "
                                "this; the page is turned only if its script's model reads it better turned.")
-    upside_down_below: float = Field(
-        0.99, ge=0, description="Calibrated trial score below which a page's best script is also tried on the "
-                                "page upside down (one trial; OSD is silent on many turned Indic pages).")
+    trial_accept_score: float = Field(
+        0.99, gt=0, description="Calibrated trial score at which letters alone are sure: a turn is taken on it "
+                                "(as on words that prove the script), and a page whose best trial is below it "
+                                "gets one more round of trials upside down.")
     trial_lines: int = Field(2, ge=1, le=10, description="Text lines read per candidate script in trials.")
     proof_margin: float = Field(
         10.0, ge=0, description="Word evidence (purity x mean word confidence, 0-100) above the floor of the "
@@ -205,25 +206,25 @@ class TesseractEngine:
         confidences even on their own script); on real pages, OSD's proposal held where trial scores alone
         called a receipt Thai (0.943 against Latin 0.939). A model whose words stay under its floor
         (`Script.words`) on the lines cannot win, unless it is the confusable rival of one that can. A page
-        whose best score is poor (`upside_down_below`) has one more round of trials upside down (OSD is silent
-        on many turned Indic pages), which turns it only when both its letters and its words read better.
+        whose best score is poor (`trial_accept_score`) has one more round of trials upside down (OSD is silent
+        on many turned Indic pages), which turns it only when its letters read better and its winner is sure.
         Two rounds at most."""
         if len(candidates) == 1:
             return ScriptGuess(candidates[0].code, 1.0, "hint")
-        best, score, words, method = self._trial_round(image, candidates, proposal)
+        best, score, _, method = self._trial_round(image, candidates, proposal)
         rotation = 0
-        if best is not None and score < self.options.upside_down_below:
+        if best is not None and score < self.options.trial_accept_score:
             turned = self._trial_round(rotate(image, 180), candidates, None)
-            if turned[0] is not None and turned[1] > score + self.options.osd_margin and turned[2] >= words:
-                (best, score, words, method), rotation = turned, 180
+            if turned[0] is not None and turned[1] > score + self.options.osd_margin and self._sure(*turned[:3]):
+                (best, score, _, method), rotation = turned, 180
         if best is None:
             return ScriptGuess(None, 0.0, "trial")
         return ScriptGuess(best.code, round(min(1.0, score), 4), method, rotation)
 
     def _trial_round(self, image: PageImage, candidates: Sequence[Script], proposal: Script | None
                      ) -> tuple[Script | None, float, float, str]:
-        """(script, letters score, words above the script's floor, method) from one reading of the widest lines
-        by every candidate's model."""
+        """(script, letters score, words score, method) from one reading of the widest lines by every
+        candidate's model."""
         lines = self._widest_lines(image, (proposal or candidates[0]).model)
         if not lines:
             return None, 0.0, 0.0, "trial"
@@ -242,7 +243,7 @@ class TesseractEngine:
             chosen = self._closer_look(image, rivals, scores)
             if chosen is not best:
                 best, method = chosen, "trial"
-        return best, scores[best.code], trials[best.code][1] - best.words[0], method if best is not proposal else "osd"
+        return best, scores[best.code], trials[best.code][1], method if best is not proposal else "osd"
 
     def _closer_look(self, image: PageImage, rivals: list[Script], scores: dict[str, float]) -> Script:
         """The best of `rivals` by their scores; when the best two are within TIE_MARGIN (Thai and Lao on a
@@ -258,8 +259,9 @@ class TesseractEngine:
     def _better_orientation(self, image: PageImage, degrees: int, script: Script) -> int:
         """`degrees` when `script`'s model reads the page's widest lines turned by it better than as scanned,
         letters surer by `osd_margin` and words surer too, and the turned words prove the script (above its
-        floor by `proof_margin`); else 0. Models read text upside down with sure letters (Malayalam 0.94,
-        Thai 0.98 against 1.0 turned right; an upright receipt's widest lines 0.87, upside down 0.97), and OSD
+        floor by `proof_margin`) or its letters are sure (`trial_accept_score`); else 0. Models read text
+        upside down with confident letters (Malayalam 0.94, Thai 0.98 against 1.0 turned right; an upright
+        receipt's widest lines 0.87, upside down 0.97), and OSD
         proposes turns of upright pages with a wrong script (Myanmar as Arabic, upside down, at 11-14), whose
         model reads garbage either way: only a reading that proves the script turns a page."""
         trials = []
@@ -269,7 +271,13 @@ class TesseractEngine:
             trials.append(self._trial(turned, lines, script) if lines else (0.0, 0.0))
         (letters, words), (letters_turned, words_turned) = trials
         better = letters_turned > letters + self.options.osd_margin and words_turned > words
-        return degrees if better and words_turned >= script.words[0] + self.options.proof_margin else 0
+        return degrees if better and self._sure(script, letters_turned, words_turned) else 0
+
+    def _sure(self, script: Script, letters: float, words: float) -> bool:
+        """Whether a trial shows the lines are in `script`: their words prove it (above its floor by
+        `proof_margin`) or its letters are sure (`trial_accept_score`: Lao's words prove nothing, its letters
+        do). Garbage fails both: an upright receipt read upside down scores 0.97 in letters, its words none."""
+        return words >= script.words[0] + self.options.proof_margin or letters >= self.options.trial_accept_score
 
     def _osd(self, image: PageImage) -> tuple[str, float, int, float] | None:
         with self.steps.timed(OSD):
