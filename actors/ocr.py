@@ -127,24 +127,27 @@ class OcrStage(Stage):
 
     def read_by_region(self, grey: PageImage, regions: list[Region], script: Script, engine: TesseractEngine
                        ) -> OcrPage:
-        """The page read text region by text region, in reading order, each crop with a margin (tight crops
-        mangle vowel signs): for a page whose columns Tesseract ran together. One more reading of the page."""
+        """The page read text region by text region, in reading order: for a page whose columns Tesseract ran
+        together. One more reading of the page."""
         textual = [r for r in regions if r.kind != "figure"]
-        margin = round(REGION_PAD_IN * grey.dpi)
-        lines, texts, evidence, weight = [], [], 0.0, 0
-        for index in reading_order(textual):
-            box = pad(textual[index].bbox, margin, grey.width, grey.height)
-            part = engine.recognize(crop(grey, textual[index].bbox, margin), script, self.hints.get(script.code, ()))
-            if not part.text:
-                continue
-            lines += [OcrLine(ln.text, (ln.bbox[0] + box[0], ln.bbox[1] + box[1], ln.bbox[2] + box[0],
-                                        ln.bbox[3] + box[1]), ln.confidence) for ln in part.lines]
-            texts.append(part.text)
-            evidence, weight = evidence + part.evidence * len(part.text), weight + len(part.text)
-            model = part.model
-        if not texts:
+        parts = [part for index in reading_order(textual)
+                 if (part := self.read_crop(grey, textual[index].bbox, script, engine)).text]
+        if not parts:
             return OcrPage("", 0.0, engine.options.model_for(script))
-        return OcrPage("\n".join(texts), round(_letter_weighted(lines), 4), model, lines, round(evidence / weight, 2))
+        lines = [line for part in parts for line in part.lines]
+        chars = [len(part.text) for part in parts]
+        evidence = sum(part.evidence * n for part, n in zip(parts, chars, strict=True)) / sum(chars)
+        return OcrPage("\n".join(part.text for part in parts), round(_letter_weighted(lines), 4), parts[0].model,
+                       lines, round(evidence, 2))
+
+    def read_crop(self, grey: PageImage, box: BBox, script: Script, engine: TesseractEngine) -> OcrPage:
+        """One region read on its own, with a margin (tight crops mangle vowel signs), its lines in page pixels."""
+        margin = round(REGION_PAD_IN * grey.dpi)
+        x0, y0, _, _ = pad(box, margin, grey.width, grey.height)
+        part = engine.recognize(crop(grey, box, margin), script, self.hints.get(script.code, ()))
+        lines = [OcrLine(ln.text, (ln.bbox[0] + x0, ln.bbox[1] + y0, ln.bbox[2] + x0, ln.bbox[3] + y0),
+                         ln.confidence) for ln in part.lines]
+        return replace(part, lines=lines)
 
     def read_foreign_regions(self, grey: PageImage, read: list[ReadRegion], page: OcrPage, script: Script,
                              engine: TesseractEngine) -> OcrPage:
@@ -155,21 +158,17 @@ class OcrStage(Stage):
         latin = BY_CODE[FOREIGN_SCRIPT]
         if script is latin or latin not in self.scripts:
             return page
-        margin = round(REGION_PAD_IN * grey.dpi)
         replaced: dict[int, list[OcrLine]] = {}
         for region in read:
             if region.region.kind in BODY_KINDS or region.region.kind == "figure" or not region.lines \
                     or (region.confidence or 0.0) >= FOREIGN_BELOW:
                 continue
-            box = pad(region.region.bbox, margin, grey.width, grey.height)
-            again = engine.recognize(crop(grey, region.region.bbox, margin), latin)
+            again = self.read_crop(grey, region.region.bbox, latin, engine)
             if not engine.proves(again, latin) or again.confidence <= (region.confidence or 0.0):
                 continue
-            lines = [OcrLine(ln.text, (ln.bbox[0] + box[0], ln.bbox[1] + box[1], ln.bbox[2] + box[0],
-                                       ln.bbox[3] + box[1]), ln.confidence) for ln in again.lines]
             replaced.update({id(line): [] for line in region.lines})
-            replaced[id(region.lines[0])] = lines
-            region.lines, region.text, region.script = lines, again.text, latin.code
+            replaced[id(region.lines[0])] = again.lines
+            region.lines, region.text, region.script = again.lines, again.text, latin.code
             region.lang, region.confidence = again.model, again.confidence
         if not replaced:
             return page
