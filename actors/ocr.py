@@ -85,7 +85,7 @@ class OcrStage(Stage):
         proposal = engine.propose(grey, self.scripts)
         grey, picture, detected = turned(grey, picture, detected, proposal.rotation)
         regions = page_regions(grey, detected, engine.line_boxes)
-        guess, page = self.read_script(grey, engine, proposal, text_areas(regions))
+        guess, page = self.read_script(grey, engine, proposal, text_areas(regions), body_areas(regions))
         if guess.rotation:
             grey, picture, detected = turned(grey, picture, detected, guess.rotation)
             regions = page_regions(grey, detected, engine.line_boxes)
@@ -103,17 +103,19 @@ class OcrStage(Stage):
         row["pairs"] = self.make_pairs(row, picture, read)
         return row
 
-    def read_script(self, grey: PageImage, engine: TesseractEngine, proposal: ScriptGuess, areas: list[BBox]
-                    ) -> tuple[ScriptGuess, OcrPage | None]:
+    def read_script(self, grey: PageImage, engine: TesseractEngine, proposal: ScriptGuess, areas: list[BBox],
+                    body: list[BBox]) -> tuple[ScriptGuess, OcrPage | None]:
         """The page's script and its reading. OSD's proposed script reads the page first; when that reading
-        proves the script (`TesseractEngine.proves`) nothing more is done. Otherwise one round of trials picks
-        the script, and a different one reads the page again: two readings at most, and the answer depends on
-        this page alone."""
+        proves the script in the body text (`TesseractEngine.proves`) nothing more is done. Otherwise one round
+        of trials on the body text's widest lines picks the script (turning the page upside down if it must),
+        and a different one reads the page again: two readings at most, and the answer depends on this page
+        alone."""
         first = BY_CODE[proposal.script] if proposal.script else None
         page = engine.recognize(grey, first, self.hints.get(first.code, ()), areas) if first else None
-        if first is not None and (proposal.method == "hint" or engine.proves(page, first)):
+        if first is not None and (proposal.method == "hint" or engine.proves(page, first, body)):
             return ScriptGuess(first.code, proof(page, first), proposal.method), page
-        guess = engine.detect_script(grey, self.scripts, first)  # its rotation: a further turn (upside down)
+        main = max(body, key=area, default=None)  # trial lines from the body text, not a caption or a table
+        guess = engine.detect_script(crop(grey, main) if main else grey, self.scripts, first)
         if guess.script is None:
             return ScriptGuess(None, 0.0, guess.method), None
         chosen = BY_CODE[guess.script]
@@ -210,6 +212,12 @@ def text_areas(regions: list[Region]) -> list[BBox]:
     """Where to look for lines a reading left out: the text regions (a column's line hides behind the next
     column's in bands of ink taken across the whole page)."""
     return [r.bbox for r in regions if r.kind != "figure"]
+
+
+def body_areas(regions: list[Region]) -> list[BBox]:
+    """Where a page's own script is judged: its body text (captions, tables and titles are where another
+    script shows up), as the detector found it or as ink no region covered; none on a page of only those."""
+    return [r.bbox for r in regions if r.kind in BODY_KINDS]
 
 
 def runs_columns_together(lines: list[OcrLine], regions: list[Region]) -> bool:

@@ -24,6 +24,7 @@ PSM_AUTO, PSM_SINGLE_BLOCK, PSM_SINGLE_LINE, PSM_SPARSE_TEXT, PSM_OSD_ONLY = 3, 
 MIN_LETTER_SHARE = 0.6  # of a reading's visible characters, below which its trial score is scaled down
 TIE_MARGIN = 0.01  # trial scores this close are a tie, broken by reading more lines
 TIE_LINES = 6
+WORDS_INFORMATIVE = 30  # points between a model's word floor and its typical level for its words to rule it out
 MISSED_LINE_SPLITS = 3  # times a left-out line that reads as nothing is halved again (at most 8 pieces)
 MISSED_LINE_READS = 8  # line readings a page may spend on lines left out: the work stays bounded
 
@@ -128,10 +129,19 @@ class TesseractEngine:
                 page = OcrPage("\n".join(line.text for line in lines), page.confidence, model, lines, page.evidence)
         return page
 
-    def proves(self, page: OcrPage, script: Script) -> bool:
+    def proves(self, page: OcrPage, script: Script, within: Sequence[BBox] | None = None) -> bool:
         """Whether a reading shows that the page is in `script`: its evidence clears the floor under which the
-        script's model reads other scripts (`Script.words`) by `proof_margin`."""
-        return page.evidence >= script.words[0] + self.options.proof_margin
+        script's model reads other scripts (`Script.words`) by `proof_margin`. With `within` (the body text),
+        only the lines there count: a Khmer page's English caption and table read by Latin's model prove
+        Latin, while its body, read as Latin garbage, does not."""
+        evidence = page.evidence
+        if within:
+            lines = [ln for ln in page.lines if any(_shares_rows(ln.bbox, box) and _inside(ln.bbox, box)
+                                                    for box in within)]
+            letters = [max(1, len(ln.text.replace(" ", ""))) for ln in lines]
+            evidence = sum(n * ln.evidence for n, ln in zip(letters, lines, strict=True)) / sum(letters) \
+                if lines else 0.0
+        return evidence >= script.words[0] + self.options.proof_margin
 
     def _read_missed(self, image: PageImage, model: str, bands: list[BBox], script: Script) -> list[OcrLine]:
         """Lines of ink the reading left out, read one by one. Tesseract drops some lines whole (a Bengali
@@ -160,7 +170,7 @@ class TesseractEngine:
             if kept:
                 text = " ".join(r.text.strip() for r in kept)
                 words = min(r.words * _purity(r.text, script) for r in kept)
-                found.append(OcrLine(text, band, estimated_accuracy(words, script)))
+                found.append(OcrLine(text, band, estimated_accuracy(words, script), round(words, 2)))
         return found
 
     def _read(self, image: PageImage, model: str, psm: int, script: Script) -> OcrPage:
@@ -168,8 +178,8 @@ class TesseractEngine:
         tess.set_image(api, image)
         text, lines, words = tess.recognize(api, self.options.timeout_s)
         evidence = words * 100 * _purity(text, script)
-        lines = [OcrLine(ln.text, ln.bbox, estimated_accuracy(ln.confidence * 100 * _purity(ln.text, script), script))
-                 for ln in lines]
+        lines = [OcrLine(ln.text, ln.bbox, estimated_accuracy(evidence, script), round(evidence, 2))
+                 for ln in lines for evidence in [ln.confidence * 100 * _purity(ln.text, script)]]
         return OcrPage(text.strip(), estimated_accuracy(evidence, script), model, lines, round(evidence, 2))
 
     # --- script detection -------------------------------------------------------------------------------
@@ -205,7 +215,8 @@ class TesseractEngine:
         more lines once. Symbol confidences rank the candidates (Lao's and Khmer's models give low word
         confidences even on their own script); on real pages, OSD's proposal held where trial scores alone
         called a receipt Thai (0.943 against Latin 0.939). A model whose words stay under its floor
-        (`Script.words`) on the lines cannot win, unless it is the confusable rival of one that can. A page
+        (`Script.words`) on the lines cannot win, unless its words are uninformative (WORDS_INFORMATIVE) or it
+        is the confusable rival of one that can. A page
         whose best score is poor (`trial_accept_score`) has one more round of trials upside down (OSD is silent
         on many turned Indic pages), which turns it only when its letters read better and its winner is sure.
         Two rounds at most."""
@@ -230,8 +241,11 @@ class TesseractEngine:
             return None, 0.0, 0.0, "trial"
         trials = {script.code: self._trial(image, lines, script) for script in candidates}
         scores = {code: trial[0] for code, trial in trials.items()}
-        # a model whose words on the lines stay under its floor reads garbage, however sure its letters
-        eligible = [s for s in candidates if trials[s.code][1] >= s.words[0]] or list(candidates)
+        # a model whose words on the lines stay under its floor reads garbage, however sure its letters; that
+        # says something only of models whose own script reads well above their floor (Khmer's reads its own
+        # lines at 15-58 against a floor of 36, Lao's at 18-36 against 33)
+        eligible = [s for s in candidates if trials[s.code][1] >= s.words[0]
+                    or s.words[1] - s.words[0] < WORDS_INFORMATIVE] or list(candidates)
         best = max(eligible, key=lambda s: scores[s.code])
         rivals = [best, *_rivals(best, candidates)]  # confusable scripts: decided by reading more lines
         method = "trial"
@@ -409,6 +423,11 @@ def _uncovered(band: BBox, lines: list[BBox]) -> list[BBox]:
             gaps.append((start, y0, left, y1))
         start = max(start, right)
     return gaps
+
+
+def _inside(line: BBox, box: BBox) -> bool:
+    """Whether most of a line's width lies within `box`."""
+    return min(line[2], box[2]) - max(line[0], box[0]) >= 0.5 * (line[2] - line[0])
 
 
 def _shares_rows(band: BBox, line: BBox) -> bool:
