@@ -106,13 +106,15 @@ class OcrStage(Stage):
     def read_script(self, grey: PageImage, engine: TesseractEngine, proposal: ScriptGuess, areas: list[BBox],
                     body: list[BBox]) -> tuple[ScriptGuess, OcrPage | None]:
         """The page's script and its reading. OSD's proposed script reads the page first; when that reading
-        proves the script in the body text (`TesseractEngine.proves`) nothing more is done. Otherwise one round
-        of trials on the body text's widest lines picks the script (turning the page upside down if it must),
+        proves the script (`TesseractEngine.proves`; judged on the whole page: on real book pages the layout's
+        body boxes are fragments, and judging only the lines inside them sent 4 of 51 pages to wrong trials)
+        nothing more is done. Otherwise one round of trials on the body text's widest lines picks the script
+        (turning the page upside down if it must),
         and a different one reads the page again: two readings at most, and the answer depends on this page
         alone."""
         first = BY_CODE[proposal.script] if proposal.script else None
         page = engine.recognize(grey, first, self.hints.get(first.code, ()), areas) if first else None
-        if first is not None and (proposal.method == "hint" or engine.proves(page, first, body)):
+        if first is not None and (proposal.method == "hint" or engine.proves(page, first)):
             return ScriptGuess(first.code, proof(page, first), proposal.method), page
         main = max(body, key=area, default=None)  # trial lines from the body text, not a caption or a table
         guess = engine.detect_script(crop(grey, main) if main else grey, self.scripts, first)

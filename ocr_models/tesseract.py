@@ -129,19 +129,10 @@ class TesseractEngine:
                 page = OcrPage("\n".join(line.text for line in lines), page.confidence, model, lines, page.evidence)
         return page
 
-    def proves(self, page: OcrPage, script: Script, within: Sequence[BBox] | None = None) -> bool:
+    def proves(self, page: OcrPage, script: Script) -> bool:
         """Whether a reading shows that the page is in `script`: its evidence clears the floor under which the
-        script's model reads other scripts (`Script.words`) by `proof_margin`. With `within` (the body text),
-        only the lines there count: a Khmer page's English caption and table read by Latin's model prove
-        Latin, while its body, read as Latin garbage, does not."""
-        evidence = page.evidence
-        if within:
-            lines = [ln for ln in page.lines if any(_shares_rows(ln.bbox, box) and _inside(ln.bbox, box)
-                                                    for box in within)]
-            letters = [max(1, len(ln.text.replace(" ", ""))) for ln in lines]
-            evidence = sum(n * ln.evidence for n, ln in zip(letters, lines, strict=True)) / sum(letters) \
-                if lines else 0.0
-        return evidence >= script.words[0] + self.options.proof_margin
+        script's model reads other scripts (`Script.words`) by `proof_margin`."""
+        return page.evidence >= script.words[0] + self.options.proof_margin
 
     def _read_missed(self, image: PageImage, model: str, bands: list[BBox], script: Script) -> list[OcrLine]:
         """Lines of ink the reading left out, read one by one. Tesseract drops some lines whole (a Bengali
@@ -170,7 +161,7 @@ class TesseractEngine:
             if kept:
                 text = " ".join(r.text.strip() for r in kept)
                 words = min(r.words * _purity(r.text, script) for r in kept)
-                found.append(OcrLine(text, band, estimated_accuracy(words, script), round(words, 2)))
+                found.append(OcrLine(text, band, estimated_accuracy(words, script)))
         return found
 
     def _read(self, image: PageImage, model: str, psm: int, script: Script) -> OcrPage:
@@ -178,8 +169,8 @@ class TesseractEngine:
         tess.set_image(api, image)
         text, lines, words = tess.recognize(api, self.options.timeout_s)
         evidence = words * 100 * _purity(text, script)
-        lines = [OcrLine(ln.text, ln.bbox, estimated_accuracy(evidence, script), round(evidence, 2))
-                 for ln in lines for evidence in [ln.confidence * 100 * _purity(ln.text, script)]]
+        lines = [OcrLine(ln.text, ln.bbox, estimated_accuracy(ln.confidence * 100 * _purity(ln.text, script), script))
+                 for ln in lines]
         return OcrPage(text.strip(), estimated_accuracy(evidence, script), model, lines, round(evidence, 2))
 
     # --- script detection -------------------------------------------------------------------------------
@@ -423,11 +414,6 @@ def _uncovered(band: BBox, lines: list[BBox]) -> list[BBox]:
             gaps.append((start, y0, left, y1))
         start = max(start, right)
     return gaps
-
-
-def _inside(line: BBox, box: BBox) -> bool:
-    """Whether most of a line's width lies within `box`."""
-    return min(line[2], box[2]) - max(line[0], box[0]) >= 0.5 * (line[2] - line[0])
 
 
 def _shares_rows(band: BBox, line: BBox) -> bool:

@@ -69,7 +69,6 @@ class OcrLine:
     text: str
     bbox: BBox
     confidence: float  # 0-1
-    evidence: float = 0.0  # how surely the line is in the script it was read as, like OcrPage.evidence
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text", valid_text(self.text))
