@@ -31,9 +31,6 @@ class Steps:
             self._calls[step] = self._calls.get(step, 0) + 1
             self._seconds[step] = self._seconds.get(step, 0.0) + time.process_time() - started
 
-    def count(self, step: str) -> int:
-        return self._calls.get(step, 0)
-
     def take(self) -> list[dict]:
         """The steps so far as `ocr_steps` items ({step, calls, seconds}), in the order first run; resets."""
         taken = [{"step": step, "calls": self._calls[step], "seconds": round(seconds, 3)}
