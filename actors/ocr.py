@@ -25,7 +25,7 @@ from actors.pairs import PairOptions, ReadRegion, line_pairs, picture_pairs
 from ocr_models.regions import area, crop, intersection, pad, page_regions, reading_order, turn
 from ocr_models.scripts import BY_CODE, Script
 from ocr_models.steps import OTHER
-from ocr_models.tesseract import PSM_SPARSE_TEXT, TesseractEngine, TesseractOptions, rotate
+from ocr_models.tesseract import PSM_SPARSE_TEXT, TesseractEngine, TesseractOptions, evidence_level, rotate
 from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, Region, ScriptGuess
 
 log = logging.getLogger(__name__)
@@ -206,8 +206,7 @@ def turned(grey: PageImage, picture: Image.Image, regions: list[Region], degrees
 
 def proof(page: OcrPage, script: Script) -> float:
     """How surely `page` is in `script`, 0-1: its evidence placed between the model's floor and typical level."""
-    floor, typical = script.words
-    return round(min(1.0, max(0.0, (page.evidence - floor) / (typical - floor))), 4)
+    return round(min(1.0, max(0.0, evidence_level(page.evidence, script))), 4)
 
 
 def text_areas(regions: list[Region]) -> list[BBox]:

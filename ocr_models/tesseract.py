@@ -258,7 +258,7 @@ class TesseractEngine:
             return ranked[0]
         more = self._widest_lines(image, ranked[0].model, TIE_LINES)
         for script in ranked[:2]:
-            scores[script.code] = self._trial_score(image, more, script)
+            scores[script.code] = self._trial(image, more, script)[0]
         return max(ranked[:2], key=lambda s: scores[s.code])
 
     def _better_orientation(self, image: PageImage, degrees: int, script: Script) -> int:
@@ -289,9 +289,6 @@ class TesseractEngine:
             api = self._apis.api("osd", PSM_OSD_ONLY)
             tess.set_image(api, image)
             return tess.detect_orientation_script(api)
-
-    def _trial_score(self, image: PageImage, lines: list, script: Script) -> float:
-        return self._trial(image, lines, script)[0]
 
     def _trial(self, image: PageImage, lines: list, script: Script) -> tuple[float, float]:
         """How well `script`'s model reads `lines`: (symbol confidence x script purity / typical confidence,
@@ -343,12 +340,17 @@ ACCURACY_KNOTS: tuple[tuple[float, float], ...] = (
     (1.5, 0.99))
 
 
+def evidence_level(evidence: float, script: Script) -> float:
+    """Word evidence (0-100) placed between the script's model's floor (0) and its typical level (1)."""
+    floor, typical = script.words
+    return (evidence - floor) / (typical - floor)
+
+
 def estimated_accuracy(evidence: float, script: Script) -> float:
     """The share of characters a reading got right, estimated from its evidence (purity x mean word confidence,
     0-100) placed between its model's floor and typical level (`Script.words`): symbol confidences say
     nothing here (0.97-0.99 on real pages read at CER 0.01 and at 1.0 alike)."""
-    floor, typical = script.words
-    x = (evidence - floor) / (typical - floor)
+    x = evidence_level(evidence, script)
     if x <= ACCURACY_KNOTS[0][0]:
         return ACCURACY_KNOTS[0][1]
     for (x0, y0), (x1, y1) in itertools.pairwise(ACCURACY_KNOTS):
