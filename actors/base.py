@@ -9,6 +9,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from ocr_models.errors import describe, error_kind
 
 Row = dict[str, Any]
@@ -25,9 +28,15 @@ class Stage(ABC):
     def setup(self) -> None:
         """Load models or engines. Called once per worker, before the first batch."""
 
+    def wants(self, batch: pa.Table) -> bool:
+        """Whether any row of `batch` is this stage's work. A batch with none passes through as it is, never
+        converted to rows and back: most pages of a born-digital archive go past layout and OCR that way."""
+        return True
+
     @abstractmethod
     def process(self, rows: list[Row]) -> list[Row]:
-        """Rows in, rows out (as many or more). Per-row failures become error rows, never exceptions."""
+        """Rows in, rows out: ingest turns each read task into its pages, every later stage returns one row per
+        row, keeping the columns it does not set. Per-row failures become error rows, never exceptions."""
 
     def teardown(self) -> None:
         """Release what `setup` loaded."""
@@ -36,3 +45,16 @@ class Stage(ABC):
 def error_fields(exc: BaseException) -> Row:
     """The columns that mark a row as failed, from any exception."""
     return {"status": "error", "error_kind": error_kind(exc), "error": describe(exc)}
+
+
+def needs_ocr(row: Row) -> bool:
+    """A page is read from its image when it is good and has no text layer to take."""
+    return row.get("status") == "ok" and row.get("text_source") is None
+
+
+def pages_to_read(batch: pa.Table) -> bool:
+    """Whether any row of a batch `needs_ocr`, asked of the Arrow columns (the stages that read images)."""
+    if not {"status", "text_source"} <= set(batch.column_names):
+        return True
+    wanted = pc.and_(pc.equal(batch.column("status"), "ok"), pc.is_null(batch.column("text_source")))
+    return bool(pc.any(wanted).as_py())

@@ -17,8 +17,8 @@ from ocr_models.scripts import dominant_script
 log = logging.getLogger(__name__)
 
 # Fields of a read task (made by flows/planning.py): source_uri, url (bytes, os.fsencode'd: how to open it,
-# credentials possibly inside), source_sha256, source_format, page_count, page_start, page_stop, and for
-# files that failed at planning, error_kind and error.
+# credentials possibly inside), source_sha256, source_format, page_count, page_start, page_stop, work (its
+# unit and index there), and for files that failed at planning, error_kind and error.
 
 
 def page_id(source_sha256: str, page_index: int) -> str:
@@ -35,7 +35,12 @@ class IngestStage(Stage):
     def process(self, rows: list[Row]) -> list[Row]:
         out: list[Row] = []
         for task in rows:
-            out.extend(self.read_task(task))
+            pages = self.read_task(task)
+            if task.get("work"):
+                work = {**task["work"], "task_rows": len(pages)}
+                for page in pages:
+                    page["work"] = work
+            out.extend(pages)
         return out
 
     def read_task(self, task: Row) -> list[Row]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pyarrow as pa
 
-from actors.base import Row, Stage, error_fields
-from actors.ocr import needs_ocr, open_image
+from actors.base import Row, Stage, error_fields, needs_ocr, pages_to_read
+from actors.ocr import open_image
 from ocr_models.base import LayoutDetector
 from ocr_models.layout_none import NoLayoutOptions
 from ocr_models.layout_rapid import RapidLayoutDetector, RapidLayoutOptions
@@ -39,6 +40,9 @@ class LayoutStage(Stage):
 
     def setup(self) -> None:
         self.detector = make_detector(self.options)
+
+    def wants(self, batch: pa.Table) -> bool:
+        return pages_to_read(batch)
 
     def process(self, rows: list[Row]) -> list[Row]:
         if self.detector is None:

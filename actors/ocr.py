@@ -17,9 +17,10 @@ import time
 from dataclasses import replace
 
 import numpy as np
+import pyarrow as pa
 from PIL import Image
 
-from actors.base import Row, Stage, error_fields
+from actors.base import Row, Stage, error_fields, needs_ocr, pages_to_read
 from actors.guard import PageGuard, PageLimits
 from actors.pairs import PairOptions, ReadRegion, line_pairs, picture_pairs
 from ocr_models.regions import area, crop, intersection, pad, page_regions, reading_order, turn
@@ -55,6 +56,9 @@ class OcrStage(Stage):
     def setup(self) -> None:
         self.guard = PageGuard(lambda: self.engine_class(self.options), self.limits, TesseractEngine.close)
         self.engine_version = self.guard.current().version()
+
+    def wants(self, batch: pa.Table) -> bool:
+        return pages_to_read(batch)
 
     def process(self, rows: list[Row]) -> list[Row]:
         if self.guard is None:
@@ -288,10 +292,6 @@ def page_fields(page: OcrPage | None, read: list[ReadRegion], script: Script | N
 def _letter_weighted(lines: list[OcrLine]) -> float:
     sizes = [max(1, len(line.text.replace(" ", ""))) for line in lines]
     return sum(size * line.confidence for size, line in zip(sizes, lines, strict=True)) / sum(sizes)
-
-
-def needs_ocr(row: Row) -> bool:
-    return row.get("status") == "ok" and row.get("text_source") is None
 
 
 def open_image(data: bytes) -> Image.Image:

@@ -179,15 +179,19 @@ PAIR_FIELDS: tuple[str, ...] = tuple(c.name for c in PAIR_COLUMNS)
 PAIR_ITEM_TYPE = pa.struct([PAIR_SCHEMA.field(name).with_nullable(name == "script" or PAIR_SCHEMA.field(name).nullable)
                             for name in PAIR_FIELDS if name not in PAIR_FROM_PAGE + STAMP_FIELDS + DERIVED_FIELDS])
 # Between stages every column may still be null: the writer fills in the derived and stamp columns.
-# `ran_on` never reaches a table: the run report counts pages per stage and Ray node from it.
+# `ran_on` and `work` never reach a table: the run report counts pages per stage and Ray node from `ran_on`;
+# `work` says which unit and read task a row came from, and how many rows that task gave (set by ingest), so
+# that the run's one stream can commit a unit as soon as its last row arrives.
 RAN_ON_TYPE = pa.list_(pa.struct([("stage", pa.string()), ("node_id", pa.string())]))
+WORK_TYPE = pa.struct([("unit_id", pa.string()), ("task", pa.int32()), ("task_rows", pa.int32())])
 BATCH_SCHEMA = pa.schema([f.with_nullable(True) for f in PAGE_SCHEMA]).append(
-    pa.field("pairs", pa.list_(PAIR_ITEM_TYPE))).append(pa.field("ran_on", RAN_ON_TYPE))
-BATCH_FIELDS: tuple[str, ...] = (*PAGE_FIELDS, "pairs", "ran_on")
+    pa.field("pairs", pa.list_(PAIR_ITEM_TYPE))).append(pa.field("ran_on", RAN_ON_TYPE)).append(
+    pa.field("work", WORK_TYPE))
+BATCH_FIELDS: tuple[str, ...] = (*PAGE_FIELDS, "pairs", "ran_on", "work")
 
 
 def batch_table(rows: list[dict]) -> pa.Table:
-    """Rows (dicts with any subset of the page columns, `pairs` and `ran_on`) as a table of exactly
+    """Rows (dicts with any subset of the page columns, `pairs`, `ran_on` and `work`) as a table of exactly
     BATCH_SCHEMA."""
     return pa.Table.from_pylist([{name: row.get(name) for name in BATCH_FIELDS} for row in rows],
                                 schema=BATCH_SCHEMA)

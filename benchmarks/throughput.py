@@ -12,9 +12,10 @@ JPEG inside) is measured five ways on this machine, one after the other:
               again with `layout: {kind: none}`: start-up (preflight, planning, Ray) apart from steady-state
               pages/s, and the OCR stage's seconds per page;
 - ocrmypdf:   `ocrmypdf --jobs CORES --sidecar` on each PDF with its own language (its best case);
-- born-digital PDFs through the text-layer path: pages/s and pages/s per core;
-- memory:     peak resident memory of the whole process tree (driver, Ray, workers) on the born-digital
-              archive and on a tenth of it.
+- scaling:    cost as work grows: born-digital archives of 100, 1,000 and 5,000 pages (text-layer path),
+              one born-digital PDF of 2,000 pages, scanned archives of 50 and 200 pages, a folder of 2,000
+              small images; pages/s once the first pages are out and end to end, and the peak resident
+              memory of the whole process tree (driver, Ray, workers) of each.
 Prints one table with the ratios the targets are stated in (docs/benchmarks.md).
 """
 
@@ -72,6 +73,17 @@ def make_archive(folder: Path, pages: int, langs: list[str]) -> list[tuple[Path,
             page.insert_image(page.rect, stream=data)
         doc.save(folder / "scans" / f"{lang}.pdf")
     return jpegs
+
+
+def make_small_images(folder: Path, count: int) -> None:
+    """`count` small PNGs (a few words each): many files, little OCR, for memory as files grow."""
+    from PIL import Image, ImageDraw
+
+    folder.mkdir(parents=True)
+    for i in range(count):
+        image = Image.new("L", (400, 80), 255)
+        ImageDraw.Draw(image).text((10, 30), f"Minutes of meeting {i}", fill=0)
+        image.save(folder / f"{i:05d}.png")
 
 
 def make_born_digital(folder: Path, pages: int, per_file: int = 50) -> None:
@@ -146,6 +158,8 @@ def lontar(inputs: Path, out: Path, langs: list[str], config: str = "") -> dict:
     pages = report["pages"]["total"]
     return {"pages": pages, "errors": report["pages"]["error"], "wall_s": wall, "peak_mb": peak / 2**20,
             "end_to_end": pages / wall, "steady": timings["pages_per_s"],
+            "flowing": timings.get("steady_pages_per_s", timings["pages_per_s"]),
+            "first_batch_s": timings.get("first_batch_s", 0.0), "launch_s": timings.get("launch_s", 0.0),
             "startup_s": timings["preflight_s"] + timings["plan_s"] + timings.get("ray_start_s", 0.0),
             "ocr_s_per_page": report["ocr_seconds"] / max(1, pages)}
 
@@ -166,14 +180,53 @@ def ocrmypdf(scans: Path, work: Path, cores: int) -> tuple[float, int]:
     return pages / (time.perf_counter() - started), pages
 
 
+def scaling(work: Path, cores: int, born: str, scanned: str, langs: list[str], images: int,
+            big_pdf: int) -> list[tuple[str, str, str]]:
+    """Cost as work grows: born-digital and scanned archives of growing size, a single big PDF and a folder
+    of many small images; pages/s (once the first pages are out, and end to end) and peak memory of each."""
+    say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    rows: list[tuple[str, str, str]] = []
+    runs: dict[str, dict] = {}
+    cases: list[tuple[str, Path, list[str], str]] = []
+    for count in map(int, filter(None, born.split(","))):
+        make_born_digital(work / f"born-{count}", count)
+        cases.append((f"born-digital {count}", work / f"born-{count}", ["eng"], ""))
+    if big_pdf:
+        make_born_digital(work / "big-pdf", big_pdf, per_file=big_pdf)
+        cases.append((f"born-digital, one PDF of {big_pdf}", work / "big-pdf", ["eng"], ""))
+    for count in map(int, filter(None, scanned.split(","))):
+        make_archive(work / f"scanned-{count}", count, langs)
+        cases.append((f"scanned {count}, layout on", work / f"scanned-{count}" / "scans", langs, ""))
+    if images:
+        make_small_images(work / "images", images)
+        cases.append((f"{images} small images, layout off", work / "images", ["eng"], "layout: {kind: none}\n"))
+    for label, folder, case_langs, config in cases:
+        say(f"scaling: {label}")
+        run = runs[label] = lontar(folder, work / f"out-{label.replace(' ', '-').replace(',', '')}", case_langs,
+                                   config)
+        rows.append((f"scaling: {label}", f"{run['flowing']:.2f}",
+                     f"{run['flowing'] / cores:.1f}/core once flowing; {run['end_to_end']:.2f} end to end; first "
+                     f"pages after {run['first_batch_s']:.1f} s; peak {run['peak_mb']:.0f} MiB"))
+    counts = sorted(int(c) for c in filter(None, born.split(",")))
+    if len(counts) >= 2:
+        small, large = runs[f"born-digital {counts[-2]}"], runs[f"born-digital {counts[-1]}"]
+        rows.append((f"scaling: born-digital {counts[-1]} against {counts[-2]}",
+                     f"{large['flowing'] / small['flowing']:.2f} x",
+                     f"pages/s ratio; peak memory {large['peak_mb'] / small['peak_mb']:.2f} x"))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=100, help="scanned pages in the archive (default 100)")
-    parser.add_argument("--born-digital", type=int, default=500, help="born-digital pages (default 500; the "
-                                                                       "memory run reads a tenth of them)")
+    parser.add_argument("--born-digital", default="100,1000,5000",
+                        help="born-digital page counts of the scaling table, in PDFs of 50 pages")
+    parser.add_argument("--scanned", default="50,200", help="scanned page counts of the scaling table")
+    parser.add_argument("--big-pdf", type=int, default=2000, help="pages of the one-file born-digital PDF")
+    parser.add_argument("--images", type=int, default=2000, help="small images in one folder (layout off)")
     parser.add_argument("--langs", default=",".join(FIGURE_CAPTIONS), help="languages of the scanned pages")
     parser.add_argument("--skip", default="", help="comma-separated parts to leave out: limit, lontar, "
-                                                   "nolayout, ocrmypdf, born-digital, memory")
+                                                   "nolayout, ocrmypdf, born-digital (the scaling table)")
     parser.add_argument("--keep", type=Path, help="keep the archive and outputs in this folder")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -183,10 +236,8 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
 
-    say(f"generating {args.pages} scanned pages ({', '.join(langs)}) and {args.born_digital} born-digital pages "
-        f"in {work}")
+    say(f"generating {args.pages} scanned pages ({', '.join(langs)}) in {work}")
     jpegs = make_archive(work / "archive", args.pages, langs)
-    make_born_digital(work / "born-digital", args.born_digital)
     rows: list[tuple[str, str, str]] = []
     results: dict[str, float] = {}
     try:
@@ -214,22 +265,11 @@ def main() -> None:
                      if "lontar_e2e" in results else "")
             rows.append((f"ocrmypdf --jobs {cores} --sidecar", f"{results['ocrmypdf']:.3f}", ratio))
         if "born-digital" not in skip:
-            say("lontar run, born-digital")
-            large = lontar(work / "born-digital", work / "out-born", ["eng"])
-            rows.append(("born-digital (text layer): after start-up", f"{large['steady']:.1f}",
-                         f"{large['steady'] / cores:.1f} pages/s per core, {large['end_to_end']:.1f} end to end"))
-            if "memory" not in skip:  # the same path on a tenth of the pages
-                small_pages = max(1, args.born_digital // 10)
-                say(f"memory: born-digital, {small_pages} pages")
-                make_born_digital(work / "memory-small", small_pages)
-                small = lontar(work / "memory-small", work / "out-mem-small", ["eng"])
-                rows.append((f"peak memory, {small_pages} vs {args.born_digital} pages",
-                             f"{small['peak_mb']:.0f} / {large['peak_mb']:.0f} MiB",
-                             f"{large['peak_mb'] / small['peak_mb']:.2f} x (large / small)"))
+            rows += scaling(work, cores, args.born_digital, args.scanned, langs, args.images, args.big_pdf)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
-    print(f"\n{args.pages} scanned pages ({len(langs)} scripts), {args.born_digital} born-digital; {cores} cores; "
+    print(f"\n{args.pages} scanned pages ({len(langs)} scripts); {cores} cores; "
           f"{psutil.virtual_memory().total / 2**30:.0f} GiB")
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'pages/s':>12}  ratio / notes")

@@ -114,7 +114,8 @@ class OutputOptions(_Options):
     """How the work is cut into units and the tables into shards (docs/dataset.md)."""
 
     pages_per_unit: int = Field(
-        256, ge=1, description="Pages per work unit: one Ray Data job, committed (or redone) as a whole. A unit "
+        256, ge=1, description="Pages per work unit: committed (or redone) as a whole; a run streams all its "
+                               "units through one Ray Data job. A unit "
                                "writes one shard per partition (script; kind and script for pairs) it has rows "
                                "for, so at 300 dpi a unit of one script is a shard of about 100-250 MB.")
     pages_per_task: int = Field(8, ge=1, description="Pages one ingest task reads from a file.")

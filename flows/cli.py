@@ -53,12 +53,25 @@ def run(inputs: tuple[str, ...], out: str, langs: str | None, config_file: str |
                                 "batch_id": batch_id})
         reporter = (default_reporter(config.progress_every) if progress is None
                     else BarReporter() if progress else LogReporter(config.progress_every))
-        from flows.digitize import digitize
+        import psutil
+
+        from flows import run_log
+        from flows.digitize import digitize, new_run_id
         from flows.report import summary_lines
 
-        _env.quiet_libraries(logging.getLogger().level <= logging.DEBUG)  # Prefect set its levels on import
-
-        result = digitize(list(inputs), out, config, reporter=reporter)
+        verbose = logging.getLogger().level <= logging.DEBUG
+        _env.quiet_libraries(verbose)  # Prefect set its levels on import
+        run_id = new_run_id()
+        launched_at = psutil.Process().create_time()
+        with _env.embedded_prefect_tuned():
+            if verbose:  # everything on the terminal, as it comes
+                result = digitize(list(inputs), out, config, run_id=run_id, reporter=reporter,
+                                  launched_at=launched_at)
+            else:
+                with run_log.library_output_captured(run_id) as capture:
+                    result = digitize(list(inputs), out, config, run_id=run_id, reporter=reporter, run_log=True,
+                                      launched_at=launched_at)
+                run_log.keep(capture, out, result["log_path"])
     for line in summary_lines(result):
         click.echo(line)
 

@@ -1,6 +1,7 @@
-"""The digitize flow: preflight, plan, one Ray Data job per work unit, and the run report.
+"""The digitize flow: preflight, plan, one Ray Data job streaming every pending work unit, and the run report.
 
-Prefect orchestrates (each unit is a task, retried only for transient errors); Ray executes.
+Prefect orchestrates (the stream is a task, retried only for transient errors; a retry skips the units the
+failed try committed); Ray executes. Units stay the unit of commit and resume.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import json
 import logging
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +18,8 @@ import fsspec
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from actors.ray_adapter import cluster_resources, ray_cluster, run_unit
+from actors.ray_adapter import cluster_resources, ray_cluster, run_stream
+from actors.unit_stream import UnitStream
 from actors.writer import ShardLimits, ShardWriter, UnitStats, read_done_unit, write_text
 from configs.model import RunConfig
 from flows import dataset, planning, preflight, report
@@ -41,29 +44,51 @@ def retry_if_transient(task, task_run, state) -> bool:
     return False
 
 
-@task(name="process-unit", retries=2, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
-def process_unit(unit: planning.Unit, out: str, config: RunConfig, stamp: dict[str, str],
-                 reporter: Any, images: dict[str, str]) -> UnitStats:
-    """Run one unit as a Ray Data job and commit its shards; a unit already committed is not redone.
+@task(name="process-units", retries=2, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
+def process_units(units: list[planning.Unit], out: str, config: RunConfig, stamp: dict[str, str],
+                  reporter: Any, images: dict[str, str]) -> Streamed:
+    """Stream every pending unit through one Ray Data job, committing each unit as its last page arrives;
+    units already committed (by an earlier run, or by this task's failed try) are not redone.
     `images`: the dataset's figure and table images (image_sha256 -> pair_id), grown as units commit."""
-    fs, root = fsspec.core.url_to_fs(out)
-    done = read_done_unit(fs, root, unit.unit_id)  # again: a retry may find the unit committed
-    if done is not None:
-        reporter.advance(done.by_status["ok"], done.by_status["error"])
-        return done
     started = time.monotonic()
-    # sized by the cluster as it is now: nodes added since the last unit (autoscaling, scaled by hand) count
+    streamed = Streamed({})
+    done = streamed.units
+    fs, root = fsspec.core.url_to_fs(out)
+    done.update({unit.unit_id: stats for unit in units if (stats := read_done_unit(fs, root, unit.unit_id))})
+    pending = [unit for unit in units if unit.unit_id not in done]
+    for stats in done.values():
+        reporter.advance(stats.by_status["ok"], stats.by_status["error"])
+    if not pending:
+        return streamed
+    # sized by the cluster as it is now: nodes added since the last run (autoscaling, scaled by hand) count
     ingest, model_stages = build_stages(config, cluster_resources())
-    writer = ShardWriter(fs, root, unit.unit_id, stamp, limits=shard_limits(config), images=images)
+    limits = shard_limits(config)
+    units_stream = UnitStream({unit.unit_id: len(unit.tasks) for unit in pending},
+                              lambda unit_id: ShardWriter(fs, root, unit_id, stamp, limits=limits, images=images))
     try:
-        for batch in run_unit(unit.tasks, ingest, model_stages):
-            writer.write(batch)
+        for batch in run_stream([task for unit in pending for task in unit.tasks], ingest, model_stages):
+            if streamed.first_batch_s is None:  # actors started, models loaded, the first pages read
+                streamed.first_batch_s, streamed.first_batch_rows = time.monotonic() - started, batch.num_rows
             errors = batch.column("status").to_pylist().count("error")
+            for stats in units_stream.add(batch):
+                done[stats.unit_id] = stats
+                log.debug("unit %s committed: %d pages", stats.unit_id, stats.rows)
             reporter.advance(batch.num_rows - errors, errors)
+        units_stream.finish()
     except BaseException:
-        writer.abort()
+        units_stream.abort()
         raise
-    return writer.close(wall_seconds=time.monotonic() - started)
+    return streamed
+
+
+@dataclass
+class Streamed:
+    """What `process_units` did: the stats of every unit (committed now or before), and when the stream's
+    first batch arrived (its start-up: actors started, models loaded, the first pages read)."""
+
+    units: dict[str, UnitStats]
+    first_batch_s: float | None = None
+    first_batch_rows: int = 0
 
 
 def shard_limits(config: RunConfig) -> ShardLimits:
@@ -75,14 +100,19 @@ def shard_limits(config: RunConfig) -> ShardLimits:
 
 @flow(name="lontar-digitize", validate_parameters=False, log_prints=False)
 def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None = None,
-             reporter: Any = None) -> dict:
+             reporter: Any = None, run_log: bool = False, launched_at: float | None = None) -> dict:
     """Digitize `inputs` into the dataset at `out`; returns the run report (also written to OUT/_runs/).
 
     `reporter` is a `flows.progress.Reporter` (typed Any: Prefect cannot build a schema for a Protocol).
+    `run_log`: the caller captures the libraries' output and will write it to the report's `log_path`.
+    `launched_at`: when the calling process started (epoch seconds); the report's `launch_s` is the time from
+    then to this flow's first step (interpreter, imports, Prefect's server).
     """
     run_id = run_id or new_run_id()
     reporter = reporter or LogReporter(config.progress_every)
     timings: dict[str, float] = {}
+    if launched_at is not None:
+        timings["launch_s"] = time.time() - launched_at
     t0 = time.monotonic()
     tesseract_version = preflight.check_tesseract(config)
     preflight.check_models(config)
@@ -96,12 +126,13 @@ def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None 
     batch_id = config.batch_id or planning.batch_id_of(files)
     stamp = {"run_id": run_id, "batch_id": batch_id, "config_hash": config.config_hash()}
     with dataset.batch_lock(out, batch_id):
-        return _write_batch(inputs, out, config, files, stamp, reporter, tesseract_version, timings, t0, t)
+        return _write_batch(inputs, out, config, files, stamp, reporter, tesseract_version, timings, t0, t,
+                            run_log)
 
 
 def _write_batch(inputs: list[str], out: str, config: RunConfig, files: list[planning.SourceFile],
                  stamp: dict[str, str], reporter: Any, tesseract_version: str, timings: dict[str, float],
-                 t0: float, t: float) -> dict:
+                 t0: float, t: float, run_log: bool) -> dict:
     """Plan against the dataset, write the pending units, report; under the batch's lock."""
     run_id, batch_id = stamp["run_id"], stamp["batch_id"]
     files = planning.skip_committed(files, dataset.source_owners(out, [f.sha256 for f in files]), batch_id,
@@ -123,11 +154,13 @@ def _write_batch(inputs: list[str], out: str, config: RunConfig, files: list[pla
                              object_store_mb=config.ray.object_store_mb, ship_code=config.ray.ship_code):
                 timings["ray_start_s"] = time.monotonic() - t
                 t = time.monotonic()
-                for unit in pending:
-                    done[unit.unit_id] = process_unit(unit, out, config, stamp, reporter, images)
+                streamed = process_units(pending, out, config, stamp, reporter, images)
+                done.update(streamed.units)
     finally:
         reporter.finish()
     timings["process_s"] = time.monotonic() - t
+    if pending and streamed.first_batch_s is not None:
+        timings["first_batch_s"] = streamed.first_batch_s
     stats = [done[unit.unit_id] for unit in plan.units]
 
     timings["total_s"] = time.monotonic() - t0
@@ -135,10 +168,14 @@ def _write_batch(inputs: list[str], out: str, config: RunConfig, files: list[pla
     written = [s for s in stats if not s.reused]
     processed = sum(s.rows for s in written)  # pages of reused units cost nothing and do not count
     timings["pages_per_s"] = processed / timings["process_s"] if processed and timings["process_s"] else 0.0
+    if "first_batch_s" in timings and processed > streamed.first_batch_rows:  # the stream's pace once going
+        timings["steady_pages_per_s"] = ((processed - streamed.first_batch_rows)
+                                         / max(timings["process_s"] - timings["first_batch_s"], 1e-9))
     report_path = dataset.report_path(root, batch_id, run_id)
     result = {"run_id": run_id, "batch_id": batch_id, "status": "completed",
               "finished_at": datetime.now(UTC).isoformat(), "inputs": [planning.redact(i) for i in inputs],
-              "output": planning.redact(out), "report_path": report_path, **body,
+              "output": planning.redact(out), "report_path": report_path,
+              "log_path": report_path.removesuffix(".json") + ".log" if run_log else None, **body,
               "units": {"total": len(stats), "written": len(written), "skipped": len(stats) - len(written)},
               "timings": {k: round(v, 3) for k, v in timings.items()},
               "config": config.model_dump(mode="json"), "config_hash": stamp["config_hash"],

@@ -121,7 +121,10 @@ def make_units(files: list[SourceFile], config: RunConfig) -> list[Unit]:
         if current:
             key = json.dumps([[t["source_sha256"], t["page_start"], t["page_stop"]] for t in current]
                              + [config.config_hash()])
-            units.append(Unit(hashlib.sha256(key.encode()).hexdigest()[:20], current, size))
+            unit_id = hashlib.sha256(key.encode()).hexdigest()[:20]
+            for index, task in enumerate(current):  # how the run's one stream finds each row's unit
+                task["work"] = {"unit_id": unit_id, "task": index, "task_rows": None}
+            units.append(Unit(unit_id, current, size))
         current, size = [], 0
 
     for file in files:

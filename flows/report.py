@@ -80,6 +80,16 @@ def fold(plan: Plan, stats: list[UnitStats]) -> dict:
     }
 
 
+def throughput_line(timings: dict) -> str:
+    line = f"throughput: {timings['pages_per_s']:.2f} pages/s after the cluster started"
+    if "steady_pages_per_s" in timings:
+        line += (f", {timings['steady_pages_per_s']:.2f} once the first pages were out "
+                 f"({timings['first_batch_s']:.1f} s)")
+    if "launch_s" in timings:
+        line += f"; {timings['launch_s']:.1f} s to start Lontar and Prefect, {timings.get('ray_start_s', 0):.1f} s Ray"
+    return line
+
+
 def summary_lines(report: dict) -> list[str]:
     pages, files = report["pages"], report["files"]
     scripts = ", ".join(f"{k} {v}" for k, v in sorted(report["pages_by_script"].items(), key=lambda kv: -kv[1]))
@@ -91,10 +101,11 @@ def summary_lines(report: dict) -> list[str]:
         f"pairs: {report['pairs']['total']} ({pair_kinds or 'none'}); "
         f"{report['duplicate_images']} repeated figure/table image(s) stored once (duplicate_of)",
         f"units: {report['units']['written']} written, {report['units']['skipped']} already done",
-        (f"throughput: {report['timings']['pages_per_s']:.2f} pages/s after start-up"
-         if report["units"]["written"] else "throughput: nothing left to process"),
+        throughput_line(report["timings"]) if report["units"]["written"] else "throughput: nothing left to process",
         f"report: {report['report_path']}",
     ]
+    if report.get("log_path"):
+        lines.append(f"log: {report['log_path']} (what Ray and Prefect printed; -v shows it on the terminal)")
     by_node = report.get("pages_by_node", {})
     if len({node for counts in by_node.values() for node in counts}) > 1:  # a multi-node cluster: who did what
         lines.insert(-1, "pages by node: " + "; ".join(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -54,6 +55,7 @@ def first_run(archive: Path, tmp_path_factory, prefect_home) -> tuple[Path, dict
     out = here / "dataset"
     result = run_cli("run", str(archive), "--out", str(out), "--config", str(here / "lontar.yaml"))
     assert result.returncode == 0, result.stderr[-3000:]
+    (here / "stderr.txt").write_text(result.stderr)
     (report_path,) = (out / "_runs").glob("*/*.json")
     return out, json.loads(report_path.read_text()), result.stdout
 
@@ -92,6 +94,16 @@ def test_a_pdfs_attachments_are_never_extracted_and_passwords_never_written(firs
         assert secret not in json.dumps(report) and secret not in stdout
     (page,) = [r for r in rows if r.get("page_id") and "script and attachment" in r["source_uri"]]
     assert page["status"] == "ok" and page["text"].startswith("A page of minutes")
+
+
+def test_the_terminal_shows_lontars_lines_and_the_run_log_keeps_what_ray_and_prefect_print(first_run):
+    out, report, stdout = first_run
+    stderr = (out.parent / "stderr.txt").read_text().splitlines()
+    assert stderr and all(re.match(r"\d\d:\d\d:\d\d (planned|processing|pages|dataset)", line) for line in stderr), \
+        stderr
+    log = Path(report["log_path"])
+    assert log == (out / "_runs" / report["batch_id"] / f"{report['run_id']}.log") and f"log: {log}" in stdout
+    assert "core_worker" in log.read_text()  # Ray's own complaint about Ray Data's actors: kept, not shown
 
 
 def test_the_output_contract(first_run):
