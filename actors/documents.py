@@ -84,6 +84,10 @@ class Document(Protocol):
 
     def page(self, index: int) -> PageContent: ...
 
+    def all_text_layers(self) -> bool:
+        """Whether every page will be taken from its text layer (none needs reading from its image)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -127,6 +131,9 @@ class PdfDocument:
         if text is not None:
             return _render(page, self.options.text_layer_image_dpi, "jpeg", limit, text_layer=text)
         return _embedded_scan(page, limit) or _render(page, self.options.render_dpi, "png", limit)
+
+    def all_text_layers(self) -> bool:
+        return all(self._usable_text_layer(page) is not None for page in self._doc)
 
     def _usable_text_layer(self, page: pymupdf.Page) -> str | None:
         mode = self.options.text_layer
@@ -231,6 +238,9 @@ class ImageDocument:
         except (UnidentifiedImageError, OSError, ValueError) as exc:
             raise InputError(f"not a readable {fmt.upper()} image: {exc}") from exc
         self.page_count = getattr(self._image, "n_frames", 1) if fmt in ("tiff", "gif") else 1
+
+    def all_text_layers(self) -> bool:
+        return False
 
     def page(self, index: int) -> PageContent:
         try:

@@ -18,6 +18,7 @@ import fsspec
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from actors.base import pages_to_read
 from actors.ray_adapter import cluster_resources, ray_cluster, run_stream
 from actors.unit_stream import UnitStream
 from actors.writer import ShardLimits, ShardWriter, UnitStats, read_done_unit, write_text
@@ -44,10 +45,21 @@ def retry_if_transient(task, task_run, state) -> bool:
     return False
 
 
+@dataclass
+class Streamed:
+    """What `process_units` did: the stats of every unit (committed now or before), and when the stream's
+    first batch arrived (its start-up: actors started, models loaded, the first pages read)."""
+
+    units: dict[str, UnitStats]
+    first_batch_s: float | None = None
+    first_batch_rows: int = 0
+
+
 @task(name="process-units", retries=2, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
 def process_units(units: list[planning.Unit], out: str, config: RunConfig, stamp: dict[str, str],
                   reporter: Any, images: dict[str, str]) -> Streamed:
-    """Stream every pending unit through one Ray Data job, committing each unit as its last page arrives;
+    """Stream every pending unit through Ray Data, committing each unit as its last page arrives: the text-layer
+    units through ingest alone, then the others through every stage (one job each, actors started once);
     units already committed (by an earlier run, or by this task's failed try) are not redone.
     `images`: the dataset's figure and table images (image_sha256 -> pair_id), grown as units commit."""
     started = time.monotonic()
@@ -63,32 +75,31 @@ def process_units(units: list[planning.Unit], out: str, config: RunConfig, stamp
     # sized by the cluster as it is now: nodes added since the last run (autoscaling, scaled by hand) count
     ingest, model_stages = build_stages(config, cluster_resources())
     limits = shard_limits(config)
-    units_stream = UnitStream({unit.unit_id: len(unit.tasks) for unit in pending},
-                              lambda unit_id: ShardWriter(fs, root, unit_id, stamp, limits=limits, images=images))
-    try:
-        for batch in run_stream([task for unit in pending for task in unit.tasks], ingest, model_stages):
-            if streamed.first_batch_s is None:  # actors started, models loaded, the first pages read
-                streamed.first_batch_s, streamed.first_batch_rows = time.monotonic() - started, batch.num_rows
-            errors = batch.column("status").to_pylist().count("error")
-            for stats in units_stream.add(batch):
-                done[stats.unit_id] = stats
-                log.debug("unit %s committed: %d pages", stats.unit_id, stats.rows)
-            reporter.advance(batch.num_rows - errors, errors)
-        units_stream.finish()
-    except BaseException:
-        units_stream.abort()
-        raise
+    # text-layer units first, through ingest alone: they neither start nor wait for layout and OCR actors
+    for text_only in (True, False):
+        group = [unit for unit in pending if unit.text_only == text_only]
+        if not group:
+            continue
+        units_stream = UnitStream({unit.unit_id: len(unit.tasks) for unit in group},
+                                  lambda unit_id: ShardWriter(fs, root, unit_id, stamp, limits=limits, images=images))
+        try:
+            for batch in run_stream([task for unit in group for task in unit.tasks], ingest,
+                                    [] if text_only else model_stages):
+                if text_only and pages_to_read(batch):
+                    raise LontarError("internal: planning found text layers on every page of a unit, but a page "
+                                      "needs OCR; nothing of that unit is written")
+                if streamed.first_batch_s is None:  # actors started, models loaded, the first pages read
+                    streamed.first_batch_s, streamed.first_batch_rows = time.monotonic() - started, batch.num_rows
+                errors = batch.column("status").to_pylist().count("error")
+                for stats in units_stream.add(batch):
+                    done[stats.unit_id] = stats
+                    log.debug("unit %s committed: %d pages", stats.unit_id, stats.rows)
+                reporter.advance(batch.num_rows - errors, errors)
+            units_stream.finish()
+        except BaseException:
+            units_stream.abort()
+            raise
     return streamed
-
-
-@dataclass
-class Streamed:
-    """What `process_units` did: the stats of every unit (committed now or before), and when the stream's
-    first batch arrived (its start-up: actors started, models loaded, the first pages read)."""
-
-    units: dict[str, UnitStats]
-    first_batch_s: float | None = None
-    first_batch_rows: int = 0
 
 
 def shard_limits(config: RunConfig) -> ShardLimits:

@@ -34,6 +34,7 @@ class SourceFile:
     error_kind: str | None = None
     error: str | None = None
     duplicate_of: str | None = None  # uri of an earlier input with the same bytes: its pages are not repeated
+    text_only: bool = False  # every page comes from its text layer: no layout or OCR actor is needed for it
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Unit:
     unit_id: str
     tasks: list[dict]
     pages: int
+    text_only: bool = False  # every page from a text layer (or a file error): streamed without model stages
 
 
 @dataclass
@@ -92,11 +94,15 @@ def inspect(url: str, options: ReadOptions) -> SourceFile:
     fmt = sniff_format(data[:2048])
     try:
         doc = open_document(data, fmt, options, uri)
-        pages = doc.page_count
-        doc.close()
     except Exception as exc:
         return SourceFile(url, uri, sha, fmt, len(data), -1, error_kind(exc), describe(exc))
-    return SourceFile(url, uri, sha, fmt, len(data), pages)
+    try:
+        text_only = doc.all_text_layers()  # ingest asks the same of each page: the answers agree
+    except Exception:  # a page that cannot be judged here is read with the model stages, where its error is recorded
+        text_only = False
+    finally:
+        doc.close()
+    return SourceFile(url, uri, sha, fmt, len(data), doc.page_count, text_only=text_only)
 
 
 def read_tasks(file: SourceFile, pages_per_task: int) -> list[dict]:
@@ -111,29 +117,39 @@ def read_tasks(file: SourceFile, pages_per_task: int) -> list[dict]:
 
 
 def make_units(files: list[SourceFile], config: RunConfig) -> list[Unit]:
-    """Consecutive read tasks grouped into units of at most `pages_per_unit` pages."""
+    """Consecutive read tasks grouped into units of at most `pages_per_unit` pages. A unit holds either
+    text-layer files or files to read from their images (files that failed at planning join either), so that
+    text-only units stream without layout and OCR actors."""
     units: list[Unit] = []
     current: list[dict] = []
     size = 0
+    kind: bool | None = None  # the current unit's text_only, once a file that has pages decides it
 
     def flush() -> None:
-        nonlocal current, size
+        nonlocal current, size, kind
         if current:
             key = json.dumps([[t["source_sha256"], t["page_start"], t["page_stop"]] for t in current]
                              + [config.config_hash()])
             unit_id = hashlib.sha256(key.encode()).hexdigest()[:20]
             for index, task in enumerate(current):  # how the run's one stream finds each row's unit
                 task["work"] = {"unit_id": unit_id, "task": index, "task_rows": None}
-            units.append(Unit(unit_id, current, size))
-        current, size = [], 0
+            units.append(Unit(unit_id, current, size, text_only=kind is not False))
+        current, size, kind = [], 0, None
 
     for file in files:
         if file.duplicate_of:
             continue
+        file_kind = None if file.error_kind else file.text_only
+        if file_kind is not None and kind is not None and file_kind != kind:
+            flush()
+        if file_kind is not None:
+            kind = file_kind
         for task in read_tasks(file, config.output.pages_per_task):
             pages = max(1, task["page_stop"] - task["page_start"])
             if size and size + pages > config.output.pages_per_unit:
+                kind_now = kind
                 flush()
+                kind = kind_now
             current.append(task)
             size += pages
     flush()

@@ -87,11 +87,12 @@ def test_every_input_file_is_accounted_for(first_run, archive):
 
 def test_a_pdfs_attachments_are_never_extracted_and_passwords_never_written(first_run):
     out, report, stdout = first_run
-    assert {p.suffix for p in out.rglob("*") if p.is_file()} <= {".parquet", ".json", ".md", ".lock"}
+    assert {p.suffix for p in out.rglob("*") if p.is_file()} <= {".parquet", ".json", ".md", ".lock", ".log"}
     rows = read_pages(out).to_pylist() + read_pairs(out).to_pylist()
+    log = Path(report["log_path"]).read_text()
     for secret in (ATTACHMENT_PAYLOAD.decode(), PASSWORD):
         assert not [r for r in rows if secret in json.dumps(r, default=str)]
-        assert secret not in json.dumps(report) and secret not in stdout
+        assert secret not in json.dumps(report) and secret not in stdout and secret not in log
     (page,) = [r for r in rows if r.get("page_id") and "script and attachment" in r["source_uri"]]
     assert page["status"] == "ok" and page["text"].startswith("A page of minutes")
 
@@ -251,7 +252,7 @@ def test_sigterm_mid_run_stops_every_process_and_leaves_no_partial_shard(archive
 
     while not reading_pages() and time.monotonic() < deadline:
         time.sleep(0.5)
-    time.sleep(3)  # nothing is committed before the unit ends
+    time.sleep(3)  # into the scanned pages' unit (the text-layer unit may be committed already)
     assert child.poll() is None, child.stderr.read()
     tree = parent.children(recursive=True)
     assert tree, "a run has Ray and Prefect processes under it"
@@ -260,7 +261,9 @@ def test_sigterm_mid_run_stops_every_process_and_leaves_no_partial_shard(archive
     assert child.returncode == 143 and "stopped by SIGTERM" in stderr, stderr[-3000:]
     _, alive = psutil.wait_procs(tree, timeout=60)
     assert alive == [], [(p.pid, p.name()) for p in alive if p.is_running()]
-    assert [p for p in out.rglob("*") if p.suffix in (".parquet", ".tmp")] == []  # no shard, whole or partial
+    assert [p for p in out.rglob("*") if p.suffix == ".tmp"] == []  # no partial shard
+    committed = {s["path"] for marker in out.glob("_units/*.json") for s in json.loads(marker.read_text())["shards"]}
+    assert {str(p.relative_to(out)) for p in out.rglob("*.parquet")} == committed  # only whole, committed units
 
 
 def test_a_second_batch_joins_the_one_dataset_and_multiplies_nothing(first_run, archive, tmp_path):

@@ -62,3 +62,17 @@ def test_a_config_change_changes_the_unit_ids(archive):
 def test_credentials_never_leave_the_url():
     assert redact("s3://key:secret@bucket/scans") == "s3://bucket/scans"
     assert redact("/local/path with spaces.pdf") == "/local/path with spaces.pdf"
+
+
+def test_text_layer_files_make_units_of_their_own_that_need_no_model_stages(archive):
+    from flows.sample_archive import born_digital_pdf
+    from flows.samples import SAMPLE_TEXT
+
+    (archive / "sub" / "c.pdf").write_bytes(born_digital_pdf([SAMPLE_TEXT["eng"]] * 2))
+    (archive / "sub" / "d.pdf").write_bytes(born_digital_pdf([SAMPLE_TEXT["eng"]]))
+    result = plan([str(archive)], RunConfig(), ReadOptions())
+    kinds = [(u.text_only, sorted({t["source_uri"].rsplit("/", 1)[1] for t in u.tasks})) for u in result.units]
+    # in file order: a.png and notes.txt (an error joins any unit), b.pdf scanned, c and d with text layers
+    assert kinds == [(False, ["a.png", "b.pdf", "notes.txt"]), (True, ["c.pdf", "d.pdf"])]
+    ignored = plan([str(archive)], RunConfig(), ReadOptions(text_layer="ignore"))
+    assert [u.text_only for u in ignored.units] == [False]  # text layers ignored: every page is OCR'd

@@ -1,0 +1,77 @@
+"""What one born-digital (text-layer) page costs, step by step, in one process (no Ray):
+
+    .venv/bin/python benchmarks/text_layer_page.py              # a generated 50-page PDF
+    .venv/bin/python benchmarks/text_layer_page.py --pdf FILE
+
+Taking the text layer, judging it, the stored page image at several resolutions (ingest.text_layer_image_dpi),
+the row, its Arrow conversion, the quality signals and the shard writer; milliseconds a page (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import fsspec
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from actors import quality
+from actors.documents import PdfDocument, ReadOptions, _only_invisible_text, _render, text_layer_is_sound
+from actors.ingest import page_row
+from actors.records import batch_table
+from actors.writer import ShardWriter
+from flows.sample_archive import born_digital_pdf
+from flows.samples import SAMPLE_TEXT
+
+
+def per_page(label: str, step: Callable[[int], object], pages: int) -> None:
+    step(0)  # the first call of some steps builds caches: not a page's cost
+    started = time.perf_counter()
+    for index in range(pages):
+        step(index)
+    print(f"{label:<34} {(time.perf_counter() - started) / pages * 1000:7.2f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pdf", type=Path, help="a born-digital PDF (default: 50 generated pages)")
+    args = parser.parse_args()
+    data = args.pdf.read_bytes() if args.pdf else born_digital_pdf(
+        [tuple(f"{line} (page {i})" for line in SAMPLE_TEXT["eng"]) for i in range(50)])
+    options = ReadOptions()
+    doc = PdfDocument(data, options)
+    count = doc.page_count
+    pages = [doc._doc.load_page(i) for i in range(count)]
+    texts = [doc._usable_text_layer(page) for page in pages]
+    if None in texts:
+        raise SystemExit("every page must have a usable text layer")
+    print(f"{count} pages; milliseconds a page")
+    per_page("text layer (blocks, sorted)", lambda i: pages[i].get_text("blocks", sort=True), count)
+    per_page("judged: invisible text", lambda i: _only_invisible_text(pages[i]), count)
+    per_page("judged: sound text", lambda i: text_layer_is_sound(texts[i]), count)
+    for dpi in (96, 72, 48):
+        per_page(f"page image, JPEG at {dpi} dpi", lambda i, dpi=dpi: _render(
+            pages[i], dpi, "jpeg", options.max_image_pixels, text_layer=texts[i]), count)
+    per_page("the whole page (default options)", doc.page, count)
+    contents = [doc.page(i) for i in range(count)]
+    base = {"source_uri": "x.pdf", "source_sha256": "s", "source_format": "pdf", "page_count": count}
+    rows = [page_row(base, i, contents[i]) for i in range(count)]
+    per_page("row", lambda i: page_row(base, i, contents[i]), count)
+    per_page("Arrow batch of one row", lambda i: batch_table([rows[i]]), count)
+    per_page("quality signals", lambda i: quality.signals(rows[i]["text"], "Latn"), count)
+    with tempfile.TemporaryDirectory() as folder:
+        writer = ShardWriter(fsspec.filesystem("file"), folder, "u", {"run_id": "r", "batch_id": "b",
+                                                                       "config_hash": "c"})
+        tables = [batch_table([row]) for row in rows]
+        per_page("shard writer", lambda i: writer.write(tables[i]), count)
+        writer.close()
+    print(f"stored page image: {sum(len(c.image) for c in contents) // count:,} bytes a page (96-dpi JPEG)")
+
+
+if __name__ == "__main__":
+    main()
