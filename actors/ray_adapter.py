@@ -116,13 +116,18 @@ def run_stream(tasks: list[Row], ingest: Stage, model_stages: list[Stage]) -> It
     # Repartitioning to a page a block was tried: the first pages came sooner, pages/s stayed the same, and its
     # tasks (a whole CPU each) hung the job beside a caption pool.
     # On a multi-node cluster the actors are spread over the nodes, so that no node runs more engines than it
-    # has cores. On one node SPREAD only costs: born-digital pages 9.3 against 12.8 pages/s (make bench).
-    # (Starting every actor at once, initial_size, measured slower too: 0.32 x the limit against 0.43 x.)
-    placement = {"scheduling_strategy": "SPREAD"} if alive_nodes() > 1 else {}
+    # has cores, and every actor starts at once: a run is one stream now, and Ray Data's autoscaler, which
+    # grows a pool only while its queue is long, left a small run's OCR on one node. On one node SPREAD only
+    # costs (born-digital pages 9.3 against 12.8 pages/s, make bench), and so did starting every actor at once
+    # (0.32 x the limit against 0.43 x).
+    spread = alive_nodes() > 1
+    placement = {"scheduling_strategy": "SPREAD"} if spread else {}
     for stage in model_stages:
+        pool = ActorPoolStrategy(min_size=1, max_size=stage.max_actors,
+                                 initial_size=stage.max_actors if spread else 1)
         ds = ds.map_batches(StageActor, fn_constructor_args=(stage,), batch_size=stage.batch_size,
                             batch_format="pyarrow", num_cpus=stage.num_cpus, num_gpus=stage.num_gpus or None,
-                            compute=ActorPoolStrategy(min_size=1, max_size=stage.max_actors), **placement)
+                            compute=pool, **placement)
     yield from ds.iter_batches(batch_size=None, batch_format="pyarrow")
 
 

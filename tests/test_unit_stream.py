@@ -90,3 +90,16 @@ def test_a_batch_a_stage_does_not_want_passes_through_and_still_notes_the_node()
     out = run_stage(Untouchable(), batch, node_id="node-a")
     assert out.drop_columns(["ran_on"]).equals(batch.drop_columns(["ran_on"]))
     assert out.column("ran_on").to_pylist() == [[{"stage": "untouchable", "node_id": "node-a"}]]
+
+
+def test_text_layer_units_get_a_stream_of_their_own_when_they_are_enough_to_pay_for_it():
+    from flows.digitize import TEXT_STREAM_MIN_PAGES, streams
+    from flows.planning import Unit
+
+    def unit(name: str, pages: int, text_only: bool) -> Unit:
+        return Unit(name, [], pages, text_only)
+
+    text, few, scans = unit("t", TEXT_STREAM_MIN_PAGES, True), unit("f", 2, True), unit("s", 5, False)
+    assert streams([text, scans]) == [(True, [text]), (False, [scans])]  # no model actor for the text pages
+    assert streams([few, scans]) == [(False, [few, scans])]  # they pass the model stages with the scans
+    assert streams([few]) == [(True, [few])] and streams([scans]) == [(False, [scans])]
