@@ -69,7 +69,3 @@ class UnitStream:
         writers, self._writers = list(self._writers.values()), {}
         for writer in writers:
             writer.abort()
-
-    @property
-    def open_units(self) -> int:
-        return len(self._writers)

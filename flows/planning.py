@@ -123,10 +123,10 @@ def make_units(files: list[SourceFile], config: RunConfig) -> list[Unit]:
     units: list[Unit] = []
     current: list[dict] = []
     size = 0
-    kind: bool | None = None  # the current unit's text_only, once a file that has pages decides it
+    kind: bool | None = None  # text_only of the last file with pages: the current unit's kind
 
     def flush() -> None:
-        nonlocal current, size, kind
+        nonlocal current, size
         if current:
             key = json.dumps([[t["source_sha256"], t["page_start"], t["page_stop"]] for t in current]
                              + [config.config_hash()])
@@ -134,22 +134,19 @@ def make_units(files: list[SourceFile], config: RunConfig) -> list[Unit]:
             for index, task in enumerate(current):  # how the run's one stream finds each row's unit
                 task["work"] = {"unit_id": unit_id, "task": index, "task_rows": None}
             units.append(Unit(unit_id, current, size, text_only=kind is not False))
-        current, size, kind = [], 0, None
+        current, size = [], 0
 
     for file in files:
         if file.duplicate_of:
             continue
-        file_kind = None if file.error_kind else file.text_only
-        if file_kind is not None and kind is not None and file_kind != kind:
-            flush()
-        if file_kind is not None:
-            kind = file_kind
+        if not file.error_kind:  # a file that failed at planning joins whatever unit is being filled
+            if kind is not None and file.text_only != kind:
+                flush()
+            kind = file.text_only
         for task in read_tasks(file, config.output.pages_per_task):
             pages = max(1, task["page_stop"] - task["page_start"])
             if size and size + pages > config.output.pages_per_unit:
-                kind_now = kind
                 flush()
-                kind = kind_now
             current.append(task)
             size += pages
     flush()
