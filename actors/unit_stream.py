@@ -62,7 +62,7 @@ class UnitStream:
         if self._tasks:
             self.abort()
             raise LontarError(f"the stream ended with {len(self._tasks)} unit(s) missing rows: "
-                                      f"{', '.join(sorted(self._tasks))}")
+                              f"{', '.join(sorted(self._tasks))}")
 
     def abort(self) -> None:
         """Remove the partial shards of every unit not yet committed."""
