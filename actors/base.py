@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ocr_models.errors import describe, error_kind
+from ocr_models.lontar_errors import describe, error_kind
 
 Row = dict[str, Any]
 

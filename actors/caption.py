@@ -10,8 +10,8 @@ from PIL import Image
 
 from actors.base import Row, Stage
 from ocr_models.base import Captioner
-from ocr_models.caption_transformers import TransformersCaptioner, TransformersCaptionOptions
-from ocr_models.errors import describe
+from ocr_models.captioning.transformers import TransformersCaptioner, TransformersCaptionOptions
+from ocr_models.lontar_errors import describe
 from ocr_models.types import PageImage
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from typing import Protocol
 import pymupdf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ocr_models.errors import EncryptedInputError, InputError, TooLargeError, UnsupportedFormatError
+from ocr_models.lontar_errors import EncryptedInputError, InputError, TooLargeError, UnsupportedFormatError
 from ocr_models.scripts import canonical_text, dominant_script, script_of_char
 
 pymupdf.TOOLS.mupdf_display_warnings(False)  # MuPDF's complaints become row reasons, not console noise

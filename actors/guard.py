@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from ocr_models.errors import EngineTimeoutError, LontarError, TooLargeError
+from ocr_models.lontar_errors import EngineTimeoutError, LontarError, TooLargeError
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import pymupdf
 
 from actors.base import Row, Stage, error_fields
 from actors.documents import PageContent, ReadOptions, iter_pages, open_document
-from ocr_models.errors import InputError, describe, error_kind, without_credentials
+from ocr_models.lontar_errors import InputError, describe, error_kind, without_credentials
 from ocr_models.scripts import dominant_script
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,9 @@ import pyarrow as pa
 from actors.base import Row, Stage, error_fields, needs_ocr, pages_to_read
 from actors.ocr import open_image
 from ocr_models.base import LayoutDetector
-from ocr_models.layout_none import NoLayoutOptions
-from ocr_models.layout_rapid import RapidLayoutDetector, RapidLayoutOptions
-from ocr_models.layout_transformers import TransformersLayoutDetector, TransformersLayoutOptions
+from ocr_models.layout.none import NoLayoutOptions
+from ocr_models.layout.rapid import RapidLayoutDetector, RapidLayoutOptions
+from ocr_models.layout.transformers import TransformersLayoutDetector, TransformersLayoutOptions
 from ocr_models.types import PageImage
 
 log = logging.getLogger(__name__)

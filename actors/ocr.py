@@ -23,10 +23,12 @@ from PIL import Image
 from actors.base import Row, Stage, error_fields, needs_ocr, pages_to_read
 from actors.guard import PageGuard, PageLimits
 from actors.pairs import PairOptions, ReadRegion, line_pairs, picture_pairs
-from ocr_models.regions import area, crop, intersection, pad, page_regions, reading_order, turn
+from ocr_models.geometry.boxes import area, crop, intersection, pad, turn
+from ocr_models.geometry.cleanup import page_regions
+from ocr_models.geometry.reading_order import reading_order
 from ocr_models.scripts import BY_CODE, Script
 from ocr_models.steps import OTHER
-from ocr_models.tesseract import PSM_SPARSE_TEXT, TesseractEngine, TesseractOptions, evidence_level, rotate
+from ocr_models.tesseract.engine import PSM_SPARSE_TEXT, TesseractEngine, TesseractOptions, evidence_level, rotate
 from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, Region, ScriptGuess
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from PIL import Image
 
 from actors.base import Row
 from configs.model import PairOptions
-from ocr_models.regions import intersection, pad
+from ocr_models.geometry.boxes import intersection, pad
 from ocr_models.types import CAPTION_KINDS, PICTURE_KINDS, BBox, OcrLine, Region
 
 # Words that open a caption, by what it captions; compared case-folded at the start of a region's text.

@@ -26,7 +26,7 @@ from actors import stop
 from actors.base import Row, Stage, error_fields
 from actors.ingest import page_id
 from actors.records import RAN_ON_TYPE, batch_table
-from ocr_models.errors import TransientError, UsageError
+from ocr_models.lontar_errors import TransientError, UsageError
 
 log = logging.getLogger(__name__)
 LOCAL_START_ATTEMPTS = 3

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from actors.writer import ShardWriter, UnitStats
-from ocr_models.errors import LontarError
+from ocr_models.lontar_errors import LontarError
 
 
 class UnitStream:

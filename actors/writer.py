@@ -33,7 +33,7 @@ from actors.records import (
     UNKNOWN_SCRIPT,
     pair_rows,
 )
-from ocr_models.errors import OutputError
+from ocr_models.lontar_errors import OutputError
 
 log = logging.getLogger(__name__)
 

@@ -30,10 +30,10 @@ from actors.ocr import OcrStage
 from flows.metrics import cer
 from flows.sample_layouts import FIGURE_CAPTIONS, layout_page
 from flows.samples import png_bytes
-from ocr_models.layout_rapid import RapidLayoutOptions
-from ocr_models.regions import area, intersection, iou
+from ocr_models.geometry.boxes import area, intersection, iou
+from ocr_models.layout.rapid import RapidLayoutOptions
 from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT
-from ocr_models.tesseract import TesseractOptions
+from ocr_models.tesseract.engine import TesseractOptions
 
 KINDS = {"two-column": {"columns": 2}, "english-caption": {"columns": 1, "caption_lang": "eng"},
          "table": {"columns": 2, "table": True}}

@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from flows.sample_layouts import layout_page
-from ocr_models.layout_rapid import RapidLayoutDetector
+from ocr_models.layout.rapid import RapidLayoutDetector
 from ocr_models.types import PageImage
 
 LANGS = ["eng", "hin", "tha", "tam", "ben", "khm"]
@@ -43,7 +43,7 @@ def main() -> None:
     images = pages(args.pages)
     measure("rapid-layout, CPU, 1 thread", RapidLayoutDetector(), images)
     if args.transformers:
-        from ocr_models.layout_transformers import TransformersLayoutDetector, TransformersLayoutOptions
+        from ocr_models.layout.transformers import TransformersLayoutDetector, TransformersLayoutOptions
 
         detector = TransformersLayoutDetector(TransformersLayoutOptions(model=args.transformers))
         measure(f"transformers {args.transformers} ({detector.device})", detector, images)

@@ -26,8 +26,8 @@ from actors.ocr import OcrStage
 from configs.model import RunConfig
 from flows.sample_archive import jpeg_bytes
 from flows.sample_layouts import FIGURE_CAPTIONS, layout_page
-from ocr_models.layout_rapid import RapidLayoutOptions
-from ocr_models.tesseract import TesseractOptions
+from ocr_models.layout.rapid import RapidLayoutOptions
+from ocr_models.tesseract.engine import TesseractOptions
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flows.eval_set import degrade, render_text_page
 from flows.evaluate import score_page
 from ocr_models.scripts import LANGUAGE_SCRIPT
-from ocr_models.tesseract import TesseractEngine
+from ocr_models.tesseract.engine import TesseractEngine
 from ocr_models.types import PageImage
 
 CLEAN_UPS = {

@@ -42,7 +42,7 @@ from flows.sample_archive import born_digital_pdf, jpeg_bytes
 from flows.sample_layouts import FIGURE_CAPTIONS, layout_page
 from flows.samples import SAMPLE_TEXT
 from ocr_models.scripts import LANGUAGE_SCRIPT
-from ocr_models.tesseract import TesseractOptions
+from ocr_models.tesseract.engine import TesseractOptions
 
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}

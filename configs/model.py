@@ -13,13 +13,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticUndefined
 
-from ocr_models.caption_transformers import TransformersCaptionOptions
-from ocr_models.errors import UsageError
-from ocr_models.layout_none import NoLayoutOptions
-from ocr_models.layout_rapid import RapidLayoutOptions
-from ocr_models.layout_transformers import TransformersLayoutOptions
+from ocr_models.captioning.transformers import TransformersCaptionOptions
+from ocr_models.layout.none import NoLayoutOptions
+from ocr_models.layout.rapid import RapidLayoutOptions
+from ocr_models.layout.transformers import TransformersLayoutOptions
+from ocr_models.lontar_errors import UsageError
 from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT
-from ocr_models.tesseract import TesseractOptions
+from ocr_models.tesseract.engine import TesseractOptions
 
 PRESET_DIR = Path(__file__).parent
 

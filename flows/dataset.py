@@ -23,7 +23,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from actors.records import PAGE_PARTITIONING, PAGE_SCHEMA, PAIR_PARTITIONING, PAIR_SCHEMA, SCHEMA_VERSION
 from actors.writer import DEDUPLICATED_KINDS, UnitStats, write_text
-from ocr_models.errors import UsageError
+from ocr_models.lontar_errors import UsageError
 
 MANIFEST = "_dataset.json"
 CARD = "README.md"

@@ -48,7 +48,7 @@ def query(sql: str, dataset: str | None, config_file: str | None, fmt: str, outp
     import duckdb
 
     from flows.dataset import connect
-    from ocr_models.errors import UsageError
+    from ocr_models.lontar_errors import UsageError
 
     with errors_to_exit_codes():
         if fmt == "parquet" and not output:

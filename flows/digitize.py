@@ -26,7 +26,7 @@ from configs.model import RunConfig
 from flows import dataset, planning, preflight, report
 from flows.pipeline import build_stages, read_options
 from flows.progress import LogReporter
-from ocr_models.errors import LontarError
+from ocr_models.lontar_errors import LontarError
 
 log = logging.getLogger("lontar")
 # A stream of its own costs text-layer pages about 2 s to start and saves them about 11 ms a page against

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from flows.samples import MORE_TEXT, SAMPLE_TEXT, font_path
-from ocr_models.errors import UsageError
+from ocr_models.lontar_errors import UsageError
 from ocr_models.scripts import LANGUAGE_SCRIPT
 
 # The 14 target scripts plus Latin; Devanagari twice (Hindi, Marathi), Latin twice (English, Vietnamese).

@@ -29,7 +29,7 @@ from rapidfuzz.distance import Levenshtein
 
 from flows.dataset import read_table
 from flows.metrics import normalize
-from ocr_models.errors import UsageError
+from ocr_models.lontar_errors import UsageError
 from ocr_models.scripts import dominant_script
 
 ROW_COLUMNS = ["source_uri", "page_index", "status", "error", "text", "script", "lang", "created_at"]

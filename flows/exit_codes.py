@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import click
 
 from actors import stop
-from ocr_models.errors import (
+from ocr_models.lontar_errors import (
     LontarError,
     MissingDependencyError,
     NoInputError,

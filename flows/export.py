@@ -18,7 +18,7 @@ import fsspec
 
 from actors.writer import write_text
 from flows.dataset import connect
-from ocr_models.errors import UsageError
+from ocr_models.lontar_errors import UsageError
 
 META_COLUMNS = ("pair_id", "kind", "script", "lang", "ocr_confidence", "page_id", "source_uri", "source_sha256",
                 "page_index", "bbox", "width", "height", "printed_caption", "generated_caption", "caption_model",

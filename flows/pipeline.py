@@ -16,8 +16,8 @@ from actors.ingest import IngestStage
 from actors.layout import LayoutStage
 from actors.ocr import OcrStage
 from configs.model import RunConfig
-from ocr_models.errors import UsageError
-from ocr_models.layout_none import NoLayoutOptions
+from ocr_models.layout.none import NoLayoutOptions
+from ocr_models.lontar_errors import UsageError
 
 log = logging.getLogger("lontar")
 CPUS_PER_LAYOUT_ACTOR = 8

@@ -17,7 +17,7 @@ import fsspec
 
 from actors.documents import ReadOptions, open_document, sniff_format
 from configs.model import RunConfig
-from ocr_models.errors import NoInputError, describe, error_kind, without_credentials
+from ocr_models.lontar_errors import NoInputError, describe, error_kind, without_credentials
 
 log = logging.getLogger(__name__)
 GLOB_CHARS = set("*?[")

@@ -7,9 +7,9 @@ import uuid
 import fsspec
 
 from configs.model import RunConfig
-from ocr_models import _tesserocr as tess
-from ocr_models.errors import MissingDependencyError, OutputError
+from ocr_models.lontar_errors import MissingDependencyError, OutputError
 from ocr_models.scripts import BY_CODE, apt_package_for_model
+from ocr_models.tesseract import tesserocr_api as tess
 
 
 def required_models(config: RunConfig) -> list[str]:
@@ -39,7 +39,9 @@ def check_tesseract(config: RunConfig) -> str:
 
 def check_models(config: RunConfig) -> None:
     """The layout and caption models load (their configs, offline), before any work fans out."""
-    from ocr_models import caption_transformers, layout_rapid, layout_transformers
+    from ocr_models.captioning import transformers as caption_transformers
+    from ocr_models.layout import rapid as layout_rapid
+    from ocr_models.layout import transformers as layout_transformers
 
     checks = {"rapid": layout_rapid.check_options, "transformers": layout_transformers.check_options}
     if config.layout.kind in checks:

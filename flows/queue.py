@@ -22,7 +22,7 @@ from typing import Any
 from uuid import UUID
 
 from configs.model import QueueOptions
-from ocr_models.errors import OrchestratorError, UsageError
+from ocr_models.lontar_errors import OrchestratorError, UsageError
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import fsspec
 
-from ocr_models.errors import OutputError
+from ocr_models.lontar_errors import OutputError
 
 log = logging.getLogger("lontar")
 OUR_LOGGERS = ("lontar", "flows", "actors", "configs", "ocr_models")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from configs.model import QueueOptions
 from flows._process import die_with_parent
-from ocr_models.errors import OrchestratorError
+from ocr_models.lontar_errors import OrchestratorError
 
 log = logging.getLogger("lontar")
 SERVER_START_S = 180  # first start migrates the SQLite database: slow on a busy 2-core machine

@@ -57,7 +57,7 @@ class LayoutDetector(Protocol):
 
     Loads its model once in the constructor. `detect` returns regions in page pixels with kinds from
     `types.REGION_KINDS`, in no particular order; reading order and clean-up are the caller's
-    (`ocr_models.regions`). `model_id` is written into every row as `layout_model`.
+    (`ocr_models.geometry`). `model_id` is written into every row as `layout_model`.
     """
 
     model_id: str

@@ -6,9 +6,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from ocr_models.errors import TransientError
+from ocr_models.lontar_errors import TransientError
 from ocr_models.scripts import Script
-from ocr_models.tesseract import TesseractEngine
+from ocr_models.tesseract.engine import TesseractEngine
 from ocr_models.types import BBox, OcrLine, OcrPage, PageImage
 
 

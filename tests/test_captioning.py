@@ -8,7 +8,7 @@ import pytest
 
 from actors.caption import CaptionStage
 from actors.pairs import encode
-from ocr_models.caption_transformers import TransformersCaptioner, TransformersCaptionOptions
+from ocr_models.captioning.transformers import TransformersCaptioner, TransformersCaptionOptions
 from ocr_models.types import PageImage
 from tests.tiny_models import tiny_captioner
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from configs.model import PRESET_DIR, RunConfig, load_config
-from ocr_models.errors import UsageError
+from ocr_models.lontar_errors import UsageError
 
 
 def test_the_shipped_preset_is_the_embedded_default():

@@ -23,7 +23,7 @@ from actors.records import PAGE_FIELDS, PAIR_FIELDS, SCHEMA_VERSION, batch_table
 from actors.writer import ShardWriter
 from flows import dataset, planning
 from flows.export import export_webdataset
-from ocr_models.errors import UsageError
+from ocr_models.lontar_errors import UsageError
 from tests.conftest import run_cli
 
 LOGO = b"\x89PNG logo bytes"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from actors.records import PAGE_COLUMNS, PAIR_COLUMNS, schema_markdown
 from configs.model import options_markdown
-from ocr_models import errors
+from ocr_models import lontar_errors as errors
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

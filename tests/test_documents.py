@@ -13,7 +13,7 @@ from PIL import Image
 from actors.documents import ReadOptions, open_document, sniff_format, text_layer_is_sound
 from flows.sample_archive import born_digital_pdf, jpeg_bytes, multipage_tiff, scanned_pdf
 from flows.samples import png_bytes, render_page
-from ocr_models.errors import EncryptedInputError, InputError, UnsupportedFormatError
+from ocr_models.lontar_errors import EncryptedInputError, InputError, UnsupportedFormatError
 
 OPTIONS = ReadOptions()
 

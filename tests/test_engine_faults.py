@@ -11,7 +11,7 @@ from actors.ocr import OcrStage
 from actors.records import batch_table
 from flows.metrics import cer
 from flows.samples import png_bytes, render_page
-from ocr_models.tesseract import TesseractOptions
+from ocr_models.tesseract.engine import TesseractOptions
 from tests.faulty_engines import BadUtf8Engine, CrashingEngine, FlakyEngine, HangingEngine
 
 PAGES = [render_page("eng", seed=40 + i) for i in range(2)]

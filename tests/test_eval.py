@@ -13,7 +13,7 @@ import pytest
 
 from flows.eval_set import DEGRADATIONS, LANGUAGES, eval_pages, write_eval_set
 from flows.evaluate import evaluate, score_page
-from ocr_models.errors import UsageError
+from ocr_models.lontar_errors import UsageError
 from ocr_models.scripts import LANGUAGE_SCRIPT
 from tests.conftest import run_cli
 from tests.test_dataset import write_batch

@@ -19,7 +19,7 @@ from fsspec.implementations.local import LocalFileSystem
 from actors.records import batch_table
 from actors.writer import ShardLimits, ShardWriter
 from flows import dataset
-from ocr_models.errors import OutputError, UsageError
+from ocr_models.lontar_errors import OutputError, UsageError
 from tests.conftest import LONTAR, run_cli
 from tests.test_writer import STAMP, rows
 

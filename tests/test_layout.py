@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from flows.sample_layouts import layout_page
-from ocr_models.errors import UsageError
-from ocr_models.layout_rapid import RapidLayoutDetector
-from ocr_models.layout_transformers import TransformersLayoutDetector, TransformersLayoutOptions, check_options
-from ocr_models.regions import iou
+from ocr_models.geometry.boxes import iou
+from ocr_models.layout.rapid import RapidLayoutDetector
+from ocr_models.layout.transformers import TransformersLayoutDetector, TransformersLayoutOptions, check_options
+from ocr_models.lontar_errors import UsageError
 from ocr_models.types import REGION_KINDS, PageImage
 from tests.tiny_models import tiny_detector
 

@@ -15,10 +15,10 @@ from actors.records import BATCH_SCHEMA, batch_table
 from flows.metrics import cer
 from flows.sample_layouts import LayoutPage, layout_page
 from flows.samples import png_bytes
-from ocr_models.layout_rapid import RapidLayoutOptions
-from ocr_models.regions import iou
+from ocr_models.geometry.boxes import iou
+from ocr_models.layout.rapid import RapidLayoutOptions
 from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT
-from ocr_models.tesseract import TesseractOptions
+from ocr_models.tesseract.engine import TesseractOptions
 
 PAGES = {"eng-2col": dict(lang="eng", columns=2), "hin-2col-table": dict(lang="hin", columns=2, table=True),
          "tam-2col": dict(lang="tam", columns=2), "tha-eng-caption": dict(lang="tha", columns=1, caption_lang="eng"),

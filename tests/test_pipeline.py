@@ -6,7 +6,7 @@ import pytest
 
 from configs.model import load_config
 from flows.pipeline import build_stages
-from ocr_models.errors import UsageError
+from ocr_models.lontar_errors import UsageError
 
 
 def shares(config, resources):

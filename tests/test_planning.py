@@ -9,7 +9,7 @@ from configs.model import RunConfig
 from flows.planning import discover, plan, redact
 from flows.sample_archive import scanned_pdf
 from flows.samples import png_bytes, render_page
-from ocr_models.errors import NoInputError
+from ocr_models.lontar_errors import NoInputError
 
 
 @pytest.fixture()

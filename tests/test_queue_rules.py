@@ -9,7 +9,7 @@ import pytest
 
 from configs.model import QueueOptions
 from flows.queue import Batch, check_options, new_batch_id, next_nightly
-from ocr_models.errors import UsageError
+from ocr_models.lontar_errors import UsageError
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 

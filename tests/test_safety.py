@@ -13,7 +13,7 @@ from actors.documents import ReadOptions
 from actors.ingest import IngestStage
 from configs.model import load_config
 from flows.planning import redact
-from ocr_models.errors import UsageError, describe
+from ocr_models.lontar_errors import UsageError, describe
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("actors", "flows", "ocr_models", "configs", "benchmarks")

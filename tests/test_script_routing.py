@@ -19,9 +19,9 @@ from PIL import Image
 from actors.ocr import OcrStage
 from flows.metrics import cer
 from flows.samples import png_bytes, render_page
-from ocr_models._tesserocr import LineText
 from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT, SCRIPTS, canonical_text, script_for_osd_label
-from ocr_models.tesseract import TesseractEngine, TesseractOptions, _purity_weighted
+from ocr_models.tesseract.engine import TesseractEngine, TesseractOptions, _purity_weighted
+from ocr_models.tesseract.tesserocr_api import LineText
 from ocr_models.types import PageImage
 
 # language -> the most CER automatic routing may show on a generated scan-like page
@@ -158,7 +158,7 @@ def test_a_page_scanned_turned_is_read_turned_back_even_where_osd_is_unsure(stag
     "Thai" and turned 270, Khmer "Latin"): a page whose lines run top to bottom is judged both quarter ways,
     one whose best trial is poor is tried upside down too."""
     from flows.eval_set import render_text_page
-    from ocr_models.tesseract import rotate
+    from ocr_models.tesseract.engine import rotate
 
     image, text = render_text_page(lang, 1, seed=7)
     turned = rotate(PageImage(np.asarray(image), 300), 360 - degrees)  # scanned turned: detection turns it back
@@ -208,7 +208,7 @@ def test_a_line_tesseract_leaves_out_is_found_in_the_ink_and_read(engine):
     """Tesseract's page reading drops this Bengali page's last line whole (it reads it in halves, not at once);
     the ink shows five lines, the missing one is read on its own, halved until it reads."""
     from flows.eval_set import render_text_page
-    from ocr_models.regions import ink_bands
+    from ocr_models.geometry.ink import ink_bands
 
     image, text = render_text_page("ben", 1, seed=900)
     page = PageImage(np.asarray(image), 300)
@@ -219,7 +219,7 @@ def test_a_line_tesseract_leaves_out_is_found_in_the_ink_and_read(engine):
 
 
 def test_a_blank_or_faint_crop_has_no_lines_of_ink():
-    from ocr_models.regions import ink_bands
+    from ocr_models.geometry.ink import ink_bands
 
     assert ink_bands(PageImage(np.full((300, 900), 255, np.uint8), 300)) == []
     assert ink_bands(PageImage(np.full((300, 900), 230, np.uint8), 300)) == []
@@ -227,8 +227,8 @@ def test_a_blank_or_faint_crop_has_no_lines_of_ink():
 
 def test_lines_that_run_top_to_bottom_are_told_from_skewed_or_upright_lines():
     from flows.eval_set import degrade, render_text_page
-    from ocr_models.regions import lines_run_vertically
-    from ocr_models.tesseract import rotate
+    from ocr_models.geometry.ink import lines_run_vertically
+    from ocr_models.tesseract.engine import rotate
 
     image, _ = render_text_page("tam", 2, seed=3)
     upright = PageImage(np.asarray(image), 300)

@@ -15,7 +15,7 @@ from flows.metrics import cer
 from flows.sample_archive import born_digital_pdf, scanned_pdf
 from flows.samples import png_bytes, render_page
 from ocr_models.scripts import BY_CODE
-from ocr_models.tesseract import TesseractOptions
+from ocr_models.tesseract.engine import TesseractOptions
 from ocr_models.types import PageImage
 
 

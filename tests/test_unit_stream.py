@@ -17,7 +17,7 @@ from actors.writer import ShardWriter, read_done_unit
 from configs.model import RunConfig
 from flows.pipeline import read_options
 from flows.planning import SourceFile, make_units
-from ocr_models.errors import LontarError
+from ocr_models.lontar_errors import LontarError
 from tests.test_writer import STAMP, shards
 
 

@@ -12,11 +12,12 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from ocr_models import _tesserocr as tess
-from ocr_models.errors import MissingDependencyError
-from ocr_models.regions import LINE_MIN_IN, crop, halves, ink_bands, lines_run_vertically
+from ocr_models.geometry.boxes import crop
+from ocr_models.geometry.ink import LINE_MIN_IN, halves, ink_bands, lines_run_vertically
+from ocr_models.lontar_errors import MissingDependencyError
 from ocr_models.scripts import BY_CODE, Script, letter_counts, script_for_osd_label
 from ocr_models.steps import FIND_LINES, MISSED_LINES, OSD, READ, REREAD, TRIAL, Steps
+from ocr_models.tesseract import tesserocr_api as tess
 from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, ScriptGuess
 
 DEBIAN_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from ocr_models.errors import EngineError, EngineTimeoutError, MissingDependencyError
+from ocr_models.lontar_errors import EngineError, EngineTimeoutError, MissingDependencyError
 
 try:
     import tesserocr

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
-from ocr_models.errors import EngineError, MissingDependencyError
+from ocr_models.lontar_errors import EngineError, MissingDependencyError
 from ocr_models.types import REGION_KINDS, PageImage, Region
 
 log = logging.getLogger(__name__)

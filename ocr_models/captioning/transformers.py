@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ocr_models import _transformers as hf
-from ocr_models.errors import EngineError
+from ocr_models import hf_loading as hf
+from ocr_models.lontar_errors import EngineError
 from ocr_models.types import PageImage
 
 

@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ocr_models import _transformers as hf
-from ocr_models.errors import EngineError, UsageError
+from ocr_models import hf_loading as hf
+from ocr_models.lontar_errors import EngineError, UsageError
 from ocr_models.types import REGION_KINDS, PageImage, Region
 
 # Label names of the common layout datasets (DocLayNet, PubLayNet, CDLA), normalised by `_norm`.

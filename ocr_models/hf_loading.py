@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ocr_models.errors import MissingDependencyError, UsageError
+from ocr_models.lontar_errors import MissingDependencyError, UsageError
 from ocr_models.types import PageImage
 
 log = logging.getLogger(__name__)

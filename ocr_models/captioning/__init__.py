@@ -1,0 +1,1 @@
+"""Caption generators for figure pairs (transformers)."""

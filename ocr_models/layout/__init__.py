@@ -1,0 +1,1 @@
+"""Layout detectors, one module a kind: rapid (the offline default), transformers, none."""
