@@ -1,6 +1,6 @@
 """Stage: the unit of work of the pipeline. Stages are plain classes; `ray_adapter` runs them on Ray.
 
-A stage declares the resources one instance needs, loads its engine once in `setup()`, and turns a batch of
+A stage is given the resources one instance reserves, loads its engine once in `setup()`, and turns a batch of
 rows into rows. It never raises for one bad row: it returns that row with `status = "error"`.
 """
 
@@ -19,11 +19,13 @@ Row = dict[str, Any]
 
 class Stage(ABC):
     name: ClassVar[str]
-    num_cpus: float = 1.0
-    num_gpus: float = 0.0
     batch_size: int = 1
-    max_actors: int = 1  # most instances run at once (Ray actors)
     uses_gpu: bool = False  # whether its model would run faster on a GPU, when the cluster has one
+    # Its share of the cluster, from the config's `ray.*` only (flows/run/stages.py sets them): what one
+    # instance reserves, and how many instances (Ray actors) run at most.
+    num_cpus: float
+    num_gpus: float
+    max_actors: int
 
     def setup(self) -> None:
         """Load models or engines. Called once per worker, before the first batch."""

@@ -19,7 +19,6 @@ log = logging.getLogger(__name__)
 
 class CaptionStage(Stage):
     name = "caption"
-    num_cpus = 1.0
     batch_size = 4  # pages; their figures are captioned together
     uses_gpu = True
 

@@ -10,19 +10,20 @@ import fnmatch
 import io
 import math
 import unicodedata
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 import pymupdf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from configs.model import IngestOptions
 from ocr_models.lontar_errors import EncryptedInputError, InputError, TooLargeError, UnsupportedFormatError
 from ocr_models.scripts import canonical_text, dominant_script, script_of_char
 
 pymupdf.TOOLS.mupdf_display_warnings(False)  # MuPDF's complaints become row reasons, not console noise
 pymupdf.TOOLS.mupdf_display_errors(False)
-Image.MAX_IMAGE_PIXELS = None  # Lontar's own limit (ReadOptions.max_image_pixels) is checked before decoding
+Image.MAX_IMAGE_PIXELS = None  # Lontar's own limit (ingest.max_image_pixels) is checked before decoding
 
 MIN_RENDER_DPI = 36
 IMAGE_FORMATS = ("tiff", "jpeg", "png", "webp", "bmp", "jp2", "gif")
@@ -63,20 +64,12 @@ class PageContent:
     text_layer: str | None = None  # the page's own text, when the text-layer mode says to use it
 
 
-@dataclass(frozen=True)
-class ReadOptions:
-    text_layer: str = "auto"
-    render_dpi: int = 300
-    text_layer_image_dpi: int = 96
-    max_image_pixels: int = 200_000_000
-    min_text_layer_chars: int = 20
-    pdf_passwords: dict[str, str] = field(default_factory=dict, repr=False)  # file-name glob -> password
-
-    def password_for(self, uri: str) -> str | None:
-        """The configured password of an encrypted PDF, matched by its file name (or whole URI)."""
-        name = uri.rstrip("/").rsplit("/", 1)[-1]
-        return next((password for pattern, password in self.pdf_passwords.items()
-                     if fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(uri, pattern)), None)
+def password_for(uri: str, passwords: Mapping[str, str]) -> str | None:
+    """The configured password of an encrypted PDF (`passwords`: file-name glob -> password, from
+    `ingest.pdf_passwords_file`), matched by its file name (or whole URI)."""
+    name = uri.rstrip("/").rsplit("/", 1)[-1]
+    return next((password for pattern, password in passwords.items()
+                 if fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(uri, pattern)), None)
 
 
 class Document(Protocol):
@@ -91,13 +84,13 @@ class Document(Protocol):
     def close(self) -> None: ...
 
 
-def open_document(data: bytes, fmt: str, options: ReadOptions, uri: str = "") -> Document:
-    """Open a whole file's bytes (`uri` names it, for its configured password). Raises an InputError subclass
-    with a reason an archivist can act on."""
+def open_document(data: bytes, fmt: str, options: IngestOptions, password: str | None = None) -> Document:
+    """Open a whole file's bytes (`password`: an encrypted PDF's, see `password_for`). Raises an InputError
+    subclass with a reason an archivist can act on."""
     if not data:
         raise InputError("empty file (0 bytes)")
     if fmt == "pdf":
-        return PdfDocument(data, options, options.password_for(uri) if uri else None)
+        return PdfDocument(data, options, password)
     if fmt in IMAGE_FORMATS:
         return ImageDocument(data, fmt, options)
     raise UnsupportedFormatError("unsupported file type (not a PDF, TIFF, JPEG, PNG, WebP, BMP, JPEG 2000 "
@@ -108,7 +101,7 @@ def open_document(data: bytes, fmt: str, options: ReadOptions, uri: str = "") ->
 class PdfDocument:
     """A PDF's pages. Only drawn: its JavaScript, forms and attachments are never run or extracted."""
 
-    def __init__(self, data: bytes, options: ReadOptions, password: str | None = None) -> None:
+    def __init__(self, data: bytes, options: IngestOptions, password: str | None = None) -> None:
         self.options = options
         try:
             self._doc = pymupdf.open(stream=data, filetype="pdf")
@@ -231,7 +224,7 @@ def text_layer_is_sound(text: str) -> bool:
 class ImageDocument:
     """A single image, or the frames of a multi-page TIFF (or animated GIF)."""
 
-    def __init__(self, data: bytes, fmt: str, options: ReadOptions) -> None:
+    def __init__(self, data: bytes, fmt: str, options: IngestOptions) -> None:
         self.data, self.fmt, self.options = data, fmt, options
         try:
             self._image = Image.open(io.BytesIO(data), formats=[PIL_NAMES[fmt]])

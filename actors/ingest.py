@@ -10,7 +10,8 @@ import fsspec
 import pymupdf
 
 from actors.base import Row, Stage, error_fields
-from actors.documents import PageContent, ReadOptions, iter_pages, open_document
+from actors.documents import PageContent, iter_pages, open_document, password_for
+from configs.model import IngestOptions
 from ocr_models.lontar_errors import InputError, describe, error_kind, without_credentials
 from ocr_models.scripts import dominant_script
 
@@ -27,10 +28,10 @@ def page_id(source_sha256: str, page_index: int) -> str:
 
 class IngestStage(Stage):
     name = "ingest"
-    num_cpus = 0.2
 
-    def __init__(self, options: ReadOptions) -> None:
+    def __init__(self, options: IngestOptions, pdf_passwords: dict[str, str] | None = None) -> None:
         self.options = options
+        self.pdf_passwords = pdf_passwords or {}  # read once, where the config is (workers may not see the file)
 
     def process(self, rows: list[Row]) -> list[Row]:
         out: list[Row] = []
@@ -50,7 +51,8 @@ class IngestStage(Stage):
         try:
             with fsspec.open(os.fsdecode(task["url"]), "rb") as handle:
                 data = handle.read()
-            doc = open_document(data, task["source_format"], self.options, task["source_uri"])
+            doc = open_document(data, task["source_format"], self.options,
+                                password_for(task["source_uri"], self.pdf_passwords))
         except Exception as exc:  # the file as a whole is unreadable: one row says why
             reason = without_credentials(describe(exc), os.fsdecode(task["url"]))
             return [file_error_row(base, error_kind(exc), reason)]

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 from actors.base import Row, Stage, error_fields, needs_ocr, pages_to_read
-from actors.ocr import open_image
+from actors.page_image import ASSUMED_DPI, open_image
 from ocr_models.base import LayoutDetector
 from ocr_models.layout.none import NoLayoutOptions
 from ocr_models.layout.rapid import RapidLayoutDetector, RapidLayoutOptions
@@ -31,7 +31,6 @@ def make_detector(options: LayoutOptions) -> LayoutDetector:
 
 class LayoutStage(Stage):
     name = "layout"
-    num_cpus = 0.2
 
     def __init__(self, options: LayoutOptions) -> None:
         self.options = options
@@ -53,7 +52,7 @@ class LayoutStage(Stage):
         assert self.detector is not None
         try:
             picture = open_image(row["image"])
-            regions = self.detector.detect(PageImage(np.asarray(picture), row.get("dpi") or 300))
+            regions = self.detector.detect(PageImage(np.asarray(picture), row.get("dpi") or ASSUMED_DPI))
         except Exception as exc:  # one page's failure is that page's row
             log.warning("layout failed on %s page %s: %s", row.get("source_uri"), row.get("page_index"), exc)
             return dict(row, **error_fields(exc))

@@ -11,7 +11,6 @@ gives regions their text and captions their figures. What ran and its CPU second
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from dataclasses import replace
@@ -21,8 +20,10 @@ import pyarrow as pa
 from PIL import Image
 
 from actors.base import Row, Stage, error_fields, needs_ocr, pages_to_read
-from actors.guard import PageGuard, PageLimits
-from actors.pairs import PairOptions, ReadRegion, line_pairs, picture_pairs
+from actors.guard import PageGuard
+from actors.page_image import ASSUMED_DPI, open_image
+from actors.pairs import ReadRegion, line_pairs, picture_pairs
+from configs.model import LimitOptions, PairOptions
 from ocr_models.geometry.boxes import area, crop, intersection, pad, turn
 from ocr_models.geometry.cleanup import page_regions
 from ocr_models.geometry.reading_order import reading_order
@@ -32,7 +33,6 @@ from ocr_models.tesseract.engine import PSM_SPARSE_TEXT, TesseractEngine, Tesser
 from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, Region, ScriptGuess
 
 log = logging.getLogger(__name__)
-ASSUMED_DPI = 300  # page geometry of an image that states no resolution
 REGION_PAD_IN = 0.08  # tight crops mangle vowel signs above and below the line: read regions with a margin
 BODY_KINDS = ("text", "list")  # body text: the page's own script
 FOREIGN_SCRIPT = "Latn"  # what captions, tables and running heads on other scripts' pages are mostly in
@@ -42,16 +42,15 @@ COLUMN_MIN_LINES = 3  # a column of prose is at least this many lines tall
 
 class OcrStage(Stage):
     name = "ocr"
-    num_cpus = 0.8  # one engine thread per core: the parallelism belongs to Ray, never to the engine
 
     def __init__(self, options: TesseractOptions, scripts: list[str], hints: dict[str, list[str]],
-                 pairs: PairOptions | None = None, limits: PageLimits | None = None,
+                 pairs: PairOptions | None = None, limits: LimitOptions | None = None,
                  engine_class: type[TesseractEngine] = TesseractEngine) -> None:
         self.options = options
         self.scripts: list[Script] = [BY_CODE[code] for code in scripts]
         self.hints = hints  # script code -> hinted languages of that script
         self.pairs = pairs or PairOptions()
-        self.limits = limits or PageLimits()
+        self.limits = limits or LimitOptions()
         self.engine_class = engine_class
         self.guard: PageGuard[TesseractEngine] | None = None
 
@@ -294,11 +293,3 @@ def page_fields(page: OcrPage | None, read: list[ReadRegion], script: Script | N
 def _letter_weighted(lines: list[OcrLine]) -> float:
     sizes = [max(1, len(line.text.replace(" ", ""))) for line in lines]
     return sum(size * line.confidence for size, line in zip(sizes, lines, strict=True)) / sum(sizes)
-
-
-def open_image(data: bytes) -> Image.Image:
-    """The page image, decoded in its own colour mode (figure crops keep colour; OCR reads it in grey, which
-    Tesseract binarises itself and reads a third faster than RGB)."""
-    with Image.open(io.BytesIO(data)) as image:
-        image.load()
-        return image if image.mode in ("L", "RGB") else image.convert("RGB")

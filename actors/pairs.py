@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from actors.base import Row
+from actors.page_image import ASSUMED_DPI
 from configs.model import PairOptions
 from ocr_models.geometry.boxes import intersection, pad
 from ocr_models.types import CAPTION_KINDS, PICTURE_KINDS, BBox, OcrLine, Region
@@ -145,7 +146,7 @@ def encode(image: Image.Image, box: BBox, image_format: str) -> tuple[bytes, int
 
 def picture_pairs(page: Row, image: Image.Image, regions: list[ReadRegion], options: PairOptions) -> list[Row]:
     """One pair per figure and table, with its printed caption when one was matched."""
-    matches = match_captions(regions, page.get("dpi") or 300, options.caption_max_gap_in)
+    matches = match_captions(regions, page.get("dpi") or ASSUMED_DPI, options.caption_max_gap_in)
     image_format = "jpeg" if page.get("image_format") == "jpeg" else "png"
     pairs = []
     for p, picture in enumerate(regions):

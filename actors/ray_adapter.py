@@ -26,21 +26,13 @@ from actors import stop
 from actors.base import Row, Stage, error_fields
 from actors.ingest import page_id
 from actors.records import RAN_ON_TYPE, batch_table
+from configs.environment import WORKER_ENV
 from ocr_models.lontar_errors import TransientError, UsageError
 
 log = logging.getLogger(__name__)
 LOCAL_START_ATTEMPTS = 3
 # What the workers import: shipped with the job when joining a cluster (ray.ship_code). flows stays home.
 CODE = [Path(package.__file__).parent for package in (actors, configs, ocr_models)]
-
-# Set in every Ray worker: one engine thread per core, and no telemetry from any library.
-WORKER_ENV = {
-    "OMP_THREAD_LIMIT": "1",
-    "RAY_USAGE_STATS_ENABLED": "0",
-    "HF_HUB_OFFLINE": "1",
-    "HF_HUB_DISABLE_TELEMETRY": "1",
-    "DO_NOT_TRACK": "1",
-}
 
 
 def run_stage(stage: Stage, batch: pa.Table, node_id: str | None = None) -> pa.Table:

@@ -33,20 +33,10 @@ from actors.records import (
     UNKNOWN_SCRIPT,
     pair_rows,
 )
+from configs.model import OutputOptions
 from ocr_models.lontar_errors import OutputError
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ShardLimits:
-    """How big shards and row groups grow (`output.*` in the config)."""
-
-    shard_max_bytes: int = 256 << 20
-    shard_max_rows: int = 100_000
-    row_group_bytes: int = 32 << 20  # uncompressed Arrow bytes buffered before a row group is written
-    row_group_rows: int = 1024
-    compression: str = "zstd"
 
 
 @dataclass
@@ -153,11 +143,11 @@ class _Shard:
 
 class _PartitionedTable:
     """One table's shards for one unit: Hive-partitioned (`pages/script=Deva/`), each partition's rows
-    buffered into row groups of about `row_group_bytes`, a new shard begun when one reaches its limits.
+    buffered into row groups of about `row_group_mb`, a new shard begun when one reaches its limits.
     A shard file is opened only when a row goes to it: no empty shards."""
 
     def __init__(self, fs: fsspec.AbstractFileSystem, root: str, table: str, partitioning: tuple[str, ...],
-                 schema: pa.Schema, unit_id: str, limits: ShardLimits) -> None:
+                 schema: pa.Schema, unit_id: str, limits: OutputOptions) -> None:
         self.fs, self.root, self.table, self.partitioning = fs, root, table, partitioning
         # Partition columns live in the path only, as Hive, Spark and pyarrow's write_dataset have them: Spark
         # and pandas refuse a column that is in both the files and the path.
@@ -174,7 +164,7 @@ class _PartitionedTable:
             mask = pa.array([k == key for k in keys])
             buffer = self._buffers.setdefault(key, [])
             buffer.append(rows.filter(mask).drop_columns(list(self.partitioning)))
-            if (sum(t.nbytes for t in buffer) >= self.limits.row_group_bytes
+            if (sum(t.nbytes for t in buffer) >= self.limits.row_group_mb << 20
                     or sum(t.num_rows for t in buffer) >= self.limits.row_group_rows):
                 self._flush(key)
 
@@ -190,7 +180,7 @@ class _PartitionedTable:
             path = f"{self.table}/{folder}/part-{self.unit_id}-{sequence:05d}.parquet"
             shard = self._open[key] = _Shard(self.fs, self.root, path, self.schema, self.limits.compression)
         shard.write(pa.concat_tables(buffer))
-        if shard.bytes_written >= self.limits.shard_max_bytes or shard.rows >= self.limits.shard_max_rows:
+        if shard.bytes_written >= self.limits.shard_max_mb << 20 or shard.rows >= self.limits.shard_max_rows:
             shard.finish()
             self._done.append(self._open.pop(key))
 
@@ -215,11 +205,11 @@ class ShardWriter:
     """
 
     def __init__(self, fs: fsspec.AbstractFileSystem, root: str, unit_id: str, stamp: dict[str, str], *,
-                 limits: ShardLimits | None = None, images: dict[str, str] | None = None) -> None:
+                 limits: OutputOptions | None = None, images: dict[str, str] | None = None) -> None:
         """`stamp`: run_id, batch_id and config_hash, written into every row. `images`: image_sha256 -> pair_id
         of the figure and table images already in the dataset; this unit's are added when it commits."""
         self.fs, self.root, self.stamp = fs, root.rstrip("/"), stamp
-        limits = limits or ShardLimits()
+        limits = limits or OutputOptions()
         self._pages = _PartitionedTable(fs, self.root, "pages", PAGE_PARTITIONING, PAGE_SCHEMA, unit_id, limits)
         self._pairs = _PartitionedTable(fs, self.root, "pairs", PAIR_PARTITIONING, PAIR_SCHEMA, unit_id, limits)
         self._known_images = images if images is not None else {}

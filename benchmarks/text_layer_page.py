@@ -21,10 +21,11 @@ import fsspec
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from actors import quality
-from actors.documents import PdfDocument, ReadOptions, _only_invisible_text, _render, text_layer_is_sound
+from actors.documents import PdfDocument, _only_invisible_text, _render, text_layer_is_sound
 from actors.ingest import page_row
 from actors.records import batch_table
 from actors.writer import ShardWriter
+from configs.model import IngestOptions
 from flows.sample_archive import born_digital_pdf
 from flows.samples import SAMPLE_TEXT
 
@@ -43,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     data = args.pdf.read_bytes() if args.pdf else born_digital_pdf(
         [tuple(f"{line} (page {i})" for line in SAMPLE_TEXT["eng"]) for i in range(50)])
-    options = ReadOptions()
+    options = IngestOptions()
     doc = PdfDocument(data, options)
     count = doc.page_count
     pages = [doc._doc.load_page(i) for i in range(count)]

@@ -5,13 +5,11 @@ import logging
 import os
 import sys
 
+from configs.environment import WORKER_ENV
+
 DEFAULTS = {
-    "RAY_USAGE_STATS_ENABLED": "0",
+    **WORKER_ENV,
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "DO_NOT_TRACK": "1",
-    "HF_HUB_OFFLINE": "1",
-    "HF_HUB_DISABLE_TELEMETRY": "1",
-    "OMP_THREAD_LIMIT": "1",
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
     "RAY_DEDUP_LOGS": "0",

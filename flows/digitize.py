@@ -21,10 +21,10 @@ from prefect.cache_policies import NO_CACHE
 from actors.base import pages_to_read
 from actors.ray_adapter import cluster_resources, ray_cluster, run_stream
 from actors.unit_stream import UnitStream
-from actors.writer import ShardLimits, ShardWriter, UnitStats, read_done_unit, write_text
+from actors.writer import ShardWriter, UnitStats, read_done_unit, write_text
 from configs.model import RunConfig
 from flows import dataset, planning, preflight, report
-from flows.pipeline import build_stages, read_options
+from flows.pipeline import build_stages
 from flows.progress import LogReporter
 from ocr_models.lontar_errors import LontarError
 
@@ -77,10 +77,10 @@ def process_units(units: list[planning.Unit], out: str, config: RunConfig, stamp
         return streamed
     # sized by the cluster as it is now: nodes added since the last run (autoscaling, scaled by hand) count
     ingest, model_stages = build_stages(config, cluster_resources())
-    limits = shard_limits(config)
     for text_only, group in streams(pending):
         units_stream = UnitStream({unit.unit_id: len(unit.tasks) for unit in group},
-                                  lambda unit_id: ShardWriter(fs, root, unit_id, stamp, limits=limits, images=images))
+                                  lambda unit_id: ShardWriter(fs, root, unit_id, stamp, limits=config.output,
+                                                                   images=images))
         try:
             for batch in run_stream([task for unit in group for task in unit.tasks], ingest,
                                     [] if text_only else model_stages):
@@ -114,13 +114,6 @@ def streams(pending: list[planning.Unit]) -> list[tuple[bool, list[planning.Unit
     return [(True, text), (False, scans)]
 
 
-def shard_limits(config: RunConfig) -> ShardLimits:
-    output = config.output
-    return ShardLimits(shard_max_bytes=output.shard_max_mb << 20, shard_max_rows=output.shard_max_rows,
-                       row_group_bytes=output.row_group_mb << 20, row_group_rows=output.row_group_rows,
-                       compression=output.compression)
-
-
 @flow(name="lontar-digitize", validate_parameters=False, log_prints=False)
 def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None = None,
              reporter: Any = None, run_log: bool = False, launched_at: float | None = None) -> dict:
@@ -145,7 +138,7 @@ def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None 
     timings["preflight_s"] = time.monotonic() - t0
 
     t = time.monotonic()
-    files = planning.find_files(inputs, read_options(config))
+    files = planning.find_files(inputs, config.ingest)
     batch_id = config.batch_id or planning.batch_id_of(files)
     stamp = {"run_id": run_id, "batch_id": batch_id, "config_hash": config.config_hash()}
     with dataset.batch_lock(out, batch_id):
@@ -160,7 +153,7 @@ def _write_batch(inputs: list[str], out: str, config: RunConfig, files: list[pla
     run_id, batch_id = stamp["run_id"], stamp["batch_id"]
     files = planning.skip_committed(files, dataset.source_owners(out, [f.sha256 for f in files]), batch_id,
                                     stamp["config_hash"])
-    plan = planning.plan(inputs, config, read_options(config), files)
+    plan = planning.plan(inputs, config, files)
     images = dataset.known_images(out) if plan.units else {}
     timings["plan_s"] = time.monotonic() - t
 

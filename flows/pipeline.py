@@ -10,8 +10,6 @@ import logging
 
 from actors.base import Stage
 from actors.caption import CaptionStage
-from actors.documents import ReadOptions
-from actors.guard import PageLimits
 from actors.ingest import IngestStage
 from actors.layout import LayoutStage
 from actors.ocr import OcrStage
@@ -23,23 +21,13 @@ log = logging.getLogger("lontar")
 CPUS_PER_LAYOUT_ACTOR = 8
 
 
-def read_options(config: RunConfig) -> ReadOptions:
-    options = config.ingest.model_dump(exclude={"pdf_passwords_file"})
-    return ReadOptions(**options, pdf_passwords=config.ingest.pdf_passwords())
-
-
-def page_limits(config: RunConfig) -> PageLimits:
-    limits = config.limits
-    return PageLimits(limits.page_timeout_s, limits.page_memory_mb, limits.page_retries)
-
-
 def build_stages(config: RunConfig, resources: dict) -> tuple[Stage, list[Stage]]:
     """The ingest stage and the model stages (layout, OCR, captioning), resources set: the model stages'
     actors first (a GPU each where the cluster has GPUs), then as many OCR actors as the CPUs left hold."""
     cpus, gpus = float(resources.get("CPU", 1)), float(resources.get("GPU", 0))
     ray = config.ray
-    ingest = IngestStage(read_options(config))
-    ingest.num_cpus = ray.ingest_cpus_per_task
+    ingest = IngestStage(config.ingest, config.ingest.pdf_passwords())
+    ingest.num_cpus, ingest.num_gpus, ingest.max_actors = ray.ingest_cpus_per_task, 0.0, 1  # tasks, not actors
     before: list[Stage] = []
     after: list[Stage] = []
     if not isinstance(config.layout, NoLayoutOptions):
@@ -53,8 +41,8 @@ def build_stages(config: RunConfig, resources: dict) -> tuple[Stage, list[Stage]
         after.append(caption)
     ocr = OcrStage(config.tesseract, config.candidate_scripts(),
                    {code: config.hinted_languages(code) for code in config.candidate_scripts()}, config.pairs,
-                   page_limits(config))
-    ocr.num_cpus = ray.ocr_cpus_per_actor
+                   config.limits)
+    ocr.num_cpus, ocr.num_gpus = ray.ocr_cpus_per_actor, 0.0
     # each pool may grow to its max_actors, every actor holding its CPUs: they must all fit beside OCR
     others = ingest.num_cpus + sum(s.num_cpus * s.max_actors for s in (*before, *after))
     if others + ocr.num_cpus > cpus + 1e-9:
@@ -74,8 +62,7 @@ def _per_cpus(cpus: float) -> int:
 
 
 def _share(stage: Stage, cpus: float, actors: int, cluster_gpus: float, gpus_per_actor: float) -> None:
-    stage.num_cpus = cpus
-    stage.max_actors = actors
+    stage.num_cpus, stage.num_gpus, stage.max_actors = cpus, 0.0, actors
     if stage.uses_gpu and cluster_gpus > 0 and gpus_per_actor > 0:
         stage.num_gpus = gpus_per_actor
         stage.max_actors = max(1, min(actors, int(cluster_gpus / gpus_per_actor)))

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 
 import fsspec
 
-from actors.documents import ReadOptions, open_document, sniff_format
-from configs.model import RunConfig
+from actors.documents import open_document, password_for, sniff_format
+from configs.model import IngestOptions, RunConfig
 from ocr_models.lontar_errors import NoInputError, describe, error_kind, without_credentials
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def discover(inputs: list[str]) -> list[str]:
     return sorted(found)
 
 
-def inspect(url: str, options: ReadOptions) -> SourceFile:
+def inspect(url: str, options: IngestOptions, pdf_passwords: dict[str, str] | None = None) -> SourceFile:
     """Hash the file, recognise its format and count its pages (errors are recorded, not raised)."""
     uri = redact(url)
     with fsspec.open(url, "rb") as handle:
@@ -93,7 +93,7 @@ def inspect(url: str, options: ReadOptions) -> SourceFile:
     sha = hashlib.sha256(data).hexdigest()
     fmt = sniff_format(data[:2048])
     try:
-        doc = open_document(data, fmt, options, uri)
+        doc = open_document(data, fmt, options, password_for(uri, pdf_passwords or {}))
     except Exception as exc:
         return SourceFile(url, uri, sha, fmt, len(data), -1, error_kind(exc), describe(exc))
     try:
@@ -153,12 +153,13 @@ def make_units(files: list[SourceFile], config: RunConfig) -> list[Unit]:
     return units
 
 
-def find_files(inputs: list[str], options: ReadOptions) -> list[SourceFile]:
+def find_files(inputs: list[str], options: IngestOptions) -> list[SourceFile]:
     """Every input file, inspected; a file with the same bytes as an earlier one is marked its duplicate."""
     files: list[SourceFile] = []
     first_uri: dict[str, str] = {}
+    passwords = options.pdf_passwords()
     for url in discover(inputs):
-        file = inspect(url, options)
+        file = inspect(url, options, passwords)
         if file.sha256 in first_uri:
             file = replace(file, duplicate_of=first_uri[file.sha256])
         first_uri.setdefault(file.sha256, file.uri)
@@ -186,10 +187,9 @@ def skip_committed(files: list[SourceFile], owners: dict[str, dict[str, str]], b
     return result
 
 
-def plan(inputs: list[str], config: RunConfig, options: ReadOptions,
-         files: list[SourceFile] | None = None) -> Plan:
+def plan(inputs: list[str], config: RunConfig, files: list[SourceFile] | None = None) -> Plan:
     """The run's files and units; `files` when they were found (and checked against the dataset) already."""
-    files = find_files(inputs, options) if files is None else files
+    files = find_files(inputs, config.ingest) if files is None else files
     result = Plan(files=files, units=make_units(files, config))
     log.info("planned %d files, %d pages, %d units", len(files), result.pages, len(result.units))
     return result

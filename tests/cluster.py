@@ -20,6 +20,8 @@ from pathlib import Path
 
 import psutil
 
+from configs.environment import WORKER_ENV
+
 RAY = str(Path(sys.executable).parent / "ray")
 TOKEN = "lontar-test-token-0123456789abcdef"  # the cluster's; the lontar run gets it from a file
 S3_SECRET = "lontar-test-secret-9f8e7d6c"  # must appear in no row, log or report
@@ -54,9 +56,8 @@ def node_env(home: Path, extra: dict[str, str]) -> dict[str, str]:
     sends a "usage stats disabled" note to Ray's server and asks the cloud-metadata address for its provider
     unless ~/ray_bootstrap_config.yaml exists: both are kept on loopback here."""
     (home / "ray_bootstrap_config.yaml").write_text("{}\n")
-    return {**os.environ, **extra, "HOME": str(home), "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": TOKEN,
-            "RAY_USAGE_STATS_ENABLED": "0", "RAY_USAGE_STATS_REPORT_URL": "http://127.0.0.1:9/",
-            "OMP_THREAD_LIMIT": "1"}
+    return {**os.environ, **WORKER_ENV, **extra, "HOME": str(home), "RAY_AUTH_MODE": "token",
+            "RAY_AUTH_TOKEN": TOKEN, "RAY_USAGE_STATS_REPORT_URL": "http://127.0.0.1:9/"}
 
 
 @dataclass

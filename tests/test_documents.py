@@ -10,12 +10,13 @@ import pymupdf
 import pytest
 from PIL import Image
 
-from actors.documents import ReadOptions, open_document, sniff_format, text_layer_is_sound
+from actors.documents import open_document, sniff_format, text_layer_is_sound
+from configs.model import IngestOptions
 from flows.sample_archive import born_digital_pdf, jpeg_bytes, multipage_tiff, scanned_pdf
 from flows.samples import png_bytes, render_page
 from ocr_models.lontar_errors import EncryptedInputError, InputError, UnsupportedFormatError
 
-OPTIONS = ReadOptions()
+OPTIONS = IngestOptions()
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def pages():
     return [render_page("hin", seed=1), render_page("tha", seed=2)]
 
 
-def read(data: bytes, options: ReadOptions = OPTIONS):
+def read(data: bytes, options: IngestOptions = OPTIONS):
     doc = open_document(data, sniff_format(data[:2048]), options)
     try:
         return [doc.page(i) for i in range(doc.page_count)]
@@ -57,8 +58,8 @@ def test_a_born_digital_pdf_page_is_read_from_its_text_layer():
 
 def test_text_layer_modes():
     data = born_digital_pdf([("A page with a perfectly good visible text layer on it.",)])
-    assert read(data, ReadOptions(text_layer="ignore"))[0].text_layer is None
-    assert read(data, ReadOptions(text_layer="prefer"))[0].text_layer is not None
+    assert read(data, IngestOptions(text_layer="ignore"))[0].text_layer is None
+    assert read(data, IngestOptions(text_layer="prefer"))[0].text_layer is not None
 
 
 def test_an_invisible_ocr_layer_is_not_trusted_in_auto_mode_but_is_in_prefer_mode(pages):
@@ -66,7 +67,7 @@ def test_an_invisible_ocr_layer_is_not_trusted_in_auto_mode_but_is_in_prefer_mod
     doc[0].insert_text((20, 40), "Hidden earlier OCR output with plenty of letters", render_mode=3)
     data = doc.tobytes()
     assert read(data)[0].text_layer is None
-    assert read(data, ReadOptions(text_layer="prefer"))[0].text_layer.startswith("Hidden earlier OCR")
+    assert read(data, IngestOptions(text_layer="prefer"))[0].text_layer.startswith("Hidden earlier OCR")
 
 
 @pytest.mark.parametrize(("text", "sound"), [
@@ -146,7 +147,7 @@ def test_a_truncated_pdf_loses_only_the_pages_whose_content_is_gone(pages):
 
 def test_an_image_over_the_pixel_limit_is_an_error_not_an_oom():
     data = png_bytes(Image.new("L", (400, 300), 255))
-    doc = open_document(data, "png", ReadOptions(max_image_pixels=100_000))
+    doc = open_document(data, "png", IngestOptions(max_image_pixels=100_000))
     with pytest.raises(InputError, match="too large"):
         doc.page(0)
 
@@ -155,10 +156,10 @@ def test_a_huge_pdf_page_is_rendered_within_the_pixel_limit_or_refused():
     doc = pymupdf.open()
     doc.new_page(width=72 * 40, height=72 * 40)  # a 40 x 40 inch poster: 1.4e8 pixels at 300 dpi
     data = doc.tobytes()
-    (page,) = read(data, ReadOptions(max_image_pixels=4_000_000))
+    (page,) = read(data, IngestOptions(max_image_pixels=4_000_000))
     assert page.dpi == 50 and page.width * page.height <= 4_000_000
     with pytest.raises(InputError, match="too large to render"):  # would need 25 dpi: unreadable
-        read(data, ReadOptions(max_image_pixels=1_000_000))
+        read(data, IngestOptions(max_image_pixels=1_000_000))
 
 
 def test_names_with_undecodable_bytes_are_shown_escaped_and_still_opened(tmp_path):
@@ -179,9 +180,9 @@ def test_names_with_undecodable_bytes_are_shown_escaped_and_still_opened(tmp_pat
 def test_reading_pdfs_does_not_load_pymupdfs_layout_analyser():
     """PyMuPDF 2 builds its ONNX layout model whenever it is imported (about 0.8 s of CPU in every Ray actor);
     Lontar never uses it, and its stages import PyMuPDF without it."""
-    probe = ("import sys; from actors.documents import ReadOptions, open_document; "
+    probe = ("import sys; from actors.documents import open_document; from configs.model import IngestOptions; "
              "from flows.sample_archive import BORN_DIGITAL_TEXT, born_digital_pdf; "
-             "doc = open_document(born_digital_pdf([BORN_DIGITAL_TEXT]), 'pdf', ReadOptions()); "
+             "doc = open_document(born_digital_pdf([BORN_DIGITAL_TEXT]), 'pdf', IngestOptions()); "
              "print(doc.page(0).text_layer.split()[0], sys.modules.get('pymupdf.layout'), "
              "sys.modules['pymupdf']._get_layout)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from PIL import Image
 
-from actors.guard import PageLimits
 from actors.ocr import OcrStage
 from actors.records import batch_table
+from configs.model import LimitOptions
 from flows.metrics import cer
 from flows.samples import png_bytes, render_page
 from ocr_models.tesseract.engine import TesseractOptions
@@ -24,7 +24,7 @@ def rows(images=None) -> list[dict]:
 
 
 def stage(engine_class, **limits) -> OcrStage:
-    return OcrStage(TesseractOptions(), ["Latn"], {}, limits=PageLimits(**limits), engine_class=engine_class)
+    return OcrStage(TesseractOptions(), ["Latn"], {}, limits=LimitOptions(**limits), engine_class=engine_class)
 
 
 def test_a_crashing_engine_gives_error_rows_with_the_reason_and_the_run_goes_on():
@@ -38,7 +38,7 @@ def test_a_crashing_engine_gives_error_rows_with_the_reason_and_the_run_goes_on(
 
 def test_a_hanging_page_times_out_and_a_fresh_engine_reads_the_next_page():
     HangingEngine.made = 0
-    hanging = stage(HangingEngine, timeout_s=3)
+    hanging = stage(HangingEngine, page_timeout_s=3)
     try:
         stuck, after = hanging.process(rows())
     finally:
@@ -56,7 +56,7 @@ def test_a_transient_engine_failure_is_tried_again_with_a_new_engine():
     assert FlakyEngine.made == 2
 
     FlakyEngine.failures = 3  # more failures than tries: the page's row says why, the next page is read
-    failed, second = stage(FlakyEngine, retries=1).process(rows())
+    failed, second = stage(FlakyEngine, page_retries=1).process(rows())
     assert failed["status"] == "error" and failed["error_kind"] == "transient"
     assert failed["error"] == "the engine lost its device (injected)"
     assert second["status"] == "ok" and FlakyEngine.failures == 0
@@ -71,7 +71,7 @@ def test_text_that_is_not_unicode_is_stored_with_replacement_characters():
 
 def test_a_page_over_the_memory_limit_is_refused_before_the_engine_sees_it():
     poster = rows([png_bytes(Image.new("L", (3000, 3000), 255))])  # 9 Mpx: about 86 MiB to read
-    (refused,) = stage(CrashingEngine, memory_mb=64).process(poster)
+    (refused,) = stage(CrashingEngine, page_memory_mb=64).process(poster)
     assert refused["error_kind"] == "too_large" and "over limits.page_memory_mb (64)" in refused["error"]
-    (read,) = stage(CrashingEngine, memory_mb=128).process(poster)  # within it, the engine gets the page
+    (read,) = stage(CrashingEngine, page_memory_mb=128).process(poster)  # within it, the engine gets the page
     assert read["error"] == "RuntimeError: tesseract::Classify crashed (injected)"

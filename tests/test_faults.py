@@ -17,7 +17,8 @@ import pytest
 from fsspec.implementations.local import LocalFileSystem
 
 from actors.records import batch_table
-from actors.writer import ShardLimits, ShardWriter
+from actors.writer import ShardWriter
+from configs.model import OutputOptions
 from flows import dataset
 from ocr_models.lontar_errors import OutputError, UsageError
 from tests.conftest import LONTAR, run_cli
@@ -47,7 +48,7 @@ class FullDisk(LocalFileSystem):
 
 
 def test_a_full_disk_is_one_output_error_and_leaves_no_shard(tmp_path):
-    writer = ShardWriter(FullDisk(room=2_000), str(tmp_path), "u1", STAMP, limits=ShardLimits(row_group_rows=2))
+    writer = ShardWriter(FullDisk(room=2_000), str(tmp_path), "u1", STAMP, limits=OutputOptions(row_group_rows=2))
     with pytest.raises(OutputError, match="No space left on device"):
         for _ in range(20):
             writer.write(batch_table(rows(2)))
@@ -69,7 +70,7 @@ def test_a_batch_already_being_written_is_refused_not_interleaved(tmp_path):
 
 def test_two_writers_of_one_unit_never_share_a_temporary_file(tmp_path):
     fs = fsspec.filesystem("file")
-    first, second = (ShardWriter(fs, str(tmp_path), "u1", STAMP, limits=ShardLimits(row_group_rows=1))
+    first, second = (ShardWriter(fs, str(tmp_path), "u1", STAMP, limits=OutputOptions(row_group_rows=1))
                      for _ in range(2))
     first.write(batch_table(rows(2)))
     second.write(batch_table(rows(3)))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from actors.documents import ReadOptions
 from configs.model import RunConfig
 from flows.planning import discover, plan, redact
 from flows.sample_archive import scanned_pdf
@@ -38,7 +37,7 @@ def test_globs_and_missing_inputs(archive):
 
 def test_units_are_deterministic_and_cover_every_page_once(archive):
     config = RunConfig.model_validate({"output": {"pages_per_unit": 2, "pages_per_task": 1}})
-    first, second = plan([str(archive)], config, ReadOptions()), plan([str(archive)], config, ReadOptions())
+    first, second = plan([str(archive)], config), plan([str(archive)], config)
     assert [u.unit_id for u in first.units] == [u.unit_id for u in second.units]
     covered = [(t["source_uri"], p) for u in first.units for t in u.tasks
                for p in range(t["page_start"], max(t["page_stop"], t["page_start"] + 1))]
@@ -47,15 +46,15 @@ def test_units_are_deterministic_and_cover_every_page_once(archive):
 
 
 def test_identical_files_are_read_once(archive):
-    result = plan([str(archive)], RunConfig(), ReadOptions())
+    result = plan([str(archive)], RunConfig())
     copy = next(f for f in result.files if f.uri.endswith("copy of a.png"))
     assert copy.duplicate_of.endswith("/a.png")
     assert all(t["source_uri"] != copy.uri for u in result.units for t in u.tasks)
 
 
 def test_a_config_change_changes_the_unit_ids(archive):
-    a = plan([str(archive)], RunConfig(), ReadOptions())
-    b = plan([str(archive)], RunConfig(langs=["eng"]), ReadOptions())
+    a = plan([str(archive)], RunConfig())
+    b = plan([str(archive)], RunConfig(langs=["eng"]))
     assert {u.unit_id for u in a.units}.isdisjoint({u.unit_id for u in b.units})
 
 
@@ -70,9 +69,9 @@ def test_text_layer_files_make_units_of_their_own_that_need_no_model_stages(arch
 
     (archive / "sub" / "c.pdf").write_bytes(born_digital_pdf([SAMPLE_TEXT["eng"]] * 2))
     (archive / "sub" / "d.pdf").write_bytes(born_digital_pdf([SAMPLE_TEXT["eng"]]))
-    result = plan([str(archive)], RunConfig(), ReadOptions())
+    result = plan([str(archive)], RunConfig())
     kinds = [(u.text_only, sorted({t["source_uri"].rsplit("/", 1)[1] for t in u.tasks})) for u in result.units]
     # in file order: a.png and notes.txt (an error joins any unit), b.pdf scanned, c and d with text layers
     assert kinds == [(False, ["a.png", "b.pdf", "notes.txt"]), (True, ["c.pdf", "d.pdf"])]
-    ignored = plan([str(archive)], RunConfig(), ReadOptions(text_layer="ignore"))
+    ignored = plan([str(archive)], RunConfig(ingest={"text_layer": "ignore"}))
     assert [u.text_only for u in ignored.units] == [False]  # text layers ignored: every page is OCR'd

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from actors.documents import ReadOptions
 from actors.ingest import IngestStage
-from configs.model import load_config
+from configs.model import IngestOptions, load_config
 from flows.planning import redact
 from ocr_models.lontar_errors import UsageError, describe
 
@@ -60,6 +59,6 @@ def test_a_file_that_fails_to_open_through_a_url_with_a_password_keeps_the_secre
     task = {"url": url.encode(), "source_uri": redact(url), "source_sha256": "0" * 64, "source_format": "pdf",
             "page_count": 1, "page_start": 0, "page_stop": 1, "error_kind": None, "error": None}
     with caplog.at_level(logging.DEBUG):
-        (row,) = IngestStage(ReadOptions()).process([task])
+        (row,) = IngestStage(IngestOptions()).process([task])
     assert row["status"] == "error" and "archivist:***@vault/gone.pdf" in row["error"], row["error"]
     assert "s3cr3t" not in str(row) and "s3cr3t" not in caplog.text

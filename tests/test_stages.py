@@ -7,10 +7,10 @@ import hashlib
 import numpy as np
 import pytest
 
-from actors.documents import ReadOptions
 from actors.ingest import IngestStage, page_id
 from actors.ocr import OcrStage
 from actors.records import BATCH_SCHEMA, batch_table
+from configs.model import IngestOptions
 from flows.metrics import cer
 from flows.sample_archive import born_digital_pdf, scanned_pdf
 from flows.samples import png_bytes, render_page
@@ -37,7 +37,7 @@ def test_ingest_then_ocr_reads_a_scanned_pdf(tmp_path, ocr_stage):
     hin, tam = render_page("hin", seed=31), render_page("tam", seed=32)
     data = scanned_pdf([hin, tam])
     (tmp_path / "scan.pdf").write_bytes(data)
-    rows = IngestStage(ReadOptions()).process([task_for(tmp_path / "scan.pdf", data, "pdf", 2)])
+    rows = IngestStage(IngestOptions()).process([task_for(tmp_path / "scan.pdf", data, "pdf", 2)])
     assert [r["page_index"] for r in rows] == [0, 1]
     assert rows[0]["page_id"] == page_id(rows[0]["source_sha256"], 0)
 
@@ -51,7 +51,7 @@ def test_ingest_then_ocr_reads_a_scanned_pdf(tmp_path, ocr_stage):
 def test_text_layer_pages_skip_ocr(tmp_path, ocr_stage):
     data = born_digital_pdf([("A born-digital page of minutes, typed and never printed.",)])
     (tmp_path / "minutes.pdf").write_bytes(data)
-    rows = IngestStage(ReadOptions()).process([task_for(tmp_path / "minutes.pdf", data, "pdf", 1)])
+    rows = IngestStage(IngestOptions()).process([task_for(tmp_path / "minutes.pdf", data, "pdf", 1)])
     (row,) = ocr_stage.process(rows)
     assert row["text_source"] == "text_layer" and row["engine"] == "pymupdf"
     assert row["script"] == "Latn" and row.get("ocr_confidence") is None
@@ -59,7 +59,7 @@ def test_text_layer_pages_skip_ocr(tmp_path, ocr_stage):
 
 def test_an_unreadable_file_is_one_error_row(tmp_path):
     (tmp_path / "empty.pdf").write_bytes(b"")
-    (row,) = IngestStage(ReadOptions()).process([task_for(tmp_path / "empty.pdf", b"", "pdf", 1)])
+    (row,) = IngestStage(IngestOptions()).process([task_for(tmp_path / "empty.pdf", b"", "pdf", 1)])
     assert row["status"] == "error" and row["page_index"] == -1
     assert row["error_kind"] == "bad_input" and "empty file" in row["error"]
 

@@ -15,7 +15,6 @@ from actors.records import batch_table
 from actors.unit_stream import UnitStream
 from actors.writer import ShardWriter, read_done_unit
 from configs.model import RunConfig
-from flows.pipeline import read_options
 from flows.planning import SourceFile, make_units
 from ocr_models.lontar_errors import LontarError
 from tests.test_writer import STAMP, shards
@@ -68,7 +67,7 @@ def test_ingest_tells_how_many_rows_each_read_task_gave(sample_archive):
                                            "cannot open")], config)
     assert [t["work"] for t in unit.tasks] == [{"unit_id": unit.unit_id, "task": i, "task_rows": None}
                                                for i in range(3)]
-    rows = IngestStage(read_options(config)).process(unit.tasks)
+    rows = IngestStage(config.ingest).process(unit.tasks)
     assert [(r["page_index"], r["work"]["task"], r["work"]["task_rows"]) for r in rows] == [
         (0, 0, 1), (1, 1, 1), (-1, 2, 1)]  # a file that cannot be read gives its task one error row
 

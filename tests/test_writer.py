@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from actors.records import PAGE_SCHEMA, batch_table
-from actors.writer import ShardLimits, ShardWriter, UnitStats, read_done_unit
+from actors.writer import ShardWriter, UnitStats, read_done_unit
+from configs.model import OutputOptions
 
 STAMP = {"run_id": "r1", "batch_id": "b1", "config_hash": "c1"}
 
@@ -52,7 +53,7 @@ def test_a_committed_shard_has_every_row_stamped_and_a_done_marker(tmp_path):
 
 def test_a_partition_past_its_limit_is_continued_in_a_new_shard(tmp_path):
     fs = fsspec.filesystem("file")
-    writer = ShardWriter(fs, str(tmp_path), "u5", STAMP, limits=ShardLimits(shard_max_rows=4, row_group_rows=2))
+    writer = ShardWriter(fs, str(tmp_path), "u5", STAMP, limits=OutputOptions(shard_max_rows=4, row_group_rows=2))
     for _ in range(5):
         writer.write(batch_table(rows(2)))
     stats = writer.close()
