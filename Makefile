@@ -14,6 +14,7 @@ demo: deps
 
 test: deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 	$(VENV)/bin/pytest
 
 # Throughput against the limit (tesseract on every core) and OCRmyPDF, in one run: docs/benchmarks.md;
@@ -38,6 +39,7 @@ $(VENV)/.bench-installed: pyproject.toml
 
 lint: deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 
 deps: system-deps $(VENV)/.installed
 

@@ -17,7 +17,7 @@ from ocr_models.scripts import dominant_script
 
 log = logging.getLogger(__name__)
 
-# Fields of a read task (made by flows/planning.py): source_uri, url (bytes, os.fsencode'd: how to open it,
+# Fields of a read task (made by flows/run/planning.py): source_uri, url (bytes, os.fsencode'd: how to open it,
 # credentials possibly inside), source_sha256, source_format, page_count, page_start, page_stop, work (its
 # unit and index there), and for files that failed at planning, error_kind and error.
 

@@ -167,7 +167,7 @@ def cluster_address(configured: str | None) -> str | None:
 def join(address: str, runtime_env: dict) -> None:
     """ray.init on an existing cluster; a UsageError within seconds when nothing listens there, and one that
     names the token settings when the cluster refuses us (Ray itself only says it could not connect). Ray
-    reads its token settings when imported: `flows._env` sets them before that."""
+    reads its token settings when imported: `flows.environment` sets them before that."""
     check_reachable(address)
     try:
         ray.init(address=address, runtime_env=runtime_env, logging_level=logging.WARNING, log_to_driver=False)

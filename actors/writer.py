@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from actors import quality
+from actors.dataset_layout import shard_path, unit_marker
 from actors.records import (
     PAGE_FIELDS,
     PAGE_PARTITIONING,
@@ -176,8 +177,7 @@ class _PartitionedTable:
         if shard is None:
             sequence = self._sequence.get(key, 0)
             self._sequence[key] = sequence + 1
-            folder = "/".join(f"{name}={value}" for name, value in zip(self.partitioning, key, strict=True))
-            path = f"{self.table}/{folder}/part-{self.unit_id}-{sequence:05d}.parquet"
+            path = shard_path(self.table, dict(zip(self.partitioning, key, strict=True)), self.unit_id, sequence)
             shard = self._open[key] = _Shard(self.fs, self.root, path, self.schema, self.limits.compression)
         shard.write(pa.concat_tables(buffer))
         if shard.bytes_written >= self.limits.shard_max_mb << 20 or shard.rows >= self.limits.shard_max_rows:
@@ -291,10 +291,6 @@ def _table(rows: list[dict], schema: pa.Schema) -> pa.Table:
         if not schema_field.nullable and column.null_count:
             raise ValueError(f"column {schema_field.name} must not be null ({column.null_count} null rows)")
     return table
-
-
-def unit_marker(root: str, unit_id: str) -> str:
-    return f"{root.rstrip('/')}/_units/{unit_id}.json"
 
 
 def read_done_unit(fs: fsspec.AbstractFileSystem, root: str, unit_id: str) -> UnitStats | None:

@@ -4,14 +4,14 @@
     .venv/bin/python benchmarks/accuracy.py --per-language 1
 
 In one run on one machine:
-1. `lontar eval-set` writes the benchmark set (flows/eval_set.py): 16 languages in 15 scripts, one and two
+1. `lontar eval-set` writes the benchmark set (flows/synth/eval_set.py): 16 languages in 15 scripts, one and two
    columns, degradations rotating over the pages (clean, blur, skew, noise, JPEG, faded, show-through,
    150 dpi, upside down, sideways), the truth of every page beside it;
 2. automatic: `lontar run` on the scans with no hint at all, then `lontar eval` against the truth;
 3. by hand: the `tesseract` CLI on each scan with `-l <the page's language>` (what a user who knows the
    language types; default page segmentation), all cores, OMP_THREAD_LIMIT=1;
 4. English only: the same with `-l eng`.
-CER is pooled per group (flows/evaluate.py: the sum of edits over the sum of truth characters). Prints a
+CER is pooled per group (flows/dataset/evaluate.py: the sum of edits over the sum of truth characters). Prints a
 table per language, one per degradation, and the targets of docs/accuracy.md.
 """
 
@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from flows.evaluate import score_page
+from flows.dataset.evaluate import score_page
 
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}

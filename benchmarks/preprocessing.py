@@ -2,7 +2,7 @@
 
     OMP_THREAD_LIMIT=1 .venv/bin/python benchmarks/preprocessing.py ben,lao,tha blur,noise [--seeds 3]
 
-For each language and degradation of flows/eval_set.py, `--seeds` pages are rendered and read whole by the
+For each language and degradation of flows/synth/eval_set.py, `--seeds` pages are rendered and read whole by the
 engine with the page's script (language model, and script model where the two differ), after each clean-up:
 none, unsharp mask, 1.5 x upscaling (resolution normalisation), autocontrast (contrast normalisation) and a
 3 x 3 median filter. Prints the pooled CER of each. docs/accuracy.md records what was kept.
@@ -22,8 +22,8 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from flows.eval_set import degrade, render_text_page
-from flows.evaluate import score_page
+from flows.dataset.evaluate import score_page
+from flows.synth.eval_set import degrade, render_text_page
 from ocr_models.scripts import LANGUAGE_SCRIPT
 from ocr_models.tesseract.engine import TesseractEngine
 from ocr_models.types import PageImage

@@ -12,7 +12,7 @@ In one run on one machine:
 1. the limit and the accuracy oracle: `tesseract PAGE - -l <lang>` per page, OMP_THREAD_LIMIT=1, one process
    per core (the CPU seconds of each process are its own, from wait4);
 2. `lontar run` on the same pages with no hint (symlinks in a work folder), all cores;
-3. per page and per script: CER and order-free word error of both (flows/evaluate.py's normalisation),
+3. per page and per script: CER and order-free word error of both (flows/dataset/evaluate.py's normalisation),
    whether Lontar named the script right, OCR CPU seconds of both, and the steps Lontar ran on the page with
    their seconds (the `ocr_steps` column);
 4. the calibration of `ocr_confidence`: pages binned by it, the mean of (1 - CER) in each bin;
@@ -37,8 +37,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from flows.dataset import read_table  # noqa: E402
-from flows.evaluate import score_page  # noqa: E402
+from flows.dataset.evaluate import score_page  # noqa: E402
+from flows.dataset.views import read_table  # noqa: E402
 from ocr_models.scripts import BY_CODE, BY_NAME  # noqa: E402
 
 BIN = Path(sys.executable).parent

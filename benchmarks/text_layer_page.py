@@ -26,8 +26,8 @@ from actors.ingest import page_row
 from actors.records import batch_table
 from actors.writer import ShardWriter
 from configs.model import IngestOptions
-from flows.sample_archive import born_digital_pdf
-from flows.samples import SAMPLE_TEXT
+from flows.synth.archive import born_digital_pdf
+from flows.synth.text import SAMPLE_TEXT
 
 
 def per_page(label: str, step: Callable[[int], object], pages: int) -> None:

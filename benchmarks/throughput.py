@@ -3,7 +3,7 @@
     make bench                                     # 100 scanned pages in 9 scripts, and the rest below
     .venv/bin/python benchmarks/throughput.py --pages 20 --skip ocrmypdf
 
-One deterministic archive (flows/sample_layouts.py: A4 pages at 300 dpi, one and two columns, each with a
+One deterministic archive (flows/synth/layouts.py: A4 pages at 300 dpi, one and two columns, each with a
 figure and its printed caption, blurred like a scan; one multi-page scanned PDF per script, the scanner's
 JPEG inside) is measured five ways on this machine, one after the other:
 - limit:      `tesseract page.jpg - -l LANG --psm P` over the same JPEGs, as many processes as cores,
@@ -38,9 +38,9 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import contextlib
 
-from flows.sample_archive import born_digital_pdf, jpeg_bytes
-from flows.sample_layouts import FIGURE_CAPTIONS, layout_page
-from flows.samples import SAMPLE_TEXT
+from flows.synth.archive import born_digital_pdf, jpeg_bytes
+from flows.synth.layouts import FIGURE_CAPTIONS, layout_page
+from flows.synth.text import SAMPLE_TEXT
 from ocr_models.scripts import LANGUAGE_SCRIPT
 from ocr_models.tesseract.engine import TesseractOptions
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from flows import _env
+from flows import environment
 
-_env.apply()
+environment.apply()
 
 REPO = Path(__file__).resolve().parent.parent
 LONTAR = shutil.which("lontar") or str(REPO / ".venv" / "bin" / "lontar")
@@ -27,7 +27,7 @@ def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def sample_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from flows.sample_archive import write_sample_archive
+    from flows.synth.archive import write_sample_archive
 
     folder = tmp_path_factory.mktemp("archive")
     write_sample_archive(folder)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from actors.records import PAGE_FIELDS, PAIR_FIELDS
-from flows.dataset import read_table
-from flows.metrics import cer
-from flows.planning import redact
+from flows.dataset.metrics import cer
+from flows.dataset.views import read_table
+from flows.run.planning import redact
 from ocr_models.geometry.boxes import iou
 from ocr_models.scripts import LANGUAGE_SCRIPT
 from tests.bad_inputs import ATTACHMENT_PAYLOAD, PASSWORD, PASSWORDS_FILE, input_classes

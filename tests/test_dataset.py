@@ -19,10 +19,12 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 
+from actors import dataset_layout
 from actors.records import PAGE_FIELDS, PAIR_FIELDS, SCHEMA_VERSION, batch_table
 from actors.writer import ShardWriter
-from flows import dataset, planning
-from flows.export import export_webdataset
+from flows.dataset import manifest, views
+from flows.dataset.export import export_webdataset
+from flows.run import planning
 from ocr_models.lontar_errors import UsageError
 from tests.conftest import run_cli
 
@@ -56,7 +58,7 @@ def write_batch(root: Path, batch: str, unit: str, rows: list[dict], images: dic
               "files": {"total": 1}, "pairs": {"total": stats.pairs}, "units": {"written": 1, "skipped": 0},
               "timings": {"total_s": 1.0, "pages_per_s": 1.0}, "config_hash": "c1",
               "versions": {"lontar": "0.1.0", "tesseract": "5.3.0"}, "inputs": [f"/archive/{batch}"]}
-    path = Path(dataset.report_path(str(root), batch, report["run_id"]))
+    path = Path(dataset_layout.report_path(str(root), batch, report["run_id"]))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report))
 
@@ -69,18 +71,18 @@ def two_batches(tmp_path: Path) -> Path:
     first = [page("b1", "aaa", 0, "Deva", pairs=[pair("f1", "figure", LOGO), pair("l1", "line", b"line1",
                                                                                     "पुरानी", "Deva")]),
              page("b1", "aaa", 1, "Deva"), page("b1", "aaa", 2, None, status="error")]
-    write_batch(root, "b1", "u1", first, dataset.known_images(str(root)) if root.exists() else {})
+    write_batch(root, "b1", "u1", first, views.known_images(str(root)) if root.exists() else {})
     second = [page("b2", "bbb", 0, "Latn", pairs=[pair("f2", "figure", LOGO), pair("t2", "table", b"tab")]),
               page("b2", "bbb", 1, "Latn")]
-    write_batch(root, "b2", "u2", second, dataset.known_images(str(root)))
-    dataset.refresh(str(root))
+    write_batch(root, "b2", "u2", second, views.known_images(str(root)))
+    manifest.refresh(str(root))
     return root
 
 
 def test_duckdb_pyarrow_and_polars_read_the_same_numbers(two_batches):
     root = two_batches
     expected = {"Deva": 2, "Latn": 2, "Zzzz": 1}
-    con = dataset.connect(str(root))
+    con = views.connect(str(root))
     assert dict(con.execute("SELECT script, count(*) FROM pages GROUP BY 1").fetchall()) == expected
     plain_duckdb = duckdb.sql(f"SELECT script, count(*) FROM read_parquet('{root}/pages/*/*.parquet', "
                               "hive_partitioning = true) GROUP BY 1").fetchall()
@@ -90,8 +92,8 @@ def test_duckdb_pyarrow_and_polars_read_the_same_numbers(two_batches):
     assert Counter(pq.read_table(root / "pages").column("script").to_pylist()) == expected  # pandas' route
     polars = pl.scan_parquet(root / "pages" / "*" / "*.parquet", hive_partitioning=True).group_by("script").len()
     assert dict(polars.collect().iter_rows()) == expected
-    assert dataset.read_table(str(root), "pages").column_names == list(PAGE_FIELDS)
-    assert dataset.read_table(str(root), "pairs").column_names == list(PAIR_FIELDS)
+    assert views.read_table(str(root), "pages").column_names == list(PAGE_FIELDS)
+    assert views.read_table(str(root), "pairs").column_names == list(PAIR_FIELDS)
     lines = pl.scan_parquet(root / "pairs" / "kind=line" / "*" / "*.parquet", hive_partitioning=True).collect()
     assert lines["pair_id"].to_list() == ["l1"] and lines["script"].to_list() == ["Deva"]
 
@@ -110,7 +112,7 @@ def test_the_manifest_lists_every_committed_shard_with_its_rows_and_bytes(two_ba
 
 
 def test_a_figure_image_already_in_the_dataset_is_stored_once_across_batches(two_batches):
-    figures = {p["pair_id"]: p for p in dataset.read_table(str(two_batches), "pairs").to_pylist()}
+    figures = {p["pair_id"]: p for p in views.read_table(str(two_batches), "pairs").to_pylist()}
     assert figures["f1"]["image"] == LOGO and figures["f1"]["duplicate_of"] is None
     assert figures["f2"]["image"] is None and figures["f2"]["duplicate_of"] == "f1"
     assert figures["f2"]["image_sha256"] == figures["f1"]["image_sha256"] == hashlib.sha256(LOGO).hexdigest()
@@ -120,7 +122,7 @@ def test_a_dataset_of_text_layers_only_has_no_confidence_quantiles_but_a_card(tm
     root = tmp_path / "born-digital"
     row = page("b1", "ddd", 0, "Latn") | {"text_source": "text_layer", "ocr_confidence": None, "engine": "pymupdf"}
     write_batch(root, "b1", "u1", [row], {})
-    dataset.refresh(str(root))
+    manifest.refresh(str(root))
     assert "| text_layer | 1 |" in (root / "README.md").read_text()
 
 
@@ -134,7 +136,7 @@ def test_the_dataset_card_has_the_numbers_and_how_to_load_it(two_batches):
 
 
 def test_files_the_dataset_has_from_another_batch_or_config_are_duplicates_not_new_rows(two_batches):
-    owners = dataset.source_owners(str(two_batches), ["aaa", "ccc"])
+    owners = views.source_owners(str(two_batches), ["aaa", "ccc"])
     assert owners == {"aaa": {"batch_id": "b1", "config_hash": "c1", "source_uri": "/archive/b1/aaa.pdf"}}
     files = [planning.SourceFile(f"/new/{sha}.pdf", f"/new/{sha}.pdf", sha, "pdf", 1, 1) for sha in ("aaa", "ccc")]
     again = planning.skip_committed(files, owners, "b3", "c1")
@@ -148,18 +150,18 @@ def test_a_dataset_of_another_schema_version_is_refused(tmp_path):
     (old / "pages").mkdir(parents=True)
     (old / "pages" / "part-x.parquet").write_bytes(b"PAR1")
     with pytest.raises(UsageError, match="schema version 2"):
-        dataset.check_writable_version(str(old))
-    dataset.check_writable_version(str(tmp_path / "new"))  # nothing there yet: fine
+        manifest.check_writable_version(str(old))
+    manifest.check_writable_version(str(tmp_path / "new"))  # nothing there yet: fine
 
 
 def test_a_new_dataset_answers_queries_with_no_rows_and_has_a_card(tmp_path):
-    con = dataset.connect(str(tmp_path))
+    con = views.connect(str(tmp_path))
     assert con.execute("SELECT count(*) FROM pages").fetchone() == (0,)
     assert con.execute("SELECT count(*) FROM runs").fetchone() == (0,)
-    assert dataset.refresh(str(tmp_path))["tables"]["pages"]["rows"] == 0
+    assert manifest.refresh(str(tmp_path))["tables"]["pages"]["rows"] == 0
     assert "Quantiles over OCR'd pages: no OCR pages." in (tmp_path / "README.md").read_text()
     with pytest.raises(UsageError, match="no dataset"):
-        dataset.connect(str(tmp_path / "missing"))
+        views.connect(str(tmp_path / "missing"))
 
 
 def test_query_cli_in_every_format(two_batches, tmp_path):
@@ -233,10 +235,10 @@ def test_a_dataset_on_an_fsspec_filesystem_answers_the_same(tmp_path):
     writer.write(batch_table([page("b1", "aaa", 0, "Deva", pairs=[pair("f1", "figure", LOGO)])]))
     writer.close()
     try:
-        assert dataset.connect("memory://lontar-test").execute("SELECT script FROM pages").fetchall() == [("Deva",)]
-        assert dataset.source_owners("memory://lontar-test", ["aaa"])["aaa"]["batch_id"] == "b1"
-        assert dataset.known_images("memory://lontar-test") == {hashlib.sha256(LOGO).hexdigest(): "f1"}
-        assert dataset.refresh("memory://lontar-test")["tables"]["pairs"]["rows"] == 1
+        assert views.connect("memory://lontar-test").execute("SELECT script FROM pages").fetchall() == [("Deva",)]
+        assert views.source_owners("memory://lontar-test", ["aaa"])["aaa"]["batch_id"] == "b1"
+        assert views.known_images("memory://lontar-test") == {hashlib.sha256(LOGO).hexdigest(): "f1"}
+        assert manifest.refresh("memory://lontar-test")["tables"]["pairs"]["rows"] == 1
         assert fs.exists("/lontar-test/README.md")
     finally:
         fs.rm("/lontar-test", recursive=True)

@@ -12,8 +12,8 @@ from PIL import Image
 
 from actors.documents import open_document, sniff_format, text_layer_is_sound
 from configs.model import IngestOptions
-from flows.sample_archive import born_digital_pdf, jpeg_bytes, multipage_tiff, scanned_pdf
-from flows.samples import png_bytes, render_page
+from flows.synth.archive import born_digital_pdf, jpeg_bytes, multipage_tiff, scanned_pdf
+from flows.synth.text import png_bytes, render_page
 from ocr_models.lontar_errors import EncryptedInputError, InputError, UnsupportedFormatError
 
 OPTIONS = IngestOptions()
@@ -166,7 +166,7 @@ def test_names_with_undecodable_bytes_are_shown_escaped_and_still_opened(tmp_pat
     import os
 
     from actors.ingest import IngestStage
-    from flows.planning import discover, inspect, read_tasks
+    from flows.run.planning import discover, inspect, read_tasks
 
     name = os.fsdecode(b"bad-\xff\xfe-name.png")
     (tmp_path / name).write_bytes(png_bytes(render_page("eng", seed=3).image))
@@ -181,7 +181,7 @@ def test_reading_pdfs_does_not_load_pymupdfs_layout_analyser():
     """PyMuPDF 2 builds its ONNX layout model whenever it is imported (about 0.8 s of CPU in every Ray actor);
     Lontar never uses it, and its stages import PyMuPDF without it."""
     probe = ("import sys; from actors.documents import open_document; from configs.model import IngestOptions; "
-             "from flows.sample_archive import BORN_DIGITAL_TEXT, born_digital_pdf; "
+             "from flows.synth.archive import BORN_DIGITAL_TEXT, born_digital_pdf; "
              "doc = open_document(born_digital_pdf([BORN_DIGITAL_TEXT]), 'pdf', IngestOptions()); "
              "print(doc.page(0).text_layer.split()[0], sys.modules.get('pymupdf.layout'), "
              "sys.modules['pymupdf']._get_layout)")

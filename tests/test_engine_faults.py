@@ -9,8 +9,8 @@ from PIL import Image
 from actors.ocr import OcrStage
 from actors.records import batch_table
 from configs.model import LimitOptions
-from flows.metrics import cer
-from flows.samples import png_bytes, render_page
+from flows.dataset.metrics import cer
+from flows.synth.text import png_bytes, render_page
 from ocr_models.tesseract.engine import TesseractOptions
 from tests.faulty_engines import BadUtf8Engine, CrashingEngine, FlakyEngine, HangingEngine
 

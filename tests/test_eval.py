@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.eval_set import DEGRADATIONS, LANGUAGES, eval_pages, write_eval_set
-from flows.evaluate import evaluate, score_page
+from flows.dataset.evaluate import evaluate, score_page
+from flows.synth.eval_set import DEGRADATIONS, LANGUAGES, eval_pages, write_eval_set
 from ocr_models.lontar_errors import UsageError
 from ocr_models.scripts import LANGUAGE_SCRIPT
 from tests.conftest import run_cli

@@ -19,7 +19,7 @@ from fsspec.implementations.local import LocalFileSystem
 from actors.records import batch_table
 from actors.writer import ShardWriter
 from configs.model import OutputOptions
-from flows import dataset
+from flows.dataset import locks, views
 from ocr_models.lontar_errors import OutputError, UsageError
 from tests.conftest import LONTAR, run_cli
 from tests.test_writer import STAMP, rows
@@ -58,13 +58,13 @@ def test_a_full_disk_is_one_output_error_and_leaves_no_shard(tmp_path):
 
 
 def test_a_batch_already_being_written_is_refused_not_interleaved(tmp_path):
-    with dataset.batch_lock(str(tmp_path), "b1"):
+    with locks.batch_lock(str(tmp_path), "b1"):
         with pytest.raises(UsageError, match="another run is writing batch b1"), \
-                dataset.batch_lock(str(tmp_path), "b1"):
+                locks.batch_lock(str(tmp_path), "b1"):
             pass
-        with dataset.batch_lock(str(tmp_path), "b2"):  # another batch may write beside it
+        with locks.batch_lock(str(tmp_path), "b2"):  # another batch may write beside it
             pass
-    with dataset.batch_lock(str(tmp_path), "b1"):  # released: the next run goes ahead
+    with locks.batch_lock(str(tmp_path), "b1"):  # released: the next run goes ahead
         pass
 
 
@@ -79,7 +79,7 @@ def test_two_writers_of_one_unit_never_share_a_temporary_file(tmp_path):
     first.close()
     second.close()
     assert len(list((tmp_path / "pages").rglob("*.parquet"))) == 1
-    assert dataset.read_table(str(tmp_path), "pages").num_rows == 3  # whole: the last writer's shard
+    assert views.read_table(str(tmp_path), "pages").num_rows == 3  # whole: the last writer's shard
 
 
 def worker_processes(root: psutil.Process, name: str) -> list[psutil.Process]:
@@ -114,8 +114,8 @@ def test_a_stage_actor_killed_mid_run_is_replaced_and_every_page_is_written_once
     _, stderr = run.communicate(timeout=900)
     assert run.returncode == 0, stderr[-3000:]
 
-    pages = dataset.read_table(str(out), "pages", ["source_sha256", "page_index", "status"]).to_pylist()
+    pages = views.read_table(str(out), "pages", ["source_sha256", "page_index", "status"]).to_pylist()
     keys = [(p["source_sha256"], p["page_index"]) for p in pages]
     assert len(keys) == len(set(keys)) == 11 and {p["status"] for p in pages} == {"ok"}
-    pairs = dataset.read_table(str(out), "pairs", ["pair_id"]).column("pair_id").to_pylist()
+    pairs = views.read_table(str(out), "pairs", ["pair_id"]).column("pair_id").to_pylist()
     assert len(pairs) == len(set(pairs)) > 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flows.sample_layouts import layout_page
+from flows.synth.layouts import layout_page
 from ocr_models.geometry.boxes import iou
 from ocr_models.layout.rapid import RapidLayoutDetector
 from ocr_models.layout.transformers import TransformersLayoutDetector, TransformersLayoutOptions, check_options

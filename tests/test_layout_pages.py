@@ -12,9 +12,9 @@ from PIL import Image
 from actors.layout import LayoutStage
 from actors.ocr import OcrStage
 from actors.records import BATCH_SCHEMA, batch_table
-from flows.metrics import cer
-from flows.sample_layouts import LayoutPage, layout_page
-from flows.samples import png_bytes
+from flows.dataset.metrics import cer
+from flows.synth.layouts import LayoutPage, layout_page
+from flows.synth.text import png_bytes
 from ocr_models.geometry.boxes import iou
 from ocr_models.layout.rapid import RapidLayoutOptions
 from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT

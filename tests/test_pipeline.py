@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from configs.model import load_config
-from flows.pipeline import build_stages
+from flows.run.stages import build_stages
 from ocr_models.lontar_errors import UsageError
 
 

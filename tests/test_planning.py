@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from configs.model import RunConfig
-from flows.planning import discover, plan, redact
-from flows.sample_archive import scanned_pdf
-from flows.samples import png_bytes, render_page
+from flows.run.planning import discover, plan, redact
+from flows.synth.archive import scanned_pdf
+from flows.synth.text import png_bytes, render_page
 from ocr_models.lontar_errors import NoInputError
 
 
@@ -64,8 +64,8 @@ def test_credentials_never_leave_the_url():
 
 
 def test_text_layer_files_make_units_of_their_own_that_need_no_model_stages(archive):
-    from flows.sample_archive import born_digital_pdf
-    from flows.samples import SAMPLE_TEXT
+    from flows.synth.archive import born_digital_pdf
+    from flows.synth.text import SAMPLE_TEXT
 
     (archive / "sub" / "c.pdf").write_bytes(born_digital_pdf([SAMPLE_TEXT["eng"]] * 2))
     (archive / "sub" / "d.pdf").write_bytes(born_digital_pdf([SAMPLE_TEXT["eng"]]))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.dataset import read_table
+from flows.dataset.views import read_table
 from tests.conftest import LONTAR, run_cli
 from tests.test_resume import kill_tree
 

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from configs.model import QueueOptions
-from flows.queue import Batch, check_options, new_batch_id, next_nightly
+from flows.queue.batches import Batch, new_batch_id
+from flows.queue.schedule import check_options, next_nightly
 from ocr_models.lontar_errors import UsageError
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ import time
 import psutil
 import pytest
 
-from flows.dataset import read_table
+from flows.dataset.views import read_table
 from tests.conftest import LONTAR, run_cli
 
 pytestmark = pytest.mark.integration

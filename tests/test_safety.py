@@ -11,7 +11,7 @@ import pytest
 
 from actors.ingest import IngestStage
 from configs.model import IngestOptions, load_config
-from flows.planning import redact
+from flows.run.planning import redact
 from ocr_models.lontar_errors import UsageError, describe
 
 ROOT = Path(__file__).resolve().parents[1]

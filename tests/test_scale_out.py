@@ -11,7 +11,7 @@ from unittest import mock
 
 import pytest
 
-from flows.dataset import read_table
+from flows.dataset.views import read_table
 from tests.cluster import S3_SECRET, TOKEN, ray_nodes, s3_server, session_processes
 from tests.conftest import run_cli
 

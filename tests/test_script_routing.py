@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 
 from actors.ocr import OcrStage
-from flows.metrics import cer
-from flows.samples import png_bytes, render_page
+from flows.dataset.metrics import cer
+from flows.synth.text import png_bytes, render_page
 from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT, SCRIPTS, canonical_text, script_for_osd_label
 from ocr_models.tesseract.engine import TesseractEngine, TesseractOptions, _purity_weighted
 from ocr_models.tesseract.tesserocr_api import LineText
@@ -157,7 +157,7 @@ def test_a_page_scanned_turned_is_read_turned_back_even_where_osd_is_unsure(stag
     """OSD finds some of these orientations with confidence 4-8 and calls others wrong or not at all (Odia
     "Thai" and turned 270, Khmer "Latin"): a page whose lines run top to bottom is judged both quarter ways,
     one whose best trial is poor is tried upside down too."""
-    from flows.eval_set import render_text_page
+    from flows.synth.eval_set import render_text_page
     from ocr_models.tesseract.engine import rotate
 
     image, text = render_text_page(lang, 1, seed=7)
@@ -177,7 +177,7 @@ def test_malayalam_chillus_are_stored_as_atomic_letters():
 def test_an_upright_page_osd_calls_upside_down_stays_upright(stage):
     """OSD calls these Myanmar pages Arabic and upside down with orientation confidence 11-14: Arabic's model
     reads garbage either way, which proves no turn."""
-    from flows.eval_set import degrade, render_text_page
+    from flows.synth.eval_set import degrade, render_text_page
 
     image, text = render_text_page("mya", 2, seed=30)  # the benchmark set's mya-01-2col-noise.png
     noisy, _ = degrade(image, "noise", 30, image)
@@ -196,7 +196,7 @@ def test_a_page_whose_file_states_no_resolution_is_read_at_the_resolution_tesser
 def test_two_columns_tesseract_runs_together_are_read_column_by_column(stage):
     """Tesseract takes the gutter of this two-column Thai page for a space and interleaves the columns (CER
     0.6): a line that covers two side-by-side text regions sends the page to be read region by region."""
-    from flows.eval_set import render_text_page
+    from flows.synth.eval_set import render_text_page
 
     image, text = render_text_page("tha", 2, seed=9)
     row = read(stage, np.asarray(image))
@@ -207,7 +207,7 @@ def test_two_columns_tesseract_runs_together_are_read_column_by_column(stage):
 def test_a_line_tesseract_leaves_out_is_found_in_the_ink_and_read(engine):
     """Tesseract's page reading drops this Bengali page's last line whole (it reads it in halves, not at once);
     the ink shows five lines, the missing one is read on its own, halved until it reads."""
-    from flows.eval_set import render_text_page
+    from flows.synth.eval_set import render_text_page
     from ocr_models.geometry.ink import ink_bands
 
     image, text = render_text_page("ben", 1, seed=900)
@@ -226,7 +226,7 @@ def test_a_blank_or_faint_crop_has_no_lines_of_ink():
 
 
 def test_lines_that_run_top_to_bottom_are_told_from_skewed_or_upright_lines():
-    from flows.eval_set import degrade, render_text_page
+    from flows.synth.eval_set import degrade, render_text_page
     from ocr_models.geometry.ink import lines_run_vertically
     from ocr_models.tesseract.engine import rotate
 

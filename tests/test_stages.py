@@ -11,9 +11,9 @@ from actors.ingest import IngestStage, page_id
 from actors.ocr import OcrStage
 from actors.records import BATCH_SCHEMA, batch_table
 from configs.model import IngestOptions
-from flows.metrics import cer
-from flows.sample_archive import born_digital_pdf, scanned_pdf
-from flows.samples import png_bytes, render_page
+from flows.dataset.metrics import cer
+from flows.synth.archive import born_digital_pdf, scanned_pdf
+from flows.synth.text import png_bytes, render_page
 from ocr_models.scripts import BY_CODE
 from ocr_models.tesseract.engine import TesseractOptions
 from ocr_models.types import PageImage

@@ -15,7 +15,7 @@ from actors.records import batch_table
 from actors.unit_stream import UnitStream
 from actors.writer import ShardWriter, read_done_unit
 from configs.model import RunConfig
-from flows.planning import SourceFile, make_units
+from flows.run.planning import SourceFile, make_units
 from ocr_models.lontar_errors import LontarError
 from tests.test_writer import STAMP, shards
 
@@ -90,8 +90,8 @@ def test_a_batch_a_stage_does_not_want_passes_through_and_still_notes_the_node()
 
 
 def test_text_layer_units_get_a_stream_of_their_own_when_they_are_enough_to_pay_for_it():
-    from flows.digitize import TEXT_STREAM_MIN_PAGES, streams
-    from flows.planning import Unit
+    from flows.run.digitize import TEXT_STREAM_MIN_PAGES, streams
+    from flows.run.planning import Unit
 
     def unit(name: str, pages: int, text_only: bool) -> Unit:
         return Unit(name, [], pages, text_only)

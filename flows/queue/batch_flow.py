@@ -1,6 +1,6 @@
 """One queued batch, run as a Prefect flow: the `lontar-batch/queue` deployment's flow.
 
-`python -m flows.batch FLOW_RUN_ID` executes one queued run in this process; the nightly run starts one such
+`python -m flows.queue.batch_flow FLOW_RUN_ID` executes one queued run in this process; the nightly run starts one such
 process per batch, so a batch that crashes takes nothing else down.
 """
 
@@ -11,15 +11,15 @@ import signal
 import sys
 from uuid import UUID
 
-from flows import _env
+from flows import environment
 
-_env.apply()
+environment.apply()
 
 from prefect import flow  # noqa: E402  (the environment must be set before Prefect and Ray import)
 
 from configs.model import RunConfig  # noqa: E402
-from flows.digitize import digitize  # noqa: E402
-from flows.report import summary_lines  # noqa: E402
+from flows.run.digitize import digitize  # noqa: E402
+from flows.run.report import summary_lines  # noqa: E402
 
 
 @flow(name="lontar-batch", validate_parameters=False, log_prints=False)
@@ -44,8 +44,8 @@ def main(argv: list[str]) -> int:
     """Execute the queued flow run `argv[1]` (claimed Pending by the caller); 0 when it completed."""
     from prefect.flow_engine import load_flow_run, run_flow
 
-    if "lontar" not in os.environ.get("PREFECT_LOGGING_EXTRA_LOGGERS", ""):  # else Prefect's handlers log it
-        _env.configure_logging(verbose=False)
+    if "flows" not in os.environ.get("PREFECT_LOGGING_EXTRA_LOGGERS", "").split(","):  # else Prefect's handlers do
+        environment.configure_logging(verbose=False)
     signal.signal(signal.SIGTERM, _stop)
     flow_run = load_flow_run(UUID(argv[1]))
     state = run_flow(process_batch, flow_run=flow_run, return_type="state")

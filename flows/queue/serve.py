@@ -20,11 +20,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from configs.environment import LOGGER_ROOTS
 from configs.model import QueueOptions
-from flows._process import die_with_parent
+from flows.child_process import die_with_parent
 from ocr_models.lontar_errors import OrchestratorError
 
-log = logging.getLogger("lontar")
+log = logging.getLogger(__name__)
 SERVER_START_S = 180  # first start migrates the SQLite database: slow on a busy 2-core machine
 
 
@@ -89,7 +90,8 @@ def _wait_until_answers(api_url: str, server: subprocess.Popen) -> None:
 
 def serve(options: QueueOptions, host: str, port: int, on_ready=print) -> None:
     """Run until SIGINT or SIGTERM (or until the server or the worker dies, which is an error)."""
-    from flows.queue import nightly_timezone, prefect_client
+    from flows.queue.prefect_api import prefect_client
+    from flows.queue.schedule import nightly_timezone
 
     env = dict(os.environ)
     api_url = env.get("PREFECT_API_URL")
@@ -98,14 +100,14 @@ def serve(options: QueueOptions, host: str, port: int, on_ready=print) -> None:
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
         with temporary_settings({PREFECT_API_URL: api_url}), prefect_client() as client:
-            from flows.queue import ensure_queue
+            from flows.queue.deployments import ensure_queue
 
             ensure_queue(client, options)
         worker = _prefect("worker", "start", "--pool", options.work_pool, "--type", "process",
                           "--work-queue", "default", "--install-policy", "never",
                           "--no-create-pool-if-not-found", "--name", f"lontar-{os.uname().nodename}")
         # the worker's runs (the nightly run and its batches) log to the Prefect UI as well as here
-        worker_env = {**env, "PREFECT_LOGGING_EXTRA_LOGGERS": "lontar", "PREFECT_LOGGING_LEVEL": "INFO"}
+        worker_env = {**env, "PREFECT_LOGGING_EXTRA_LOGGERS": ",".join(LOGGER_ROOTS), "PREFECT_LOGGING_LEVEL": "INFO"}
         with _running(worker, worker_env, "worker") as worker_process:
             state_file().parent.mkdir(parents=True, exist_ok=True)
             state_file().write_text(json.dumps({"api_url": api_url, "pid": os.getpid()}))

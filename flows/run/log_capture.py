@@ -19,14 +19,14 @@ from pathlib import Path
 
 import fsspec
 
+from configs.environment import LOGGER_ROOTS
 from ocr_models.lontar_errors import OutputError
 
-log = logging.getLogger("lontar")
-OUR_LOGGERS = ("lontar", "flows", "actors", "configs", "ocr_models")
+log = logging.getLogger(__name__)
 
 
 def is_ours(record: logging.LogRecord) -> bool:
-    return record.name.split(".", 1)[0] in OUR_LOGGERS
+    return record.name.split(".", 1)[0] in LOGGER_ROOTS
 
 
 @dataclass

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from flows.samples import SAMPLE_TEXT, font_path
+from flows.synth.text import SAMPLE_TEXT, font_path
 
 FIGURE_CAPTIONS = {
     "eng": "Figure {n}. A palm-leaf manuscript from the archive",

@@ -1,10 +1,10 @@
 """The nightly run: processes the queued batches, most urgent and oldest first, `batches_at_once` at a time.
 
 It is the `lontar-nightly/nightly` deployment's flow (fired by its cron schedule under `lontar serve`) and what
-`lontar nightly --now` runs in the foreground. It holds the queue under a lease (flows.queue.QueueLease), so two
+`lontar nightly --now` runs in the foreground. It holds the queue under a lease (flows/queue/lease.py), so two
 nightly runs never take batches side by side, and a run that died lets go when its lease lapses; the next one
-queues the batches it left behind again (flows.queue.requeue_orphans). Each batch runs in a process of its own
-(`python -m flows.batch`), so a batch that crashes, or is cancelled, takes nothing else down.
+queues the batches it left behind again (batches.requeue_orphans). Each batch runs in a process of its own
+(`python -m flows.queue.batch_flow`), so a batch that crashes, or is cancelled, takes nothing else down.
 """
 
 from __future__ import annotations
@@ -20,14 +20,17 @@ from typing import Any
 
 from prefect import flow
 
-from flows._process import die_with_parent
-from flows.queue import Batch, QueueLease, claim, prefect_client, queued, requeue_orphans
+from flows.child_process import die_with_parent
+from flows.queue.batches import Batch, claim, queued, requeue_orphans
+from flows.queue.lease import QueueLease
+from flows.queue.prefect_api import prefect_client
 
-log = logging.getLogger("lontar")
+log = logging.getLogger(__name__)
 POLL_S = 2.0
+NIGHTLY_FLOW, NIGHTLY_DEPLOYMENT = "lontar-nightly", "nightly"
 
 
-@flow(name="lontar-nightly", validate_parameters=False, log_prints=False)
+@flow(name=NIGHTLY_FLOW, validate_parameters=False, log_prints=False)
 def nightly(batches_at_once: int = 1, lease_s: int = 60) -> dict:
     """Run every queued batch; returns what became of each, and which were queued again after a crash."""
     from prefect.runtime import flow_run
@@ -78,7 +81,7 @@ def _claim_next(client: Any) -> Batch | None:
 
 def _start(batch: Batch, api_url: str) -> subprocess.Popen:
     env = {**os.environ, "PREFECT_API_URL": api_url}
-    return subprocess.Popen([sys.executable, "-m", "flows.batch", str(batch.flow_run_id)], env=env,
+    return subprocess.Popen([sys.executable, "-m", "flows.queue.batch_flow", str(batch.flow_run_id)], env=env,
                             stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
 
 

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Protocol
 
-log = logging.getLogger("lontar")
+log = logging.getLogger(__name__)
 
 
 class Reporter(Protocol):

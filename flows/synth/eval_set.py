@@ -6,7 +6,7 @@ writes `FOLDER/scans/<lang>-<n>-<columns>col-<degradation>.png` (`.jpg` for the 
 each page as `FOLDER/truth/<lang>/<same name>.txt` (the layout `lontar eval` reads: one file per page, a folder
 per language), and `FOLDER/pages.json` listing every page's language, script, columns and degradation.
 
-Pages are rendered with the Noto fonts from `flows/samples.py`'s sentences, in one or two columns, then
+Pages are rendered with the Noto fonts from `flows/synth/text.py`'s sentences, in one or two columns, then
 degraded the way real scans are: blur, skew, noise, heavy JPEG, faded ink (low contrast), show-through of the
 reverse side, 150 dpi, a page scanned upside down or sideways. Every page gets a light scan look (blur, grain) first.
 The same arguments always give the same pages. Nothing is downloaded.
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
-from flows.samples import MORE_TEXT, SAMPLE_TEXT, font_path
+from flows.synth.text import MORE_TEXT, SAMPLE_TEXT, font_path
 from ocr_models.lontar_errors import UsageError
 from ocr_models.scripts import LANGUAGE_SCRIPT
 

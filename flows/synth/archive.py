@@ -15,8 +15,8 @@ from pathlib import Path
 import pymupdf
 from PIL import Image
 
-from flows.sample_layouts import LayoutPage, layout_page
-from flows.samples import SAMPLE_TEXT, SamplePage, png_bytes, render_page
+from flows.synth.layouts import LayoutPage, layout_page
+from flows.synth.text import SAMPLE_TEXT, SamplePage, png_bytes, render_page
 
 BORN_DIGITAL_TEXT = (
     "Minutes of the Lontar society, meeting of 12 March 1931.",

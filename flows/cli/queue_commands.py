@@ -7,10 +7,11 @@ import os
 
 import click
 
-from flows.exit_codes import errors_to_exit_codes
-from flows.queue import PRIORITIES
+from flows.cli.exit_codes import errors_to_exit_codes
+from flows.cli.options import config_option
+from flows.queue.batches import PRIORITIES
 
-CONFIG = click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config file.")
+CONFIG = config_option()
 RAY_ADDRESS = click.option("--ray-address", help="Ray cluster every batch joins (default: RAY_ADDRESS, else a local "
                                                   "cluster per batch).")
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
@@ -37,11 +38,14 @@ def add(inputs: tuple[str, ...], name: str, priority: str, langs: str | None, ou
         config_file: str | None) -> None:
     """Queue INPUT files, folders or globs as one batch; prints the batch id."""
     from configs.model import load_config
-    from flows.dataset import check_writable_version
-    from flows.planning import discover
-    from flows.preflight import check_output
-    from flows.queue import add_batch, check_options, next_nightly, prefect_client
-    from flows.status import when
+    from flows.dataset.manifest import check_writable_version
+    from flows.queue.batches import add_batch
+    from flows.queue.deployments import batch_deployment
+    from flows.queue.prefect_api import prefect_client
+    from flows.queue.schedule import check_options, next_nightly
+    from flows.queue.status import when
+    from flows.run.planning import discover
+    from flows.run.preflight import check_output
 
     with errors_to_exit_codes():
         config = load_config(config_file, langs=langs.split(",") if langs else None)
@@ -52,8 +56,9 @@ def add(inputs: tuple[str, ...], name: str, priority: str, langs: str | None, ou
         check_output(dataset)
         check_writable_version(dataset)
         with prefect_client() as client:
-            batch = add_batch(client, config.queue, name=name, inputs=paths, priority=priority, dataset=dataset,
-                              config=config.model_dump(mode="json", exclude={"queue", "batch_id"}))
+            deployment = batch_deployment(client, config.queue)  # created on a server's first batch
+            batch = add_batch(client, config.queue, deployment, name=name, inputs=paths, priority=priority,
+                              dataset=dataset, config=config.model_dump(mode="json", exclude={"queue", "batch_id"}))
     click.echo(batch.batch_id)
     click.echo(f"queued {name!r}: {len(files)} file(s), {priority} priority, for the nightly run at "
                f"{when(next_nightly(config.queue))} (or `lontar nightly --now`); output {batch.out}", err=True)
@@ -63,8 +68,9 @@ def add(inputs: tuple[str, ...], name: str, priority: str, langs: str | None, ou
 @JSON
 def list_(as_json: bool) -> None:
     """Every batch, newest first: priority, state, pages ok/error/total, when submitted and finished."""
-    from flows.queue import list_batches, prefect_client
-    from flows.status import batch_table, json_text, page_counts
+    from flows.queue.batches import list_batches
+    from flows.queue.prefect_api import prefect_client
+    from flows.queue.status import batch_table, json_text, page_counts
 
     with errors_to_exit_codes(), prefect_client() as client:
         batches = list_batches(client)
@@ -79,7 +85,8 @@ def list_(as_json: bool) -> None:
 @click.argument("batch")
 def cancel(batch: str) -> None:
     """Cancel BATCH: a queued batch never runs; a running one is stopped (its finished units are kept)."""
-    from flows.queue import cancel_batch, prefect_client
+    from flows.queue.batches import cancel_batch
+    from flows.queue.prefect_api import prefect_client
 
     with errors_to_exit_codes(), prefect_client() as client:
         cancelled = cancel_batch(client, batch)
@@ -92,7 +99,8 @@ def cancel(batch: str) -> None:
 def retry(batch: str, config_file: str | None) -> None:
     """Queue an ended BATCH again; only its unfinished work is redone."""
     from configs.model import load_config
-    from flows.queue import prefect_client, retry_batch
+    from flows.queue.batches import retry_batch
+    from flows.queue.prefect_api import prefect_client
 
     with errors_to_exit_codes():
         config = load_config(config_file)
@@ -107,8 +115,9 @@ def retry(batch: str, config_file: str | None) -> None:
 @JSON
 def status(batch: str, all_pages: bool, as_json: bool) -> None:
     """What happened to BATCH: its state, every file's outcome, and every failed page with its reason."""
-    from flows.queue import find_batch, prefect_client
-    from flows.status import batch_detail, detail_lines, json_text
+    from flows.queue.batches import find_batch
+    from flows.queue.prefect_api import prefect_client
+    from flows.queue.status import batch_detail, detail_lines, json_text
 
     with errors_to_exit_codes():
         with prefect_client() as client:
@@ -124,8 +133,10 @@ def status(batch: str, all_pages: bool, as_json: bool) -> None:
 def nightly(now: bool, ray_address: str | None, config_file: str | None) -> None:
     """Process the queued batches now (`--now`), as the nightly schedule would."""
     from configs.model import load_config
-    from flows.queue import ensure_queue, next_nightly, prefect_client
-    from flows.status import when
+    from flows.queue.deployments import ensure_queue
+    from flows.queue.prefect_api import prefect_client
+    from flows.queue.schedule import next_nightly
+    from flows.queue.status import when
 
     with errors_to_exit_codes():
         config = load_config(config_file)
@@ -136,10 +147,10 @@ def nightly(now: bool, ray_address: str | None, config_file: str | None) -> None
             return
         with prefect_client() as client:
             ensure_queue(client, config.queue)
-        from flows import _env
-        from flows.nightly import nightly as nightly_flow
+        from flows import environment
+        from flows.queue.nightly import nightly as nightly_flow
 
-        _env.quiet_libraries(False)  # Prefect set its own levels on import
+        environment.quiet_libraries(False)  # Prefect set its own levels on import
 
         result = nightly_flow(batches_at_once=config.queue.batches_at_once, lease_s=config.queue.lease_s)
     if result["busy"]:
@@ -164,8 +175,8 @@ def serve(host: str, port: int, cron: str | None, timezone: str | None, ray_addr
           config_file: str | None) -> None:
     """Run the Prefect server (or use PREFECT_API_URL's), the work pool, a worker and the nightly schedule."""
     from configs.model import load_config
-    from flows.queue import check_options
-    from flows.serve import serve as serve_forever
+    from flows.queue.schedule import check_options
+    from flows.queue.serve import serve as serve_forever
 
     with errors_to_exit_codes():
         config = load_config(config_file, **{"queue.nightly_cron": cron, "queue.timezone": timezone})

@@ -7,7 +7,7 @@ from collections import Counter
 from importlib import metadata
 
 from actors.writer import UnitStats
-from flows.planning import Plan
+from flows.run.planning import Plan
 
 VERSIONED = ("lontar", "ray", "prefect", "pymupdf", "pyarrow", "tesserocr", "pillow")
 

@@ -17,7 +17,7 @@ from configs.model import RunConfig
 from ocr_models.layout.none import NoLayoutOptions
 from ocr_models.lontar_errors import UsageError
 
-log = logging.getLogger("lontar")
+log = logging.getLogger(__name__)
 CPUS_PER_LAYOUT_ACTOR = 8
 
 

@@ -70,7 +70,7 @@ SAMPLE_TEXT: dict[str, tuple[str, ...]] = {
 }
 
 
-# More sentences per language for the accuracy benchmark's longer pages (flows/eval_set.py): everyday
+# More sentences per language for the accuracy benchmark's longer pages (flows/synth/eval_set.py): everyday
 # archive prose (a village, a merchant's letter, prices after a flood, a school), written for each language.
 MORE_TEXT: dict[str, tuple[str, ...]] = {
     "eng": ("In the dry season the villagers gathered at the temple to hear the old stories.",

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import click
 
-from flows import _env
+from flows import environment
 
-_env.apply()
+environment.apply()
 
-from flows import dataset_cli, queue_cli  # noqa: E402  (after the environment)
-from flows.exit_codes import errors_to_exit_codes, exit_on_sigterm  # noqa: E402
+from flows.cli import dataset_commands, queue_commands  # noqa: E402  (after the environment)
+from flows.cli.exit_codes import errors_to_exit_codes, exit_on_sigterm  # noqa: E402
+from flows.cli.options import config_option  # noqa: E402
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,8 +25,8 @@ def main(verbose: bool) -> None:
     # SIGTERM (a scheduler, `kill`) exits like Ctrl-C: cleanup runs, so the local Ray cluster and Prefect's
     # embedded server stop with us instead of living on as orphans.
     signal.signal(signal.SIGTERM, exit_on_sigterm)
-    _env.configure_logging(verbose)
-    from flows.serve import served_api_url
+    environment.configure_logging(verbose)
+    from flows.queue.serve import served_api_url
 
     if not os.environ.get("PREFECT_API_URL") and (served := served_api_url()):
         os.environ["PREFECT_API_URL"] = served  # `lontar serve` runs here: use its server, not an embedded one
@@ -35,7 +36,7 @@ def main(verbose: bool) -> None:
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--out", "-o", required=True, help="Dataset folder or fsspec URL to write to.")
 @click.option("--langs", help="Languages the archive may hold, e.g. hin,eng (default: detect any script).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config file.")
+@config_option()
 @click.option("--ray-address", help="Join this Ray cluster instead of starting a local one.")
 @click.option("--text-layer", type=click.Choice(["auto", "prefer", "ignore"]),
               help="Use PDF text layers: auto (validated, visible), prefer (any), ignore (always OCR).")
@@ -45,7 +46,7 @@ def run(inputs: tuple[str, ...], out: str, langs: str | None, config_file: str |
         ray_address: str | None, text_layer: str | None, batch_id: str | None, progress: bool | None) -> None:
     """Digitize INPUT files, folders or globs (local or fsspec URLs) into the dataset at --out."""
     from configs.model import load_config
-    from flows.progress import BarReporter, LogReporter, default_reporter
+    from flows.run.progress import BarReporter, LogReporter, default_reporter
 
     with errors_to_exit_codes():
         config = load_config(config_file, langs=langs.split(",") if langs else None,
@@ -55,23 +56,23 @@ def run(inputs: tuple[str, ...], out: str, langs: str | None, config_file: str |
                     else BarReporter() if progress else LogReporter(config.progress_every))
         import psutil
 
-        from flows import run_log
-        from flows.digitize import digitize, new_run_id
-        from flows.report import summary_lines
+        from flows.run import log_capture
+        from flows.run.digitize import digitize, new_run_id
+        from flows.run.report import summary_lines
 
         verbose = logging.getLogger().level <= logging.DEBUG
-        _env.quiet_libraries(verbose)  # Prefect set its levels on import
+        environment.quiet_libraries(verbose)  # Prefect set its levels on import
         run_id = new_run_id()
         launched_at = psutil.Process().create_time()
-        with _env.embedded_prefect_tuned():
+        with environment.embedded_prefect_tuned():
             if verbose:  # everything on the terminal, as it comes
                 result = digitize(list(inputs), out, config, run_id=run_id, reporter=reporter,
                                   launched_at=launched_at)
             else:
-                with run_log.library_output_captured(run_id) as capture:
+                with log_capture.library_output_captured(run_id) as capture:
                     result = digitize(list(inputs), out, config, run_id=run_id, reporter=reporter, run_log=True,
                                       launched_at=launched_at)
-                run_log.keep(capture, out, result["log_path"])
+                log_capture.keep(capture, out, result["log_path"])
     for line in summary_lines(result):
         click.echo(line)
 
@@ -80,7 +81,7 @@ def run(inputs: tuple[str, ...], out: str, langs: str | None, config_file: str |
 @click.argument("folder", type=click.Path(file_okay=False))
 def sample(folder: str) -> None:
     """Write a small mixed sample archive (PDFs, TIFF, PNG, JPEG in seven scripts) into FOLDER."""
-    from flows.sample_archive import write_sample_archive
+    from flows.synth.archive import write_sample_archive
 
     for path in write_sample_archive(Path(folder)):
         click.echo(path)
@@ -95,7 +96,7 @@ def sample(folder: str) -> None:
 def eval_set(folder: str, per_language: int, langs: str | None, seed: int) -> None:
     """Write the accuracy benchmark set into FOLDER: scans/ (16 languages, 15 scripts, degraded like real
     scans), truth/<lang>/ (one .txt per page, for `lontar eval`) and pages.json."""
-    from flows.eval_set import LANGUAGES, write_eval_set
+    from flows.synth.eval_set import LANGUAGES, write_eval_set
 
     with errors_to_exit_codes():
         languages = tuple(langs.split(",")) if langs else LANGUAGES
@@ -121,14 +122,14 @@ def config_docs() -> None:
     click.echo(options_markdown())
 
 
-main.add_command(dataset_cli.query)
-main.add_command(dataset_cli.stats)
-main.add_command(dataset_cli.export)
-main.add_command(dataset_cli.eval_command)
-main.add_command(queue_cli.queue)
-main.add_command(queue_cli.status)
-main.add_command(queue_cli.nightly)
-main.add_command(queue_cli.serve)
+main.add_command(dataset_commands.query)
+main.add_command(dataset_commands.stats)
+main.add_command(dataset_commands.export)
+main.add_command(dataset_commands.eval_command)
+main.add_command(queue_commands.queue)
+main.add_command(queue_commands.status)
+main.add_command(queue_commands.nightly)
+main.add_command(queue_commands.serve)
 
 if __name__ == "__main__":
     main()

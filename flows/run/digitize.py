@@ -18,17 +18,19 @@ import fsspec
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from actors import dataset_layout as layout
 from actors.base import pages_to_read
 from actors.ray_adapter import cluster_resources, ray_cluster, run_stream
 from actors.unit_stream import UnitStream
 from actors.writer import ShardWriter, UnitStats, read_done_unit, write_text
 from configs.model import RunConfig
-from flows import dataset, planning, preflight, report
-from flows.pipeline import build_stages
-from flows.progress import LogReporter
+from flows.dataset import locks, manifest, views
+from flows.run import planning, preflight, report
+from flows.run.progress import LogReporter
+from flows.run.stages import build_stages
 from ocr_models.lontar_errors import LontarError
 
-log = logging.getLogger("lontar")
+log = logging.getLogger(__name__)
 # A stream of its own costs text-layer pages about 2 s to start and saves them about 11 ms a page against
 # passing the model stages (85.7 against 45.7 pages/s on 2 cores): worth it from about 200 pages.
 TEXT_STREAM_MIN_PAGES = 200
@@ -119,7 +121,7 @@ def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None 
              reporter: Any = None, run_log: bool = False, launched_at: float | None = None) -> dict:
     """Digitize `inputs` into the dataset at `out`; returns the run report (also written to OUT/_runs/).
 
-    `reporter` is a `flows.progress.Reporter` (typed Any: Prefect cannot build a schema for a Protocol).
+    `reporter` is a `flows.run.progress.Reporter` (typed Any: Prefect cannot build a schema for a Protocol).
     `run_log`: the caller captures the libraries' output and will write it to the report's `log_path`.
     `launched_at`: when the calling process started (epoch seconds); the report's `launch_s` is the time from
     then to this flow's first step (interpreter, imports, Prefect's server).
@@ -133,7 +135,7 @@ def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None 
     tesseract_version = preflight.check_tesseract(config)
     preflight.check_models(config)
     preflight.check_output(out)
-    dataset.check_writable_version(out)
+    manifest.check_writable_version(out)
     preflight.check_cluster(config)
     timings["preflight_s"] = time.monotonic() - t0
 
@@ -141,7 +143,7 @@ def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None 
     files = planning.find_files(inputs, config.ingest)
     batch_id = config.batch_id or planning.batch_id_of(files)
     stamp = {"run_id": run_id, "batch_id": batch_id, "config_hash": config.config_hash()}
-    with dataset.batch_lock(out, batch_id):
+    with locks.batch_lock(out, batch_id):
         return _write_batch(inputs, out, config, files, stamp, reporter, tesseract_version, timings, t0, t,
                             run_log)
 
@@ -151,10 +153,10 @@ def _write_batch(inputs: list[str], out: str, config: RunConfig, files: list[pla
                  t0: float, t: float, run_log: bool) -> dict:
     """Plan against the dataset, write the pending units, report; under the batch's lock."""
     run_id, batch_id = stamp["run_id"], stamp["batch_id"]
-    files = planning.skip_committed(files, dataset.source_owners(out, [f.sha256 for f in files]), batch_id,
+    files = planning.skip_committed(files, views.source_owners(out, [f.sha256 for f in files]), batch_id,
                                     stamp["config_hash"])
     plan = planning.plan(inputs, config, files)
-    images = dataset.known_images(out) if plan.units else {}
+    images = views.known_images(out) if plan.units else {}
     timings["plan_s"] = time.monotonic() - t
 
     t = time.monotonic()
@@ -187,17 +189,17 @@ def _write_batch(inputs: list[str], out: str, config: RunConfig, files: list[pla
     if "first_batch_s" in timings and processed > streamed.first_batch_rows:  # the stream's pace once going
         timings["steady_pages_per_s"] = ((processed - streamed.first_batch_rows)
                                          / max(timings["process_s"] - timings["first_batch_s"], 1e-9))
-    report_path = dataset.report_path(root, batch_id, run_id)
+    report_path = layout.report_path(root, batch_id, run_id)
     result = {"run_id": run_id, "batch_id": batch_id, "status": "completed",
               "finished_at": datetime.now(UTC).isoformat(), "inputs": [planning.redact(i) for i in inputs],
               "output": planning.redact(out), "report_path": report_path,
-              "log_path": report_path.removesuffix(".json") + ".log" if run_log else None, **body,
+              "log_path": layout.log_path(report_path) if run_log else None, **body,
               "units": {"total": len(stats), "written": len(written), "skipped": len(stats) - len(written)},
               "timings": {k: round(v, 3) for k, v in timings.items()},
               "config": config.model_dump(mode="json"), "config_hash": stamp["config_hash"],
               "versions": report.versions(tesseract_version)}
     write_text(fs, report_path, json.dumps(result, indent=1, ensure_ascii=False))
     t = time.monotonic()
-    dataset.refresh(out)
+    manifest.refresh(out)
     log.info("dataset manifest and card rebuilt in %.1f s", time.monotonic() - t)
     return result

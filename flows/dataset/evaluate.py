@@ -6,7 +6,7 @@ multi-page file (`letters.pdf` page 3: `letters.3.txt`). When the truth folder h
 under it names the page's language (`truth/hin/scan-7.txt`: hin); otherwise pages are grouped by the model that
 read them (the `lang` column).
 
-Measures, after normalisation (flows/metrics.py: NFC, zero-width characters removed, whitespace collapsed):
+Measures, after normalisation (flows/dataset/metrics.py: NFC, zero-width characters removed, whitespace collapsed):
 - CER: character edits (Levenshtein) over the truth's characters, pooled: a group's CER is the sum of its
   pages' edits over the sum of their characters, so long pages weigh more than short ones.
 - WER: the same over words, split at whitespace. Thai, Lao, Khmer and Myanmar put no spaces between words,
@@ -27,8 +27,8 @@ from pathlib import Path, PurePosixPath
 
 from rapidfuzz.distance import Levenshtein
 
-from flows.dataset import read_table
-from flows.metrics import normalize
+from flows.dataset.metrics import normalize
+from flows.dataset.views import read_table
 from ocr_models.lontar_errors import UsageError
 from ocr_models.scripts import dominant_script
 

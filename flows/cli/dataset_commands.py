@@ -11,14 +11,14 @@ from typing import IO, Any
 
 import click
 
-from flows.exit_codes import errors_to_exit_codes
+from flows.cli.exit_codes import errors_to_exit_codes
+from flows.cli.options import DATASET_CONFIG
 
 FORMATS = ("table", "csv", "json", "parquet")
 
 
 def _dataset_option(function: Any) -> Any:
-    function = click.option("--config", "config_file", type=click.Path(dir_okay=False),
-                            help="YAML config whose queue.dataset is the default dataset.")(function)
+    function = DATASET_CONFIG(function)
     return click.option("--dataset", "-d", help="Dataset folder or fsspec URL (default: queue.dataset, "
                                                 "./lontar-dataset).")(function)
 
@@ -47,7 +47,7 @@ def query(sql: str, dataset: str | None, config_file: str | None, fmt: str, outp
     """
     import duckdb
 
-    from flows.dataset import connect
+    from flows.dataset.views import connect
     from ocr_models.lontar_errors import UsageError
 
     with errors_to_exit_codes():
@@ -93,7 +93,7 @@ def eval_command(dataset: str, truth: str, json_path: str | None) -> None:
     """
     from pathlib import Path
 
-    from flows.evaluate import evaluate, report_lines, write_json
+    from flows.dataset.evaluate import evaluate, report_lines, write_json
 
     with errors_to_exit_codes():
         report = evaluate(dataset, Path(truth))
@@ -136,14 +136,14 @@ def _write_rows(reader: Any, fmt: str, handle: IO[str]) -> None:
 
 @click.command()
 @click.argument("dataset", required=False)
-@click.option("--config", "config_file", type=click.Path(dir_okay=False),
-              help="YAML config whose queue.dataset is the default dataset.")
+@DATASET_CONFIG
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
 def stats(dataset: str | None, config_file: str | None, as_json: bool) -> None:
     """The dataset card's numbers: rows by status, script, language and kind, OCR confidence, quality,
     sources, models (DATASET default: queue.dataset)."""
-    from flows import card
-    from flows.dataset import committed_units, connect, manifest
+    from flows.dataset import card
+    from flows.dataset.manifest import committed_units, manifest
+    from flows.dataset.views import connect
 
     with errors_to_exit_codes():
         dataset = _resolve(dataset, config_file)
@@ -168,7 +168,7 @@ def stats(dataset: str | None, config_file: str | None, as_json: bool) -> None:
 def export(dataset: str | None, config_file: str | None, fmt: str, out: str, where: str | None, shard_mb: int,
            shard_samples: int) -> None:
     """Export pairs to WebDataset tar shards (image, .txt, .json per sample); repeated images once."""
-    from flows.export import export_webdataset
+    from flows.dataset.export import export_webdataset
 
     with errors_to_exit_codes():
         result = export_webdataset(_resolve(dataset, config_file), out, where=where, shard_max_mb=shard_mb,

@@ -17,7 +17,7 @@ import duckdb
 import fsspec
 
 from actors.writer import write_text
-from flows.dataset import connect
+from flows.dataset.views import connect
 from ocr_models.lontar_errors import UsageError
 
 META_COLUMNS = ("pair_id", "kind", "script", "lang", "ocr_confidence", "page_id", "source_uri", "source_sha256",

@@ -3,7 +3,7 @@
 A batch is one flow run of the `lontar-batch/queue` deployment: its parameters say what to digitize and where,
 its work queue (`high`, `normal`, `low`, Prefect priorities 2-4) says how urgent it is, its state says where it
 stands (Scheduled "Queued" -> Pending -> Running -> Completed | Failed | Cancelled | Crashed). The three
-batch work queues are paused, so no worker starts a batch on its own: the nightly run (flows/nightly.py) takes
+batch work queues are paused, so no worker starts a batch on its own: the nightly run (flows/queue/nightly.py) takes
 them in priority order, oldest first, and claims each with Prefect's own Pending transition, the same claim a
 worker makes. So the Prefect UI shows the queue as it is, and nothing here keeps state of its own.
 """
@@ -13,26 +13,21 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from configs.model import QueueOptions
-from ocr_models.lontar_errors import OrchestratorError, UsageError
+from flows.queue.schedule import next_nightly
+from ocr_models.lontar_errors import UsageError
 
 log = logging.getLogger(__name__)
 
 PRIORITIES = ("high", "normal", "low")  # the batch work queues, most urgent first
 BATCH_FLOW, BATCH_DEPLOYMENT = "lontar-batch", "queue"
-NIGHTLY_FLOW, NIGHTLY_DEPLOYMENT = "lontar-nightly", "nightly"
-NIGHTLY_LEASE = "lontar_nightly_lease"  # a Prefect variable: which nightly run holds the queue, until when
 MAX_ATTEMPTS = 3  # a batch that crashed this often is left Crashed for a person to look at
 QUEUED = "Queued"
-LEASE_SETTLE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -70,178 +65,19 @@ class Batch:
         return PRIORITIES.index(self.priority), self.submitted
 
 
-@contextmanager
-def prefect_client() -> Iterator[Any]:
-    """A synchronous Prefect client for the configured server (PREFECT_API_URL), or for Prefect's embedded one.
-
-    Raises OrchestratorError, with what to do, when the server does not answer.
-    """
-    from prefect import get_client
-    from prefect.settings import PREFECT_API_URL
-
-    with get_client(sync_client=True) as client:
-        failure = client.api_healthcheck()
-        if failure is not None:
-            where = PREFECT_API_URL.value() or "the embedded Prefect server"
-            raise OrchestratorError(f"the Prefect server at {where} does not answer ({failure}); start it with "
-                                    "`lontar serve`, or unset PREFECT_API_URL to use the embedded one")
-        yield client
-
-
-def ensure_queue(client: Any, options: QueueOptions) -> None:
-    """Create what the queue needs in Prefect, keeping what exists: the work pool, its paused batch queues, and
-    the batch and nightly deployments (the nightly one on `options.nightly_cron`)."""
-    from prefect.client.schemas.actions import (
-        DeploymentScheduleCreate,
-        WorkPoolCreate,
-    )
-    from prefect.client.schemas.schedules import CronSchedule
-    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
-    from prefect.utilities.callables import parameter_schema
-    from prefect.workers.process import ProcessWorker
-
-    from flows.batch import process_batch
-    from flows.nightly import nightly
-
-    pool = options.work_pool
-    try:
-        client.read_work_pool(pool)
-    except ObjectNotFound:
-        template = ProcessWorker.get_default_base_job_template()
-        with suppress(ObjectAlreadyExists):
-            client.create_work_pool(WorkPoolCreate(name=pool, type="process", base_job_template=template,
-                                                   description="Lontar: the nightly run and the batch queue"))
-    existing = {queue.name: queue for queue in client.read_work_queues(work_pool_name=pool)}
-    for rank, name in enumerate(PRIORITIES, start=2):  # the pool's default queue (priority 1) runs `nightly`
-        if name not in existing:
-            with suppress(ObjectAlreadyExists):
-                client.create_work_queue(name=name, work_pool_name=pool, priority=rank, is_paused=True,
-                                         description=f"{name}-priority batches, held for the nightly run")
-        elif not existing[name].is_paused:
-            client.update_work_queue(existing[name].id, is_paused=True)
-    client.create_deployment(
-        flow_id=client.create_flow_from_name(BATCH_FLOW), name=BATCH_DEPLOYMENT,
-        entrypoint="flows.batch.process_batch", work_pool_name=pool, work_queue_name="normal",
-        parameter_openapi_schema=parameter_schema(process_batch.fn).model_dump_for_openapi(),
-        description="One archivist's batch: `lontar queue add` creates its runs.")
-    schedule = CronSchedule(cron=options.nightly_cron, timezone=nightly_timezone(options))
-    client.create_deployment(
-        flow_id=client.create_flow_from_name(NIGHTLY_FLOW), name=NIGHTLY_DEPLOYMENT,
-        entrypoint="flows.nightly.nightly", work_pool_name=pool, work_queue_name="default",
-        schedules=[DeploymentScheduleCreate(schedule=schedule, active=True)],
-        parameters={"batches_at_once": options.batches_at_once, "lease_s": options.lease_s},
-        parameter_openapi_schema=parameter_schema(nightly.fn).model_dump_for_openapi(),
-        description="Processes the queued batches, most urgent and oldest first.")
-
-
-def nightly_timezone(options: QueueOptions) -> str:
-    if options.timezone:
-        return options.timezone
-    import tzlocal
-
-    return tzlocal.get_localzone_name() or "UTC"
-
-
-def next_nightly(options: QueueOptions, now: datetime | None = None) -> datetime:
-    """When the nightly schedule fires next (the time queued batches show in the Prefect UI)."""
-    from zoneinfo import ZoneInfo
-
-    from cronsim import CronSim
-
-    zone = ZoneInfo(nightly_timezone(options))
-    return next(CronSim(options.nightly_cron, (now or datetime.now(UTC)).astimezone(zone)))
-
-
-def check_options(options: QueueOptions) -> None:
-    """A wrong cron expression or time zone stops here, with the reason, not at midnight."""
-    from zoneinfo import ZoneInfoNotFoundError
-
-    from cronsim import CronSimError
-
-    try:
-        next_nightly(options)
-    except CronSimError as exc:
-        raise UsageError(f"queue.nightly_cron {options.nightly_cron!r} is not a cron expression: {exc}") from exc
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise UsageError(f"queue.timezone {options.timezone!r} is not an IANA time zone") from exc
-
-
-class QueueLease:
-    """One nightly run at a time holds the queue: a lease in the Prefect variable NIGHTLY_LEASE, renewed while
-    the run lives. A run that dies lets go when its lease lapses; the next run then knows that batches left
-    Pending or Running belong to nobody (requeue_orphans).
-
-    Prefect's own global concurrency leases are not used: their default store is the server's memory and
-    their repossessor does not run in the embedded server, so a crashed holder kept the queue for ever.
-    """
-
-    def __init__(self, client: Any, owner: str, lease_s: int) -> None:
-        self.client, self.owner, self.lease_s = client, owner, lease_s
-        self._written = 0.0
-
-    def _read(self) -> dict | None:
-        variable = self.client.read_variable_by_name(NIGHTLY_LEASE)
-        return variable.value if variable is not None and isinstance(variable.value, dict) else None
-
-    def _write(self) -> None:
-        from prefect.client.schemas.actions import VariableCreate, VariableUpdate
-
-        until = datetime.now(UTC).timestamp() + self.lease_s
-        value = {"owner": self.owner, "until": until,
-                 "until_text": datetime.fromtimestamp(until, UTC).isoformat(timespec="seconds")}
-        if self.client.read_variable_by_name(NIGHTLY_LEASE) is None:
-            self.client.create_variable(VariableCreate(name=NIGHTLY_LEASE, value=value))
-        else:
-            self.client.update_variable(VariableUpdate(name=NIGHTLY_LEASE, value=value))
-        self._written = time.monotonic()
-
-    def acquire(self, wait_s: float) -> bool:
-        """Take the lease when it is free or lapsed, waiting up to `wait_s` for a holder's lease to lapse."""
-        deadline = time.monotonic() + wait_s
-        while True:
-            held = self._read()
-            if held is None or held["owner"] == self.owner or held["until"] < datetime.now(UTC).timestamp():
-                self._write()
-                time.sleep(LEASE_SETTLE_S)  # two runs that wrote at once: the last write wins, the other yields
-                if (self._read() or {}).get("owner") == self.owner:
-                    return True
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(LEASE_SETTLE_S)
-
-    def renew(self) -> None:
-        """Extend the lease (at most every third of its length); an error if another run has taken it."""
-        if time.monotonic() - self._written < self.lease_s / 3:
-            return
-        held = self._read()
-        if held is not None and held["owner"] != self.owner:
-            raise OrchestratorError(f"the queue's lease was taken by nightly run {held['owner']}")
-        self._write()
-
-    def release(self) -> None:
-        held = self._read()
-        if held is not None and held["owner"] == self.owner:
-            self.client.delete_variable_by_name(NIGHTLY_LEASE)
-
-
 def new_batch_id(name: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "batch"
     return f"{slug}-{secrets.token_hex(3)}"
 
 
-def add_batch(client: Any, options: QueueOptions, *, name: str, inputs: list[str], priority: str, dataset: str,
-              config: dict) -> Batch:
-    """Queue a batch: a Scheduled ("Queued") run of the batch deployment, due at the next nightly run."""
-    from prefect.exceptions import ObjectNotFound
+def add_batch(client: Any, options: QueueOptions, deployment: Any, *, name: str, inputs: list[str], priority: str,
+              dataset: str, config: dict) -> Batch:
+    """Queue a batch: a Scheduled ("Queued") run of the batch `deployment` (deployments.batch_deployment), due
+    at the next nightly run."""
     from prefect.states import Scheduled
 
     if priority not in PRIORITIES:
         raise UsageError(f"priority must be one of {', '.join(PRIORITIES)}, not {priority!r}")
-    try:
-        deployment = client.read_deployment_by_name(f"{BATCH_FLOW}/{BATCH_DEPLOYMENT}")
-    except ObjectNotFound:  # the first batch on this server
-        ensure_queue(client, options)
-        deployment = client.read_deployment_by_name(f"{BATCH_FLOW}/{BATCH_DEPLOYMENT}")
     batch_id = new_batch_id(name)
     parameters = {"batch_id": batch_id, "name": name, "inputs": inputs, "out": dataset,
                   "config": config}

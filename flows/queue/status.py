@@ -9,8 +9,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.dataset as pads
 
-from flows.dataset import read_reports, read_table
-from flows.queue import Batch
+from flows.dataset.views import read_reports, read_table
+from flows.queue.batches import Batch
 
 PAGE_DETAIL = ["source_uri", "page_index", "status", "script", "lang", "text_source", "error_kind", "error"]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import duckdb
 
-from flows.dataset import TABLES, shard_glob
+from actors.dataset_layout import TABLES, shard_glob
 
 CONFIDENCE_BANDS = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95)
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)

@@ -1,0 +1,86 @@
+"""The dataset as DuckDB and Arrow see it: the views `pages`, `pairs` and `runs`, a table read with pyarrow,
+the run reports, and what a new run must know of what is there (sources and images already held)."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import fsspec
+import pyarrow as pa
+import pyarrow.dataset as pads
+from fsspec.implementations.local import LocalFileSystem
+
+from actors import dataset_layout as layout
+from actors.writer import DEDUPLICATED_KINDS
+from ocr_models.lontar_errors import UsageError
+
+
+def read_table(dataset: str, table: str, columns: list[str] | None = None,
+               where: pads.Expression | None = None) -> pa.Table:
+    """A table's rows (pages or pairs) with pyarrow, in the record schema's column order, the partition
+    columns taken from the paths; an empty table when there are none yet."""
+    fs, root = fsspec.core.url_to_fs(dataset)
+    schema, partitioning = layout.TABLES[table]
+    folder = layout.table_folder(root, table)
+    if not fs.exists(folder):
+        empty = schema.empty_table()
+        return empty.select(columns) if columns else empty
+    parts = pads.partitioning(pa.schema([schema.field(name) for name in partitioning]), flavor="hive")
+    rows = pads.dataset(folder, schema=schema, format="parquet", filesystem=fs, partitioning=parts)
+    return rows.to_table(columns=columns, filter=where)
+
+
+def read_reports(dataset: str, batch_id: str | None = None) -> list[dict]:
+    """The run reports of one batch (or of all), oldest first."""
+    fs, root = fsspec.core.url_to_fs(dataset)
+    # run ids begin with their UTC time
+    paths = sorted(fs.glob(layout.reports(root, batch_id)), key=lambda p: p.rsplit("/", 1)[1])
+    return [json.loads(fs.cat_file(path)) for path in paths]
+
+
+def connect(dataset: str, must_exist: bool = True) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the views `pages`, `pairs` and `runs` over the dataset (empty views when the
+    dataset has none yet, so that a query on a new dataset answers with no rows rather than an error).
+    `must_exist`: a missing dataset is a usage error (else it reads as empty: a run about to create it)."""
+    fs, root = fsspec.core.url_to_fs(dataset)
+    root = root.rstrip("/")
+    if must_exist and not fs.isdir(root):
+        raise UsageError(f"no dataset at {dataset}")
+    con = duckdb.connect()
+    prefix = root
+    if not isinstance(fs, LocalFileSystem):
+        con.register_filesystem(fs)
+        prefix = f"{fs.protocol[0] if isinstance(fs.protocol, tuple) else fs.protocol}://{root}"
+    for table, (schema, _) in layout.TABLES.items():
+        if fs.glob(f"{root}/{layout.shard_glob(table)}"):
+            source = f"{prefix}/{layout.shard_glob(table)}".replace("'", "''")
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{source}', hive_partitioning = true, "
+                        "union_by_name = true)")
+        else:
+            con.register(f"_{table}_empty", schema.empty_table())
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM _{table}_empty")
+    con.register("_runs_table", layout.runs_table(read_reports(dataset)))
+    con.execute("CREATE VIEW runs AS SELECT * FROM _runs_table")
+    return con
+
+
+def source_owners(dataset: str, sha256s: list[str]) -> dict[str, dict[str, str]]:
+    """Of these source files, those the dataset already has rows of: sha256 -> batch_id, config_hash and the
+    source_uri those rows were read from."""
+    if not sha256s:
+        return {}
+    con = connect(dataset, must_exist=False)
+    con.register("_wanted", pa.table({"sha": pa.array(sorted(set(sha256s)), pa.string())}))
+    found = con.execute("SELECT source_sha256, min(batch_id), min(config_hash), min(source_uri) FROM pages "
+                        "WHERE source_sha256 IN (SELECT sha FROM _wanted) GROUP BY 1").fetchall()
+    return {sha: {"batch_id": batch, "config_hash": config, "source_uri": uri} for sha, batch, config, uri in found}
+
+
+def known_images(dataset: str) -> dict[str, str]:
+    """image_sha256 -> pair_id of every figure and table image the dataset holds the bytes of."""
+    kinds = ", ".join(f"'{kind}'" for kind in DEDUPLICATED_KINDS)
+    rows = connect(dataset, must_exist=False).execute(
+        f"SELECT image_sha256, min(pair_id) FROM pairs WHERE kind IN ({kinds}) AND duplicate_of IS NULL "
+        "GROUP BY 1").fetchall()
+    return dict(rows)

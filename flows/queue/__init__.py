@@ -1,0 +1,2 @@
+"""The archivists' batch queue, kept in Prefect: batches, their deployments, the nightly run and its lease,
+`lontar serve`."""

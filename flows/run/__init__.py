@@ -1,0 +1,1 @@
+"""`lontar run`: one batch digitized, from planning its work units to the run report (the lontar-digitize flow)."""
