@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from actors.dataset_layout import RunReport
 from actors.records import PAGE_FIELDS, PAIR_FIELDS
 from flows.dataset.metrics import cer
 from flows.dataset.views import read_table
@@ -83,6 +84,7 @@ def test_every_input_file_is_accounted_for(first_run, archive):
     assert report["files"]["total"] == len(inputs) == sum(n for k, n in report["files"].items() if k != "total")
     assert report["pages"]["total"] == report["pages"]["ok"] + report["pages"]["error"]
     assert f"files: {len(inputs)}" in stdout and "pages:" in stdout
+    assert set(report) == set(RunReport.__annotations__)  # the report is what its declared schema says
 
 
 def test_a_pdfs_attachments_are_never_extracted_and_passwords_never_written(first_run):

@@ -154,6 +154,12 @@ def test_a_dataset_of_another_schema_version_is_refused(tmp_path):
     manifest.check_writable_version(str(tmp_path / "new"))  # nothing there yet: fine
 
 
+def test_the_runs_view_reads_fields_the_run_report_declares():
+    for column in dataset_layout.RUN_COLUMNS:
+        assert column.path[0] in dataset_layout.RunReport.__annotations__, column.name
+    assert list(dataset_layout.RUN_FIELDS) == [column.name for column in dataset_layout.RUN_COLUMNS]
+
+
 def test_a_new_dataset_answers_queries_with_no_rows_and_has_a_card(tmp_path):
     con = views.connect(str(tmp_path))
     assert con.execute("SELECT count(*) FROM pages").fetchone() == (0,)

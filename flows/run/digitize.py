@@ -190,14 +190,14 @@ def _write_batch(inputs: list[str], out: str, config: RunConfig, files: list[pla
         timings["steady_pages_per_s"] = ((processed - streamed.first_batch_rows)
                                          / max(timings["process_s"] - timings["first_batch_s"], 1e-9))
     report_path = layout.report_path(root, batch_id, run_id)
-    result = {"run_id": run_id, "batch_id": batch_id, "status": "completed",
-              "finished_at": datetime.now(UTC).isoformat(), "inputs": [planning.redact(i) for i in inputs],
-              "output": planning.redact(out), "report_path": report_path,
-              "log_path": layout.log_path(report_path) if run_log else None, **body,
-              "units": {"total": len(stats), "written": len(written), "skipped": len(stats) - len(written)},
-              "timings": {k: round(v, 3) for k, v in timings.items()},
-              "config": config.model_dump(mode="json"), "config_hash": stamp["config_hash"],
-              "versions": report.versions(tesseract_version)}
+    result: layout.RunReport = {
+        "run_id": run_id, "batch_id": batch_id, "status": "completed", "finished_at": datetime.now(UTC).isoformat(),
+        "inputs": [planning.redact(i) for i in inputs], "output": planning.redact(out), "report_path": report_path,
+        "log_path": layout.log_path(report_path) if run_log else None, **body,
+        "units": {"total": len(stats), "written": len(written), "skipped": len(stats) - len(written)},
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+        "config": config.model_dump(mode="json"), "config_hash": stamp["config_hash"],
+        "versions": report.versions(tesseract_version)}
     write_text(fs, report_path, json.dumps(result, indent=1, ensure_ascii=False))
     t = time.monotonic()
     manifest.refresh(out)
