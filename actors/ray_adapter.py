@@ -100,10 +100,7 @@ def run_stream(tasks: list[Row], ingest: Stage, model_stages: list[Stage]) -> It
     context.enable_progress_bars = False
     context.wait_for_min_actors_s = 600  # an actor pool that cannot start fails instead of waiting forever
     ds = ray.data.from_items(tasks, override_num_blocks=max(1, len(tasks)))
-    # Alone (text-layer units), ingest takes a core a task: at its share beside the actors (0.2 CPU) Ray
-    # would start five worker processes a core, each holding a few hundred MiB, for no more speed.
-    ds = ds.map_batches(stage_task(ingest), batch_size=1, batch_format="pyarrow",
-                        num_cpus=ingest.num_cpus if model_stages else 1.0)
+    ds = ds.map_batches(stage_task(ingest), batch_size=1, batch_format="pyarrow", num_cpus=ingest.num_cpus)
     # Ray Data hands an actor whole blocks: a read task's pages (output.pages_per_task) go to one OCR actor.
     # Repartitioning to a page a block was tried: the first pages came sooner, pages/s stayed the same, and its
     # tasks (a whole CPU each) hung the job beside a caption pool.

@@ -22,6 +22,7 @@ from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT
 from ocr_models.tesseract.engine import TesseractOptions
 
 PRESET_DIR = Path(__file__).parent
+CPUS_PER_LAYOUT_ACTOR = 8  # the default share of one layout actor (RayOptions.layout_actors)
 
 
 class _Options(BaseModel):
@@ -97,17 +98,27 @@ class RayOptions(_Options):
     ocr_cpus_per_actor: float = Field(
         0.8, gt=0, le=1, description="CPUs each OCR actor reserves (fractional, so that ingest fits beside).")
     ingest_cpus_per_task: float = Field(0.2, gt=0, le=1, description="CPUs each ingest task reserves.")
+    text_ingest_cpus_per_task: float = Field(
+        1.0, gt=0, le=1, description="CPUs each ingest task reserves in a stream of text-layer units, where no "
+                                     "model stage runs beside it (at a fifth of a core Ray would start five worker "
+                                     "processes a core, each holding a few hundred MiB, for no more speed).")
     max_ocr_actors: int | None = Field(None, ge=1, description="Most OCR actors; default: one per CPU.")
     layout_cpus_per_actor: float = Field(0.2, gt=0, description="CPUs each layout actor reserves.")
     max_layout_actors: int | None = Field(
-        None, ge=1, description="Most layout actors; default: one per 8 CPUs of the cluster (one keeps pace "
-                                "with 10 or more OCR cores on CPU), at most one per GPU where it uses GPUs.")
+        None, ge=1, description=f"Most layout actors; default: one per {CPUS_PER_LAYOUT_ACTOR} CPUs of the cluster "
+                                "(one keeps pace with 10 or more OCR cores on CPU), at most one per GPU where it "
+                                "uses GPUs.")
     caption_cpus_per_actor: float = Field(0.5, gt=0, description="CPUs each caption actor reserves.")
     max_caption_actors: int = Field(1, ge=1, description="Most caption actors.")
     gpus_per_model_actor: float = Field(
         1.0, ge=0, description="GPUs each transformers layout or caption actor asks for when the cluster has "
                                "GPUs (decided from the cluster's resources; 0 = never use a GPU).")
     object_store_mb: int = Field(1024, ge=75, description="Object store of the local cluster, MiB.")
+
+    def layout_actors(self, cluster_cpus: float) -> int:
+        """`max_layout_actors`, or its default for a cluster of `cluster_cpus`: rapid-layout reads a page in
+        0.3-0.4 s on one core, Tesseract in 3.9 s (docs/scale-out.md), so one actor per 8 CPUs leaves room."""
+        return self.max_layout_actors or max(1, round(cluster_cpus / CPUS_PER_LAYOUT_ACTOR))
 
 
 class OutputOptions(_Options):

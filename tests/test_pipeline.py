@@ -47,3 +47,10 @@ def test_stages_that_cannot_fit_the_cluster_stop_the_run_before_it_hangs(tmp_pat
     config = load_config(**{"caption.model": str(tmp_path), "ray.caption_cpus_per_actor": 1.0})
     with pytest.raises(UsageError, match=r"need 2\.2 CPUs"):
         build_stages(config, {"CPU": 2.0})
+
+
+def test_a_stream_of_text_layer_units_runs_ingest_alone_at_its_own_share():
+    ingest, stages = build_stages(load_config(), {"CPU": 2.0}, text_only=True)
+    assert (ingest.num_cpus, stages) == (1.0, [])
+    ingest, _ = build_stages(load_config(**{"ray.text_ingest_cpus_per_task": 0.5}), {"CPU": 2.0}, text_only=True)
+    assert ingest.num_cpus == 0.5

@@ -78,14 +78,16 @@ def process_units(units: list[planning.Unit], out: str, config: RunConfig, stamp
     if not pending:
         return streamed
     # sized by the cluster as it is now: nodes added since the last run (autoscaling, scaled by hand) count
-    ingest, model_stages = build_stages(config, cluster_resources())
+    resources = cluster_resources()
+    ingest, model_stages = build_stages(config, resources)
+    text_ingest, _ = build_stages(config, resources, text_only=True)
     for text_only, group in streams(pending):
         units_stream = UnitStream({unit.unit_id: len(unit.tasks) for unit in group},
                                   lambda unit_id: ShardWriter(fs, root, unit_id, stamp, limits=config.output,
-                                                                   images=images))
+                                                              images=images))
         try:
-            for batch in run_stream([task for unit in group for task in unit.tasks], ingest,
-                                    [] if text_only else model_stages):
+            for batch in run_stream([task for unit in group for task in unit.tasks],
+                                    *((text_ingest, []) if text_only else (ingest, model_stages))):
                 if text_only and pages_to_read(batch):
                     raise LontarError("internal: planning found text layers on every page of a unit, but a page "
                                       "needs OCR; nothing of that unit is written")

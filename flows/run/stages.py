@@ -18,22 +18,24 @@ from ocr_models.layout.none import NoLayoutOptions
 from ocr_models.lontar_errors import UsageError
 
 log = logging.getLogger(__name__)
-CPUS_PER_LAYOUT_ACTOR = 8
 
 
-def build_stages(config: RunConfig, resources: dict) -> tuple[Stage, list[Stage]]:
+def build_stages(config: RunConfig, resources: dict, text_only: bool = False) -> tuple[Stage, list[Stage]]:
     """The ingest stage and the model stages (layout, OCR, captioning), resources set: the model stages'
-    actors first (a GPU each where the cluster has GPUs), then as many OCR actors as the CPUs left hold."""
+    actors first (a GPU each where the cluster has GPUs), then as many OCR actors as the CPUs left hold.
+    `text_only`: for a stream of text-layer units, ingest alone (no model stage)."""
     cpus, gpus = float(resources.get("CPU", 1)), float(resources.get("GPU", 0))
     ray = config.ray
     ingest = IngestStage(config.ingest, config.ingest.pdf_passwords())
-    ingest.num_cpus, ingest.num_gpus, ingest.max_actors = ray.ingest_cpus_per_task, 0.0, 1  # tasks, not actors
+    ingest.num_cpus = ray.text_ingest_cpus_per_task if text_only else ray.ingest_cpus_per_task
+    ingest.num_gpus, ingest.max_actors = 0.0, 1  # Ray tasks, not actors
+    if text_only:
+        return ingest, []
     before: list[Stage] = []
     after: list[Stage] = []
     if not isinstance(config.layout, NoLayoutOptions):
         layout = LayoutStage(config.layout)
-        _share(layout, ray.layout_cpus_per_actor, ray.max_layout_actors or _per_cpus(cpus), gpus,
-               ray.gpus_per_model_actor)
+        _share(layout, ray.layout_cpus_per_actor, ray.layout_actors(cpus), gpus, ray.gpus_per_model_actor)
         before.append(layout)
     if config.caption is not None:
         caption = CaptionStage(config.caption)
@@ -53,12 +55,6 @@ def build_stages(config: RunConfig, resources: dict) -> tuple[Stage, list[Stage]
     fit = min(int((cpus - others) / ocr.num_cpus + 1e-9), max(1, round(cpus - others)))
     ocr.max_actors = max(1, min(ray.max_ocr_actors or fit, fit))
     return ingest, [*before, ocr, *after]
-
-
-def _per_cpus(cpus: float) -> int:
-    """Layout actors for a cluster of `cpus` when not configured: one keeps pace with 10 or more OCR cores
-    (rapid-layout 0.3-0.4 s a page on one core, Tesseract 3.9 s; docs/scale-out.md), so one per 8 leaves room."""
-    return max(1, round(cpus / CPUS_PER_LAYOUT_ACTOR))
 
 
 def _share(stage: Stage, cpus: float, actors: int, cluster_gpus: float, gpus_per_actor: float) -> None:
