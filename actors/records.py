@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 # Bump on any change a reader could notice; docs/schema.md ("Schema versions") says what each one changed.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 UNKNOWN_SCRIPT = "Zzzz"  # ISO 15924 "uncoded script": rows whose script could not be decided
 PAGE_PARTITIONING = ("script",)
 PAIR_PARTITIONING = ("kind", "script")
@@ -35,6 +35,9 @@ REGION_TYPE = pa.struct([
     pa.field("script", pa.string()),
     pa.field("lang", pa.string()),
     pa.field("confidence", pa.float32()),
+    pa.field("language", pa.string()),
+    pa.field("language_confidence", pa.float32()),
+    pa.field("language_runner_up", pa.string()),
 ])
 
 STEP_TYPE = pa.struct([pa.field("step", pa.string()), pa.field("calls", pa.int32()), pa.field("seconds", pa.float32())])
@@ -48,6 +51,14 @@ class Column:
     doc: str
     nullable: bool = True
 
+
+LANGUAGE_COLUMNS: tuple[Column, ...] = (
+    Column("language", pa.string(), "Language of `text`, ISO 639-3 (`hin`, `mar`, `san`, `eng`, ...): fastText "
+           "lid.176 asked only about the languages written in `script` (docs/schema.md, \"Languages\"); null when "
+           "`text` has no letters. Pairs in their page's script take the page's language."),
+    Column("language_confidence", pa.float32(), "The model's probability of `language`, 0-1."),
+    Column("language_runner_up", pa.string(), "The next most likely language written in `script`."),
+)
 
 QUALITY_COLUMNS: tuple[Column, ...] = (
     Column("text_chars", pa.int32(), "Characters in `text`, whitespace excluded; 0 when there is no text.", False),
@@ -93,14 +104,16 @@ PAGE_COLUMNS: tuple[Column, ...] = (
     Column("lang", pa.string(), "Tesseract model(s) that read the page's main script, e.g. `hin` or "
            "`Devanagari`; null for text layers."),
     Column("script_confidence", pa.float32(), "How sure the script decision is, 0-1."),
+    *LANGUAGE_COLUMNS,
     Column("ocr_confidence", pa.float32(), "Mean character confidence of the OCR, 0-1; null for text layers."),
     Column("lines", pa.list_(LINE_TYPE), "Text lines: text, bbox [x0, y0, x1, y1] in `image` pixels, "
            "confidence 0-1."),
     Column("regions", pa.list_(REGION_TYPE), "The page's layout: kind (text, title, list, caption, "
            "figure_caption, table_caption, figure, table, header, footer, reference, equation), bbox in `image` "
            "pixels, detector score (null: ink no detected region covered, or the whole page), reading_order "
-           "(0-based; null for figures), and for regions read as text their text, script, lang and confidence. "
-           "Headers and footers are in `text` too (the layout model calls some titles headers); drop them by "
+           "(0-based; null for figures), and for regions read as text their text, script, lang, confidence and "
+           "language (language, language_confidence, language_runner_up, as for the page). Headers and "
+           "footers are in `text` too (the layout model calls some titles headers); drop them by "
            "rebuilding the text from the other regions."),
     Column("layout_model", pa.string(), "Layout detector that found `regions` (`none`: the page read as one "
            "block); null when the page was not laid out (text layers, errors)."),
@@ -129,7 +142,7 @@ PAGE_FIELDS: tuple[str, ...] = tuple(c.name for c in PAGE_COLUMNS)
 # Pair columns copied from the page row or from the run, or derived by the writer, rather than made by a stage.
 PAIR_FROM_PAGE = ("page_id", "source_uri", "source_sha256", "page_index", "layout_model")
 STAMP_FIELDS = ("config_hash", "run_id", "batch_id", "created_at")
-DERIVED_FIELDS = ("image_sha256", "duplicate_of", *(c.name for c in QUALITY_COLUMNS))
+DERIVED_FIELDS = ("image_sha256", "duplicate_of", *(c.name for c in (*LANGUAGE_COLUMNS, *QUALITY_COLUMNS)))
 
 PAIR_COLUMNS: tuple[Column, ...] = (
     Column("pair_id", pa.string(), "sha256 of `page_id:kind:bbox`, 32 hex digits: stable across runs.", False),
@@ -164,6 +177,7 @@ PAIR_COLUMNS: tuple[Column, ...] = (
     Column("script", pa.string(), "ISO 15924 code of `text`'s script; `Zzzz` when it has none. The table is "
            "partitioned by `kind`, then `script`: `pairs/kind=line/script=Orya/`.", False),
     Column("lang", pa.string(), "Tesseract model(s) that read `text`."),
+    *LANGUAGE_COLUMNS,
     Column("ocr_confidence", pa.float32(), "Mean character confidence of the OCR of `text`, 0-1."),
     Column("layout_model", pa.string(), "Layout detector that found the region."),
     *QUALITY_COLUMNS,

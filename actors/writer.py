@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from actors import quality
 from actors.dataset_layout import shard_path, unit_marker
+from actors.language import LANGUAGE_FIELDS, language_fields
 from actors.records import (
     PAGE_FIELDS,
     PAGE_PARTITIONING,
@@ -223,13 +224,14 @@ class ShardWriter:
     def _write(self, batch: pa.Table) -> None:
         stamp = {**self.stamp, "created_at": datetime.now(UTC)}
         pages = [{**row, **stamp} for row in _with_derived(batch.select(list(PAGE_FIELDS)).to_pylist())]
+        page_languages = {page["page_id"]: page for page in pages}
         table = _table(pages, PAGE_SCHEMA)
         self._pages.write(table)
         self.stats.add(table)
         if "ran_on" in batch.column_names:
             self.stats.add_nodes(batch.column("ran_on").to_pylist())
         if "pairs" in batch.column_names:
-            pairs = [{**row, **stamp} for row in _with_derived(pair_rows(batch))]
+            pairs = [{**row, **stamp} for row in _with_derived(pair_rows(batch), page_languages)]
             for pair in pairs:
                 self._mark_duplicate(pair)
             if pairs:
@@ -276,12 +278,23 @@ def _output_errors(root: str) -> Iterator[None]:
 DEDUPLICATED_KINDS = ("figure", "table")  # a line's crop is its own: the same bytes twice are a coincidence
 
 
-def _with_derived(rows: list[dict]) -> list[dict]:
+def _with_derived(rows: list[dict], pages: dict[str, dict] | None = None) -> list[dict]:
+    """The columns the writer derives, for page rows, or for pair rows given their `pages` (by page_id): a pair
+    in its page's script takes the page's language (a line or a caption is too short to tell Hindi from
+    Marathi; its page is not), one in another script (an English caption on a Thai page) is identified alone."""
     for row in rows:
         row["script"] = row.get("script") or UNKNOWN_SCRIPT
         image = row.get("image")
         row["image_sha256"] = hashlib.sha256(image).hexdigest() if image is not None else None
         row.update(quality.signals(row.get("text"), row["script"]))
+        page = (pages or {}).get(row.get("page_id", ""))
+        if page is not None and page["script"] == row["script"]:
+            row.update({column: page[column] for column in LANGUAGE_FIELDS})
+        else:
+            row.update(language_fields(row.get("text"), row["script"]))
+        for region in row.get("regions") or ():
+            if region.get("text"):
+                region.update(language_fields(region["text"], region.get("script")))
     return rows
 
 

@@ -68,6 +68,31 @@ SCRIPTS: tuple[Script, ...] = (
            ("urd",), "arab", "urd", 99.0, words=(49, 90)),
 )
 
+# The languages (ISO 639-3) language identification may name for text in each script, most-read first: the
+# label set is restricted to these, so a Devanagari page is never called Urdu. A language missing here for its
+# script is never named for it (docs/schema.md lists them).
+LANGUAGES_BY_SCRIPT: dict[str, tuple[str, ...]] = {
+    "Latn": ("eng", "vie", "ind", "msa", "tgl", "jav", "sun", "ceb", "war", "ilo", "fra", "deu", "spa", "por",
+             "ita", "nld", "lat", "afr", "cat", "ces", "dan", "est", "eus", "fin", "gle", "glg", "hrv", "hun",
+             "isl", "lit", "lav", "mlt", "nor", "pol", "ron", "slk", "slv", "sqi", "swe", "swa", "tur", "uzb",
+             "aze", "cym", "epo", "som", "yor", "que", "hat", "tuk"),
+    "Deva": ("hin", "mar", "san", "nep", "mai", "bih", "new", "gom", "dty"),
+    "Beng": ("ben", "asm", "bpy"),
+    "Guru": ("pan",),
+    "Gujr": ("guj",),
+    "Orya": ("ori",),
+    "Taml": ("tam",),
+    "Telu": ("tel",),
+    "Knda": ("kan",),
+    "Mlym": ("mal",),
+    "Sinh": ("sin",),
+    "Thai": ("tha",),
+    "Laoo": ("lao",),
+    "Mymr": ("mya",),
+    "Khmr": ("khm",),
+    "Arab": ("urd", "ara", "fas", "pus", "snd", "uig", "ckb", "pnb"),
+}
+
 BY_CODE: dict[str, Script] = {s.code: s for s in SCRIPTS}
 BY_NAME: dict[str, Script] = {s.name: s for s in SCRIPTS}
 LANGUAGE_SCRIPT: dict[str, Script] = {lang: s for s in SCRIPTS for lang in s.languages}

@@ -17,7 +17,7 @@ from flows.dataset.metrics import cer
 from flows.dataset.views import read_table
 from flows.run.planning import redact
 from ocr_models.geometry.boxes import iou
-from ocr_models.scripts import LANGUAGE_SCRIPT
+from ocr_models.scripts import LANGUAGE_SCRIPT, LANGUAGES_BY_SCRIPT
 from tests.bad_inputs import ATTACHMENT_PAYLOAD, PASSWORD, PASSWORDS_FILE, input_classes
 from tests.conftest import run_cli
 
@@ -144,6 +144,25 @@ def test_scripts_are_detected_and_text_matches_the_truth_without_hints(first_run
             assert cer(expected["text"], row["text"]) < 0.08, (name, index, row["text"])
     born_digital = rows[("minutes-born-digital.pdf", 0)]
     assert born_digital["text_source"] == "text_layer" and born_digital["engine"] == "pymupdf"
+
+
+def test_every_page_and_pair_names_its_language_and_the_dataset_answers_by_language(first_run, archive):
+    out, _, _ = first_run
+    truth = json.loads((archive / ".truth" / "truth.json").read_text())
+    rows = {(Path(r["source_uri"]).name, r["page_index"]): r for r in read_pages(out).to_pylist()}
+    for name, pages in truth.items():
+        for index, expected in enumerate(pages):
+            row = rows[(name, index)]
+            assert row["language"] == expected["lang"], (name, index, row["language"], row["text"][:80])
+            assert 0 < row["language_confidence"] <= 1
+            if row["text_source"] == "ocr":  # its text regions are identified too
+                assert any(r["language"] == row["language"] for r in row["regions"] if r["text"]), (name, index)
+    for pair in read_pairs(out).to_pylist():
+        if pair["text"] and pair["script"] != "Zzzz":
+            assert pair["language"] in LANGUAGES_BY_SCRIPT[pair["script"]], pair["pair_id"]
+    counts = json.loads(run_cli("query", "SELECT language, count(*) AS n FROM pages GROUP BY 1", "--dataset",
+                                str(out), "--format", "json").stdout.splitlines()[0])
+    assert set(counts) == {"language", "n"}
 
 
 def test_figures_are_written_as_pairs_with_their_own_printed_caption(first_run, archive):

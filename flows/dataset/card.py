@@ -33,6 +33,8 @@ def numbers(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "pages": counts("SELECT status, count(*) FROM pages GROUP BY 1 ORDER BY 1"),
         "pages_by_script": counts("SELECT script, count(*) FROM pages WHERE status = 'ok' GROUP BY 1 "
                                   "ORDER BY 2 DESC, 1"),
+        "pages_by_language": counts("SELECT coalesce(language, '(none)'), count(*) FROM pages "
+                                    "WHERE status = 'ok' GROUP BY 1 ORDER BY 2 DESC, 1"),
         "pages_by_lang": counts("SELECT coalesce(lang, '(text layer)'), count(*) FROM pages WHERE status = 'ok' "
                                 "GROUP BY 1 ORDER BY 2 DESC, 1"),
         "pages_by_text_source": counts("SELECT text_source, count(*) FROM pages WHERE status = 'ok' GROUP BY 1 "
@@ -113,7 +115,8 @@ def markdown(nums: dict[str, Any], manifest: dict[str, Any]) -> str:
         "## Pages", "",
         "By status:", "", *_table(nums["pages"], "status"),
         "By script (pages read):", "", *_table(nums["pages_by_script"], "script"),
-        "By language model:", "", *_table(nums["pages_by_lang"], "lang"),
+        "By language (ISO 639-3, identified from the text):", "", *_table(nums["pages_by_language"], "language"),
+        "By Tesseract model:", "", *_table(nums["pages_by_lang"], "lang"),
         "By text source:", "", *_table(nums["pages_by_text_source"], "text_source"),
         "Errors by kind:", "", *_table(nums["errors_by_kind"], "error_kind"),
         "## OCR confidence", "",
@@ -173,7 +176,8 @@ def terminal_lines(nums: dict[str, Any], manifest: dict[str, Any]) -> list[str]:
         *(f"{t}: {v['rows']} rows in {v['shards']} shards, {v['bytes']} bytes" for t, v in tables.items()),
         f"pages by status: {inline(nums['pages'])}",
         f"pages by script: {inline(nums['pages_by_script'])}",
-        f"pages by language: {inline(nums['pages_by_lang'])}",
+        f"pages by language: {inline(nums['pages_by_language'])}",
+        f"pages by tesseract model: {inline(nums['pages_by_lang'])}",
         f"pages by text source: {inline(nums['pages_by_text_source'])}",
         f"errors by kind: {inline(nums['errors_by_kind'])}",
         f"ocr confidence: {inline(nums['ocr_confidence_quantiles'])}; bands {inline(nums['ocr_confidence_bands'])}",
