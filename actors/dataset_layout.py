@@ -106,6 +106,7 @@ class RunReport(TypedDict):
     file_outcomes: list[dict[str, Any]]  # one per input file: uri, sha256, outcome, pages, error, duplicate_of
     pairs: dict[str, int]  # total, and pairs by kind
     duplicate_images: int
+    near_duplicate_pages: int  # pages whose text nearly repeats an earlier page's (near_duplicate_of)
     shards: list[str]
     ocr_seconds: float
     pages_by_node: dict[str, dict[str, int]]  # stage -> Ray node id -> pages

@@ -125,6 +125,13 @@ PAGE_COLUMNS: tuple[Column, ...] = (
            "reading), `reread`, `missed_lines`, `other` (layout clean-up, pairs, decoding); each with its calls "
            "and CPU seconds, which add up to the page's OCR CPU time. Null for text layers."),
     *QUALITY_COLUMNS,
+    Column("near_duplicate_of", pa.string(), "The `page_id` of the earliest page in the dataset whose text this "
+           "page's nearly repeats (another scan, a reprint, another header; docs/dataset.md, \"Near-duplicate "
+           "pages\"); null for the first of its cluster and for pages too short to compare."),
+    Column("near_duplicate_cluster", pa.string(), "The cluster of pages with nearly the same text: its earliest "
+           "page's `page_id` (a page's own id when it is the first); null when too short to compare."),
+    Column("text_minhash", pa.list_(pa.uint32()), "MinHash signature of `text`'s character shingles "
+           "(`near_duplicates.*` in the config): how the next run finds this page's near-duplicates."),
     Column("config_hash", pa.string(), "Hash of the output-relevant configuration.", False),
     Column("run_id", pa.string(), "The run that wrote the row.", False),
     Column("batch_id", pa.string(), "The batch the row belongs to.", False),
@@ -142,7 +149,8 @@ PAGE_FIELDS: tuple[str, ...] = tuple(c.name for c in PAGE_COLUMNS)
 # Pair columns copied from the page row or from the run, or derived by the writer, rather than made by a stage.
 PAIR_FROM_PAGE = ("page_id", "source_uri", "source_sha256", "page_index", "layout_model")
 STAMP_FIELDS = ("config_hash", "run_id", "batch_id", "created_at")
-DERIVED_FIELDS = ("image_sha256", "duplicate_of", *(c.name for c in (*LANGUAGE_COLUMNS, *QUALITY_COLUMNS)))
+DERIVED_FIELDS = ("image_sha256", "duplicate_of", *(c.name for c in (*LANGUAGE_COLUMNS, *QUALITY_COLUMNS)),
+                  "near_duplicate_of", "near_duplicate_cluster", "text_minhash")
 
 PAIR_COLUMNS: tuple[Column, ...] = (
     Column("pair_id", pa.string(), "sha256 of `page_id:kind:bbox`, 32 hex digits: stable across runs.", False),

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from actors import quality
 from actors.dataset_layout import shard_path, unit_marker
 from actors.language import LANGUAGE_FIELDS, language_fields
+from actors.near_duplicates import NearDuplicates
 from actors.records import (
     PAGE_FIELDS,
     PAGE_PARTITIONING,
@@ -60,6 +61,7 @@ class UnitStats:
     pairs: int = 0
     pairs_by_kind: Counter = field(default_factory=Counter)
     duplicate_images: int = 0  # figure and table pairs whose image an earlier pair holds
+    near_duplicate_pages: int = 0  # pages whose text nearly repeats an earlier page's
     ocr_seconds: float = 0.0
     wall_seconds: float = 0.0
     schema_version: int = SCHEMA_VERSION
@@ -67,10 +69,11 @@ class UnitStats:
 
     def add(self, table: pa.Table) -> None:
         cols = table.select(["status", "script", "text_source", "error_kind", "error", "source_uri",
-                             "ocr_seconds"])
-        for status, script, source, kind, error, uri, seconds in zip(*(c.to_pylist() for c in cols.columns),
-                                                                      strict=True):
+                             "ocr_seconds", "near_duplicate_of"])
+        for status, script, source, kind, error, uri, seconds, near in zip(*(c.to_pylist() for c in cols.columns),
+                                                                            strict=True):
             self.rows += 1
+            self.near_duplicate_pages += near is not None
             self.by_status[status] += 1
             if status == "ok":
                 self.by_script[script] += 1
@@ -206,7 +209,8 @@ class ShardWriter:
     """
 
     def __init__(self, fs: fsspec.AbstractFileSystem, root: str, unit_id: str, stamp: dict[str, str], *,
-                 limits: OutputOptions | None = None, images: dict[str, str] | None = None) -> None:
+                 limits: OutputOptions | None = None, images: dict[str, str] | None = None,
+                 near_duplicates: NearDuplicates | None = None) -> None:
         """`stamp`: run_id, batch_id and config_hash, written into every row. `images`: image_sha256 -> pair_id
         of the figure and table images already in the dataset; this unit's are added when it commits."""
         self.fs, self.root, self.stamp = fs, root.rstrip("/"), stamp
@@ -214,6 +218,9 @@ class ShardWriter:
         self._pages = _PartitionedTable(fs, self.root, "pages", PAGE_PARTITIONING, PAGE_SCHEMA, unit_id, limits)
         self._pairs = _PartitionedTable(fs, self.root, "pairs", PAIR_PARTITIONING, PAIR_SCHEMA, unit_id, limits)
         self._known_images = images if images is not None else {}
+        # the run's index of the dataset's page texts, and this unit's pages, which join it when the unit commits
+        self._near = near_duplicates
+        self._near_pending = near_duplicates.sibling() if near_duplicates is not None else None
         self._new_images: dict[str, str] = {}
         self.stats = UnitStats(unit_id=unit_id, batch_id=stamp["batch_id"])
 
@@ -225,6 +232,9 @@ class ShardWriter:
         stamp = {**self.stamp, "created_at": datetime.now(UTC)}
         pages = [{**row, **stamp} for row in _with_derived(batch.select(list(PAGE_FIELDS)).to_pylist())]
         page_languages = {page["page_id"]: page for page in pages}
+        if self._near is not None:
+            for page in pages:
+                self._near.mark(page, self._near_pending)
         table = _table(pages, PAGE_SCHEMA)
         self._pages.write(table)
         self.stats.add(table)
@@ -257,6 +267,8 @@ class ShardWriter:
             self.stats.wall_seconds = wall_seconds
             write_text(self.fs, unit_marker(self.root, self.stats.unit_id), self.stats.to_json())
         self._known_images.update(self._new_images)  # only now: an aborted unit's images are in no shard
+        if self._near is not None:  # likewise its pages' texts
+            self._near.merge(self._near_pending)
         return self.stats
 
     def abort(self) -> None:

@@ -74,6 +74,22 @@ class PairOptions(_Options):
         1.0, gt=0, description="Farthest a printed caption may lie from its figure or table, in inches.")
 
 
+class NearDuplicateOptions(_Options):
+    """Near-duplicate pages across the dataset: MinHash-LSH over each page's text (docs/dataset.md)."""
+
+    threshold: float = Field(
+        0.5, gt=0, le=1, description="Estimated Jaccard similarity of two pages' character shingles from which the "
+                                     "later page is a near-duplicate of the earlier (on real scans another scan "
+                                     "of a page scores 0.55-0.98 in Indic books, two pages of one book at most "
+                                     "0.24, two receipts of one shop 0.45; docs/accuracy.md).")
+    shingle_chars: int = Field(3, ge=2, le=16, description="Characters in a shingle (characters, not words: Thai, "
+                                                           "Khmer and Lao write no spaces).")
+    num_perm: int = Field(256, ge=16, le=1024, description="MinHash permutations (the signature's length; the "
+                                                           "similarity estimate's error is about 0.5 / sqrt of it).")
+    min_chars: int = Field(100, ge=1, description="Pages with fewer characters of text (after normalising) get "
+                                                  "no signature and are never near-duplicates.")
+
+
 class LimitOptions(_Options):
     """Per-page limits of the OCR stage: a page over one is an error row and the run goes on."""
 
@@ -176,6 +192,7 @@ class RunConfig(_Options):
     caption: TransformersCaptionOptions | None = Field(
         None, description="Caption generator for figure pairs; off (null) by default: no weights ship offline.")
     pairs: PairOptions = Field(default_factory=PairOptions)
+    near_duplicates: NearDuplicateOptions = Field(default_factory=NearDuplicateOptions)
     limits: LimitOptions = Field(default_factory=LimitOptions)
     ray: RayOptions = Field(default_factory=RayOptions)
     output: OutputOptions = Field(default_factory=OutputOptions)

@@ -41,7 +41,10 @@ def test_a_run_killed_mid_batch_and_run_again_has_every_page_exactly_once(sample
     while not list((out / "_units").glob("*.json")) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert run.poll() is None, "the run ended before a unit was committed"
-    time.sleep(3)  # into the next unit: its shards are half written when the kill comes
+    # into the next unit: the kill comes while its shards are half written (or after 3 s at most)
+    half_written = time.monotonic() + 3
+    while not list(out.glob("pages/**/.*.tmp")) and time.monotonic() < half_written:
+        time.sleep(0.05)
     kill_tree(run)
     committed = len(list((out / "_units").glob("*.json")))
 

@@ -7,12 +7,15 @@ import json
 
 import duckdb
 import fsspec
+import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as pads
 from fsspec.implementations.local import LocalFileSystem
 
 from actors import dataset_layout as layout
+from actors.near_duplicates import NearDuplicates
 from actors.writer import DEDUPLICATED_KINDS
+from configs.model import NearDuplicateOptions
 from ocr_models.lontar_errors import UsageError
 
 
@@ -75,6 +78,19 @@ def source_owners(dataset: str, sha256s: list[str]) -> dict[str, dict[str, str]]
     found = con.execute("SELECT source_sha256, min(batch_id), min(config_hash), min(source_uri) FROM pages "
                         "WHERE source_sha256 IN (SELECT sha FROM _wanted) GROUP BY 1").fetchall()
     return {sha: {"batch_id": batch, "config_hash": config, "source_uri": uri} for sha, batch, config, uri in found}
+
+
+def near_duplicate_index(dataset: str, options: NearDuplicateOptions) -> NearDuplicates:
+    """Every page signature the dataset holds, oldest first, in an index the run's writers add to (signatures of
+    another length, from other `near_duplicates.num_perm`, cannot be compared and are left out)."""
+    index = NearDuplicates(options)
+    rows = connect(dataset, must_exist=False).execute(
+        "SELECT page_id, near_duplicate_cluster, text_minhash FROM pages WHERE text_minhash IS NOT NULL "
+        "ORDER BY created_at, page_id").fetchall()
+    for page_id, cluster, signature in rows:
+        if len(signature) == options.num_perm:
+            index.add(page_id, cluster, np.asarray(signature, dtype=np.uint32))
+    return index
 
 
 def known_images(dataset: str) -> dict[str, str]:

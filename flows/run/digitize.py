@@ -62,11 +62,12 @@ class Streamed:
 
 @task(name="process-units", retries=2, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
 def process_units(units: list[planning.Unit], out: str, config: RunConfig, stamp: dict[str, str],
-                  reporter: Any, images: dict[str, str]) -> Streamed:
+                  reporter: Any, images: dict[str, str], near: Any = None) -> Streamed:
     """Stream every pending unit through Ray Data, committing each unit as its last page arrives: enough
     text-layer units through ingest alone, the others through every stage (`streams`; actors started once);
     units already committed (by an earlier run, or by this task's failed try) are not redone.
-    `images`: the dataset's figure and table images (image_sha256 -> pair_id), grown as units commit."""
+    `images`: the dataset's figure and table images (image_sha256 -> pair_id), grown as units commit; `near`
+    (actors.near_duplicates.NearDuplicates; Any for Prefect): the dataset's page signatures, grown likewise."""
     started = time.monotonic()
     streamed = Streamed({})
     done = streamed.units
@@ -84,7 +85,7 @@ def process_units(units: list[planning.Unit], out: str, config: RunConfig, stamp
     for text_only, group in streams(pending):
         units_stream = UnitStream({unit.unit_id: len(unit.tasks) for unit in group},
                                   lambda unit_id: ShardWriter(fs, root, unit_id, stamp, limits=config.output,
-                                                              images=images))
+                                                              images=images, near_duplicates=near))
         try:
             for batch in run_stream([task for unit in group for task in unit.tasks],
                                     *((text_ingest, []) if text_only else (ingest, model_stages))):
@@ -159,6 +160,7 @@ def _write_batch(inputs: list[str], out: str, config: RunConfig, files: list[pla
                                     stamp["config_hash"])
     plan = planning.plan(inputs, config, files)
     images = views.known_images(out) if plan.units else {}
+    near = views.near_duplicate_index(out, config.near_duplicates) if plan.units else None
     timings["plan_s"] = time.monotonic() - t
 
     t = time.monotonic()
@@ -174,7 +176,7 @@ def _write_batch(inputs: list[str], out: str, config: RunConfig, files: list[pla
                              object_store_mb=config.ray.object_store_mb, ship_code=config.ray.ship_code):
                 timings["ray_start_s"] = time.monotonic() - t
                 t = time.monotonic()
-                streamed = process_units(pending, out, config, stamp, reporter, images)
+                streamed = process_units(pending, out, config, stamp, reporter, images, near)
                 done.update(streamed.units)
     finally:
         reporter.finish()

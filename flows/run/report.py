@@ -74,6 +74,7 @@ def fold(plan: Plan, stats: list[UnitStats]) -> dict:
         "file_outcomes": files,
         "pairs": {"total": sum(total["pairs"].values()), **total["pairs"]},
         "duplicate_images": sum(unit.duplicate_images for unit in stats),
+        "near_duplicate_pages": sum(unit.near_duplicate_pages for unit in stats),
         "shards": [shard["path"] for unit in stats for shard in unit.shards],
         "ocr_seconds": round(sum(unit.ocr_seconds for unit in stats), 3),
         "pages_by_node": {stage: dict(counts) for stage, counts in sorted(nodes.items())},
@@ -97,7 +98,9 @@ def summary_lines(report: dict) -> list[str]:
     lines = [
         f"run {report['run_id']} ({report['status']}) in {report['timings']['total_s']:.1f} s",
         f"files: {files['total']} ({', '.join(f'{k} {v}' for k, v in files.items() if k != 'total')})",
-        f"pages: {pages['total']} ({pages['ok']} ok, {pages['error']} error); by script: {scripts or 'none'}",
+        f"pages: {pages['total']} ({pages['ok']} ok, {pages['error']} error); by script: {scripts or 'none'}"
+        + (f"; {near} nearly repeat an earlier page (near_duplicate_of)" if (near := report["near_duplicate_pages"])
+           else ""),
         f"pairs: {report['pairs']['total']} ({pair_kinds or 'none'}); "
         f"{report['duplicate_images']} repeated figure/table image(s) stored once (duplicate_of)",
         f"units: {report['units']['written']} written, {report['units']['skipped']} already done",
