@@ -80,8 +80,8 @@ class NearDuplicateOptions(_Options):
     threshold: float = Field(
         0.5, gt=0, le=1, description="Estimated Jaccard similarity of two pages' character shingles from which the "
                                      "later page is a near-duplicate of the earlier (on real scans another scan "
-                                     "of a page scores 0.55-0.98 in Indic books, two pages of one book at most "
-                                     "0.24, two receipts of one shop 0.45; docs/accuracy.md).")
+                                     "of a page scores 0.55 or more in Indic books, two pages of one book at "
+                                     "most 0.24, two receipts of one shop 0.45; docs/accuracy.md).")
     shingle_chars: int = Field(3, ge=2, le=16, description="Characters in a shingle (characters, not words: Thai, "
                                                            "Khmer and Lao write no spaces).")
     num_perm: int = Field(256, ge=16, le=1024, description="MinHash permutations (the signature's length; the "
