@@ -132,31 +132,32 @@ def test_the_output_contract(first_run):
     assert (out / "_runs" / report["batch_id"] / f"{report['run_id']}.json").exists()
 
 
-def test_scripts_are_detected_and_text_matches_the_truth_without_hints(first_run, archive):
-    out, _, _ = first_run
+def pages_with_truth(out: Path, archive: Path) -> tuple[dict, list[tuple[str, int, dict, dict]]]:
+    """The run's page rows by (file name, page index), and (name, index, truth, row) for every page the sample
+    archive knows the truth of."""
     truth = json.loads((archive / ".truth" / "truth.json").read_text())
     rows = {(Path(r["source_uri"]).name, r["page_index"]): r for r in read_pages(out).to_pylist()}
-    for name, pages in truth.items():
-        for index, expected in enumerate(pages):
-            row = rows[(name, index)]
-            assert row["status"] == "ok", (name, index, row["error"])
-            assert row["script"] == LANGUAGE_SCRIPT[expected["lang"]].code, (name, index)
-            assert cer(expected["text"], row["text"]) < 0.08, (name, index, row["text"])
+    return rows, [(name, index, expected, rows[(name, index)]) for name, pages in truth.items()
+                  for index, expected in enumerate(pages)]
+
+
+def test_scripts_are_detected_and_text_matches_the_truth_without_hints(first_run, archive):
+    rows, known = pages_with_truth(first_run[0], archive)
+    for name, index, expected, row in known:
+        assert row["status"] == "ok", (name, index, row["error"])
+        assert row["script"] == LANGUAGE_SCRIPT[expected["lang"]].code, (name, index)
+        assert cer(expected["text"], row["text"]) < 0.08, (name, index, row["text"])
     born_digital = rows[("minutes-born-digital.pdf", 0)]
     assert born_digital["text_source"] == "text_layer" and born_digital["engine"] == "pymupdf"
 
 
 def test_every_page_and_pair_names_its_language_and_the_dataset_answers_by_language(first_run, archive):
-    out, _, _ = first_run
-    truth = json.loads((archive / ".truth" / "truth.json").read_text())
-    rows = {(Path(r["source_uri"]).name, r["page_index"]): r for r in read_pages(out).to_pylist()}
-    for name, pages in truth.items():
-        for index, expected in enumerate(pages):
-            row = rows[(name, index)]
-            assert row["language"] == expected["lang"], (name, index, row["language"], row["text"][:80])
-            assert 0 < row["language_confidence"] <= 1
-            if row["text_source"] == "ocr":  # its text regions are identified too
-                assert any(r["language"] == row["language"] for r in row["regions"] if r["text"]), (name, index)
+    out = first_run[0]
+    for name, index, expected, row in pages_with_truth(out, archive)[1]:
+        assert row["language"] == expected["lang"], (name, index, row["language"], row["text"][:80])
+        assert 0 < row["language_confidence"] <= 1
+        if row["text_source"] == "ocr":  # its text regions are identified too
+            assert any(r["language"] == row["language"] for r in row["regions"] if r["text"]), (name, index)
     for pair in read_pairs(out).to_pylist():
         if pair["text"] and pair["script"] != "Zzzz":
             assert pair["language"] in LANGUAGES_BY_SCRIPT[pair["script"]], pair["pair_id"]
