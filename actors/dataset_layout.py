@@ -9,6 +9,7 @@ ROOT/
   _runs/<batch_id>/<run_id>.log                      what Ray and Prefect printed during that run
   _locks/<batch_id>.lock, _dataset.lock              flock files: one writer a batch, one manifest rebuild
   _dataset.json, README.md                           the manifest and the dataset card, rebuilt after a run
+  _card/<chart>.png                                  the card's charts, drawn again with it
 ```
 Paths are strings joined with "/", as fsspec wants them on every filesystem.
 """
@@ -68,6 +69,14 @@ def reports(root: str, batch_id: str | None = None) -> str:
 def log_path(report: str) -> str:
     """The log kept beside a run's report."""
     return report.removesuffix(".json") + ".log"
+
+
+def chart_path(root: str, name: str) -> str:
+    """A chart of the dataset card; the card links it relative to the root (CHART_LINK)."""
+    return _join(root, CHART_LINK.format(name=name))
+
+
+CHART_LINK = "_card/{name}.png"
 
 
 def batch_lock(batch_id: str) -> str:

@@ -329,11 +329,12 @@ def read_done_unit(fs: fsspec.AbstractFileSystem, root: str, unit_id: str) -> Un
     return stats if all(fs.exists(f"{root}/{shard['path']}") for shard in stats.shards) else None
 
 
-def write_text(fs: fsspec.AbstractFileSystem, path: str, text: str) -> None:
-    """Write a small file so that it appears whole: to a temporary name, then renamed."""
+def write_text(fs: fsspec.AbstractFileSystem, path: str, text: str | bytes) -> None:
+    """Write a small file (text, or bytes as they are) so that it appears whole: to a temporary name, then
+    renamed."""
     parent = path.rsplit("/", 1)[0]
     fs.makedirs(parent, exist_ok=True)
     temp = f"{parent}/.{path.rsplit('/', 1)[1]}.{datetime.now(UTC).strftime('%H%M%S%f')}.tmp"
-    with fs.open(temp, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    with fs.open(temp, "wb") as handle:
+        handle.write(text.encode("utf-8") if isinstance(text, str) else text)
     fs.mv(temp, path)

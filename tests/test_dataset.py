@@ -23,6 +23,7 @@ from actors import dataset_layout
 from actors.records import PAGE_FIELDS, PAIR_FIELDS, SCHEMA_VERSION, batch_table
 from actors.writer import ShardWriter
 from flows.dataset import manifest, views
+from flows.dataset.charts import CHARTS
 from flows.dataset.export import export_webdataset
 from flows.run import planning
 from ocr_models.lontar_errors import UsageError
@@ -135,6 +136,16 @@ def test_the_dataset_card_has_the_numbers_and_how_to_load_it(two_batches):
     assert "import polars" in card and "load_dataset" in card
 
 
+def test_the_card_shows_its_charts(two_batches, tmp_path):
+    card = (two_batches / "README.md").read_text()
+    for name in CHARTS:
+        chart = two_batches / "_card" / f"{name}.png"
+        assert chart.read_bytes().startswith(b"\x89PNG") and f"](_card/{name}.png)" in card
+    result = run_cli("stats", str(two_batches), "--plots", str(tmp_path / "plots"))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == sorted(f"{name}.png" for name in CHARTS)
+
+
 def test_files_the_dataset_has_from_another_batch_or_config_are_duplicates_not_new_rows(two_batches):
     owners = views.source_owners(str(two_batches), ["aaa", "ccc"])
     assert owners == {"aaa": {"batch_id": "b1", "config_hash": "c1", "source_uri": "/archive/b1/aaa.pdf"}}
@@ -166,6 +177,7 @@ def test_a_new_dataset_answers_queries_with_no_rows_and_has_a_card(tmp_path):
     assert con.execute("SELECT count(*) FROM runs").fetchone() == (0,)
     assert manifest.refresh(str(tmp_path))["tables"]["pages"]["rows"] == 0
     assert "Quantiles over OCR'd pages: no OCR pages." in (tmp_path / "README.md").read_text()
+    assert (tmp_path / "_card" / "pages_by_language.png").read_bytes().startswith(b"\x89PNG")  # "no pages yet"
     with pytest.raises(UsageError, match="no dataset"):
         views.connect(str(tmp_path / "missing"))
 

@@ -138,17 +138,26 @@ def _write_rows(reader: Any, fmt: str, handle: IO[str]) -> None:
 @click.argument("dataset", required=False)
 @DATASET_CONFIG
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
-def stats(dataset: str | None, config_file: str | None, as_json: bool) -> None:
+@click.option("--plots", type=click.Path(file_okay=False), help="Also write the card's charts (PNG) into this folder.")
+def stats(dataset: str | None, config_file: str | None, as_json: bool, plots: str | None) -> None:
     """The dataset card's numbers: rows by status, script, language and kind, OCR confidence, quality,
     sources, models (DATASET default: queue.dataset)."""
-    from flows.dataset import card
-    from flows.dataset.manifest import committed_units, manifest
+    from pathlib import Path
+
+    from flows.dataset import card, charts
+    from flows.dataset.manifest import check_readable_version, committed_units, manifest
     from flows.dataset.views import connect
 
     with errors_to_exit_codes():
         dataset = _resolve(dataset, config_file)
-        nums = card.numbers(connect(dataset))
+        check_readable_version(dataset)
+        con = connect(dataset)
+        nums = card.numbers(con)
         body = manifest(committed_units(dataset))
+        if plots:
+            Path(plots).mkdir(parents=True, exist_ok=True)
+            for name, png in charts.draw(con).items():
+                (Path(plots) / f"{name}.png").write_bytes(png)
     if as_json:
         body.pop("shards")
         click.echo(json.dumps({"manifest": body, **nums}, indent=1, ensure_ascii=False))

@@ -6,7 +6,8 @@ from typing import Any
 
 import duckdb
 
-from actors.dataset_layout import TABLES, shard_glob
+from actors.dataset_layout import CHART_LINK, TABLES, shard_glob
+from flows.dataset.charts import CHARTS
 
 CONFIDENCE_BANDS = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95)
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -112,6 +113,8 @@ def markdown(nums: dict[str, Any], manifest: dict[str, Any]) -> str:
         *(f"| `{t}/` | {v['rows']} | {v['shards']} | {v['bytes']} | {', '.join(v['partitioning'])} |"
           for t, v in tables.items()),
         "",
+        "## At a glance", "",
+        *(f"![{title}]({CHART_LINK.format(name=name)})" for name, title in CHARTS.items()), "",
         "## Pages", "",
         "By status:", "", *_table(nums["pages"], "status"),
         "By script (pages read):", "", *_table(nums["pages_by_script"], "script"),

@@ -13,27 +13,39 @@ import fsspec
 from actors import dataset_layout as layout
 from actors.records import SCHEMA_VERSION
 from actors.writer import UnitStats, write_text
-from flows.dataset import card, locks
+from flows.dataset import card, charts, locks
 from flows.dataset.views import connect
 from ocr_models.lontar_errors import UsageError
 
 FORMAT = "lontar-dataset"
 
 
-def check_writable_version(dataset: str) -> None:
-    """Refuse to add rows to a dataset of another schema version: one dataset, one schema."""
+def schema_version(dataset: str) -> int | None:
+    """The schema version of a dataset's rows; None when it has none yet."""
     fs, root = fsspec.core.url_to_fs(dataset)
     root = root.rstrip("/")
     manifest = f"{root}/{layout.MANIFEST}"
     if fs.exists(manifest):
-        found = json.loads(fs.cat_file(manifest)).get("schema_version")
-    elif fs.glob(f"{layout.table_folder(root, 'pages')}/*.parquet"):
-        found = 2  # written before manifests and partitions
-    else:
-        return
-    if found != SCHEMA_VERSION:
+        return json.loads(fs.cat_file(manifest)).get("schema_version")
+    if fs.glob(f"{layout.table_folder(root, 'pages')}/*.parquet"):
+        return 2  # written before manifests and partitions
+    return None
+
+
+def check_writable_version(dataset: str) -> None:
+    """Refuse to add rows to a dataset of another schema version: one dataset, one schema."""
+    found = schema_version(dataset)
+    if found not in (None, SCHEMA_VERSION):
         raise UsageError(f"the dataset at {dataset} has schema version {found} and this Lontar writes version "
                          f"{SCHEMA_VERSION}; write to a new dataset folder (docs/schema.md, 'Schema versions')")
+
+
+def check_readable_version(dataset: str) -> None:
+    """The card's numbers name this version's columns: a dataset of another version is refused, not misread."""
+    found = schema_version(dataset)
+    if found not in (None, SCHEMA_VERSION):
+        raise UsageError(f"the dataset at {dataset} has schema version {found} and this Lontar's card reads version "
+                         f"{SCHEMA_VERSION}; `lontar query` reads it as it is (docs/schema.md, 'Schema versions')")
 
 
 def committed_units(dataset: str) -> list[UnitStats]:
@@ -68,7 +80,10 @@ def refresh(dataset: str) -> dict[str, Any]:
     with locks.locked(dataset):
         body = manifest(committed_units(dataset))
         write_text(fs, f"{root}/{layout.MANIFEST}", json.dumps(body, indent=1))
-        write_text(fs, f"{root}/{layout.CARD}", card.markdown(card.numbers(connect(dataset)), body))
+        con = connect(dataset)
+        for name, png in charts.draw(con).items():
+            write_text(fs, layout.chart_path(root, name), png)
+        write_text(fs, f"{root}/{layout.CARD}", card.markdown(card.numbers(con), body))
     return body
 
 
