@@ -13,6 +13,7 @@ import pytest
 
 from actors.dataset_layout import RunReport
 from actors.records import PAGE_FIELDS, PAIR_FIELDS
+from flows.dataset.charts import CHARTS
 from flows.dataset.metrics import cer
 from flows.dataset.views import read_table
 from flows.run.planning import redact
@@ -89,7 +90,10 @@ def test_every_input_file_is_accounted_for(first_run, archive):
 
 def test_a_pdfs_attachments_are_never_extracted_and_passwords_never_written(first_run):
     out, report, stdout = first_run
-    assert {p.suffix for p in out.rglob("*") if p.is_file()} <= {".parquet", ".json", ".md", ".lock", ".log"}
+    files = [p for p in out.rglob("*") if p.is_file()]
+    charts = {p.name for p in files if p.parent == out / "_card"}
+    assert {p.suffix for p in files if p.parent != out / "_card"} <= {".parquet", ".json", ".md", ".lock", ".log"}
+    assert charts == {f"{name}.png" for name in CHARTS}  # the card's own charts, nothing out of the PDF
     rows = read_pages(out).to_pylist() + read_pairs(out).to_pylist()
     log = Path(report["log_path"]).read_text()
     for secret in (ATTACHMENT_PAYLOAD.decode(), PASSWORD):
