@@ -33,13 +33,15 @@ def kill_tree(process: subprocess.Popen) -> None:
 def test_a_run_killed_mid_batch_and_run_again_has_every_page_exactly_once(sample_archive, tmp_path, prefect_home):
     out = tmp_path / "dataset"
     config = tmp_path / "small-units.yaml"
-    config.write_text("output: {pages_per_unit: 3}\n")  # small units: the kill lands between two of them
+    # small units of one-page read tasks, and one OCR engine: units commit one by one, each over several batches,
+    # so the kill lands between two units while the next one's shards are half written
+    config.write_text("output: {pages_per_unit: 3, pages_per_task: 1}\nray: {max_ocr_actors: 1}\n")
     args = ["run", str(sample_archive), "--out", str(out), "--config", str(config), "--no-progress"]
     run = subprocess.Popen([LONTAR, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            stdin=subprocess.DEVNULL, env=os.environ.copy())
     deadline = time.monotonic() + 300
     while not list((out / "_units").glob("*.json")) and time.monotonic() < deadline:
-        time.sleep(0.2)
+        time.sleep(0.05)
     assert run.poll() is None, "the run ended before a unit was committed"
     # into the next unit: the kill comes while its shards are half written (or after 3 s at most)
     half_written = time.monotonic() + 3
