@@ -231,7 +231,7 @@ class ShardWriter:
     def _write(self, batch: pa.Table) -> None:
         stamp = {**self.stamp, "created_at": datetime.now(UTC)}
         pages = [{**row, **stamp} for row in _with_derived(batch.select(list(PAGE_FIELDS)).to_pylist())]
-        page_languages = {page["page_id"]: page for page in pages}
+        pages_by_id = {page["page_id"]: page for page in pages}
         if self._near is not None:
             for page in pages:
                 self._near.mark(page, self._near_pending)
@@ -241,7 +241,7 @@ class ShardWriter:
         if "ran_on" in batch.column_names:
             self.stats.add_nodes(batch.column("ran_on").to_pylist())
         if "pairs" in batch.column_names:
-            pairs = [{**row, **stamp} for row in _with_derived(pair_rows(batch), page_languages)]
+            pairs = [{**row, **stamp} for row in _with_derived(pair_rows(batch), pages_by_id)]
             for pair in pairs:
                 self._mark_duplicate(pair)
             if pairs:

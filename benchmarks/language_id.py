@@ -29,16 +29,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from actors.documents import letter_count  # noqa: E402
 from flows.dataset.views import read_table  # noqa: E402
+from ocr_models.language_id import LABELS  # noqa: E402  (ISO 639-1 and fastText labels -> ISO 639-3)
 from ocr_models.scripts import dominant_script  # noqa: E402
 
 BIN = Path(sys.executable).parent
 DEFAULT_SCANS = REPO.parent / "shared" / "realscans"
 MIN_LETTERS = 200
-# two-letter codes (ISO 639-1) of the languages these sets hold and their neighbours, to ISO 639-3
-ISO3 = {"en": "eng", "hi": "hin", "mr": "mar", "sa": "san", "ne": "nep", "bn": "ben", "as": "asm", "pa": "pan",
-        "gu": "guj", "or": "ori", "ta": "tam", "te": "tel", "kn": "kan", "ml": "mal", "th": "tha", "lo": "lao",
-        "km": "khm", "my": "mya", "vi": "vie", "si": "sin", "ur": "urd", "ms": "msa", "id": "ind", "bh": "bih",
-        "fr": "fra", "de": "deu", "es": "spa", "it": "ita", "nl": "nld", "pt": "por", "la": "lat"}
 
 
 def texts_of(work: Path, scans: Path, per_language: int) -> list[tuple[str, str, str]]:
@@ -79,7 +75,7 @@ def lontar(inputs: Path, out: Path) -> list[dict]:
 def candidates() -> dict[str, Callable[[str], str]]:
     found: dict[str, Callable[[str], str]] = {}
     try:
-        from ocr_models.language_id import LABELS, FastTextLanguageId
+        from ocr_models.language_id import FastTextLanguageId
 
         model = FastTextLanguageId()
 
@@ -95,14 +91,18 @@ def candidates() -> dict[str, Callable[[str], str]]:
     try:
         import py3langid
 
-        found["py3langid"] = lambda text: ISO3.get(py3langid.classify(text)[0], py3langid.classify(text)[0])
+        def classify(text: str) -> str:
+            label = py3langid.classify(text)[0]
+            return LABELS.get(label, label)
+
+        found["py3langid"] = classify
     except ImportError:
         pass
     try:
         import gcld3
 
         cld3 = gcld3.NNetLanguageIdentifier(min_num_bytes=0, max_num_bytes=4000)
-        found["cld3"] = lambda text: ISO3.get(cld3.FindLanguage(text=text).language, "?")
+        found["cld3"] = lambda text: LABELS.get(cld3.FindLanguage(text=text).language, "?")
     except ImportError:
         pass
     try:
