@@ -11,15 +11,20 @@ import io
 import math
 import unicodedata
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import pymupdf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from actors.text_layer import judge, layer_lines, private_use_share
 from configs.model import IngestOptions
 from ocr_models.lontar_errors import EncryptedInputError, InputError, TooLargeError, UnsupportedFormatError
-from ocr_models.scripts import canonical_text, dominant_script, script_of_char
+from ocr_models.scripts import canonical_text
+from ocr_models.tesseract.engine import TesseractOptions
+from ocr_models.types import OcrLine
+
+USABLE = ("text_layer", "text_layer_preferred")  # the judgements under which a text layer is the page's text
 
 pymupdf.TOOLS.mupdf_display_warnings(False)  # MuPDF's complaints become row reasons, not console noise
 pymupdf.TOOLS.mupdf_display_errors(False)
@@ -62,6 +67,8 @@ class PageContent:
     height: int
     dpi: int
     text_layer: str | None = None  # the page's own text, when the text-layer mode says to use it
+    text_lines: tuple[OcrLine, ...] = ()  # the text layer's lines and words, in the image's pixels
+    text_source_reason: str = "no_text_layer"  # why the layer is used or not (records.TEXT_SOURCE_REASONS)
 
 
 def password_for(uri: str, passwords: Mapping[str, str]) -> str | None:
@@ -84,13 +91,15 @@ class Document(Protocol):
     def close(self) -> None: ...
 
 
-def open_document(data: bytes, fmt: str, options: IngestOptions, password: str | None = None) -> Document:
-    """Open a whole file's bytes (`password`: an encrypted PDF's, see `password_for`). Raises an InputError
-    subclass with a reason an archivist can act on."""
+def open_document(data: bytes, fmt: str, options: IngestOptions, password: str | None = None,
+                  tesseract: TesseractOptions | None = None) -> Document:
+    """Open a whole file's bytes (`password`: an encrypted PDF's, see `password_for`; `tesseract`: the options
+    of the Tesseract that checks doubtful text layers). Raises an InputError subclass with a reason an archivist
+    can act on."""
     if not data:
         raise InputError("empty file (0 bytes)")
     if fmt == "pdf":
-        return PdfDocument(data, options, password)
+        return PdfDocument(data, options, password, tesseract)
     if fmt in IMAGE_FORMATS:
         return ImageDocument(data, fmt, options)
     raise UnsupportedFormatError("unsupported file type (not a PDF, TIFF, JPEG, PNG, WebP, BMP, JPEG 2000 "
@@ -101,8 +110,9 @@ def open_document(data: bytes, fmt: str, options: IngestOptions, password: str |
 class PdfDocument:
     """A PDF's pages. Only drawn: its JavaScript, forms and attachments are never run or extracted."""
 
-    def __init__(self, data: bytes, options: IngestOptions, password: str | None = None) -> None:
-        self.options = options
+    def __init__(self, data: bytes, options: IngestOptions, password: str | None = None,
+                 tesseract: TesseractOptions | None = None) -> None:
+        self.options, self.tesseract = options, tesseract
         try:
             self._doc = pymupdf.open(stream=data, filetype="pdf")
         except (pymupdf.FileDataError, RuntimeError, ValueError) as exc:
@@ -119,29 +129,30 @@ class PdfDocument:
         page = self._doc.load_page(index)
         if self._doc.is_repaired and _draws_nothing(page):
             raise InputError("damaged PDF: this page's content is missing (truncated or corrupt file)")
-        text = self._usable_text_layer(page)
+        text, reason = self._text_layer(page)
         limit = self.options.max_image_pixels
         if text is not None:
-            return _render(page, self.options.text_layer_image_dpi, "jpeg", limit, text_layer=text)
-        return _embedded_scan(page, limit) or _render(page, self.options.render_dpi, "png", limit)
+            content = _render(page, self.options.text_layer_image_dpi, "jpeg", limit, text_layer=text)
+            return replace(content, text_lines=tuple(layer_lines(page, content.dpi)), text_source_reason=reason)
+        content = _embedded_scan(page, limit) or _render(page, self.options.render_dpi, "png", limit)
+        return replace(content, text_source_reason=reason)
 
     def all_text_layers(self) -> bool:
-        return all(self._usable_text_layer(page) is not None for page in self._doc)
+        return all(self._text_layer(page)[0] is not None for page in self._doc)
 
-    def _usable_text_layer(self, page: pymupdf.Page) -> str | None:
-        mode = self.options.text_layer
-        if mode == "ignore":
-            return None
+    def _text_layer(self, page: pymupdf.Page) -> tuple[str | None, str]:
+        """The page's text layer when the text-layer mode and `text_layer.judge` let it be used, and why."""
+        if self.options.text_layer == "ignore":
+            return None, "text_layer_ignored"
         # blocks sorted top-down then left-right: the reading order of sort=True at a twentieth of its cost
         blocks = page.get_text("blocks", sort=True)
         text = canonical_text("\n".join(b[4].rstrip() for b in blocks if b[6] == 0)).strip()
         if letter_count(text) < self.options.min_text_layer_chars:
-            return None
-        if mode == "prefer":
-            return text
-        if _only_invisible_text(page) or not text_layer_is_sound(text):
-            return None
-        return text
+            # private-use code points are no letters: a layer of them is a font's own encoding, not absent
+            private = len(text) * private_use_share(text) >= self.options.min_text_layer_chars
+            return None, "private_use" if private and self.options.text_layer == "auto" else "no_text_layer"
+        reason = judge(page, text, self.options, self.tesseract)
+        return (text if reason in USABLE else None), reason
 
     def close(self) -> None:
         self._doc.close()
@@ -149,12 +160,6 @@ class PdfDocument:
 
 def _draws_nothing(page: pymupdf.Page) -> bool:
     return not page.get_text("text").strip() and not page.get_image_info() and not page.get_drawings()
-
-
-def _only_invisible_text(page: pymupdf.Page) -> bool:
-    """True when every character on the page is drawn invisibly (render mode 3): an earlier OCR layer."""
-    spans = page.get_texttrace()
-    return bool(spans) and all(span.get("type") == 3 for span in spans)
 
 
 def _embedded_scan(page: pymupdf.Page, max_pixels: int) -> PageContent | None:
@@ -199,25 +204,6 @@ def _render(page: pymupdf.Page, dpi: int, fmt: str, max_pixels: int, text_layer:
 
 def letter_count(text: str) -> int:
     return sum(1 for char in text if unicodedata.category(char)[0] in "LM")
-
-
-def text_layer_is_sound(text: str) -> bool:
-    """Whether an extracted text layer looks like real text rather than a garbled font mapping.
-
-    Broken layers show replacement or private-use characters, letters outside every script Lontar knows,
-    or combining signs with no base letter before them (an Indic vowel sign after a space).
-    """
-    letters = [c for c in text if unicodedata.category(c)[0] in "LM"]
-    if not letters:
-        return False
-    junk = sum(1 for c in text if c == "\ufffd" or unicodedata.category(c) in ("Co", "Cs"))
-    unrouted = sum(1 for c in letters if script_of_char(c) is None)
-    orphans = sum(1 for prev, c in zip(" " + text, text, strict=False)
-                  if unicodedata.category(c)[0] == "M" and unicodedata.category(prev)[0] not in "LM")
-    marks = sum(1 for c in letters if unicodedata.category(c)[0] == "M")
-    _, purity = dominant_script(text)
-    return (junk <= 0.01 * len(text) and unrouted <= 0.05 * len(letters)
-            and orphans <= max(1, 0.05 * marks) and purity >= 0.5)
 
 
 # --- images -------------------------------------------------------------------------------------------------

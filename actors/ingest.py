@@ -11,9 +11,11 @@ import pymupdf
 
 from actors.base import Row, Stage, error_fields
 from actors.documents import PageContent, iter_pages, open_document, password_for
+from actors.records import line_fields
 from configs.model import IngestOptions
 from ocr_models.lontar_errors import InputError, describe, error_kind, without_credentials
 from ocr_models.scripts import dominant_script
+from ocr_models.tesseract.engine import TesseractOptions
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +31,9 @@ def page_id(source_sha256: str, page_index: int) -> str:
 class IngestStage(Stage):
     name = "ingest"
 
-    def __init__(self, options: IngestOptions, pdf_passwords: dict[str, str] | None = None) -> None:
-        self.options = options
+    def __init__(self, options: IngestOptions, pdf_passwords: dict[str, str] | None = None,
+                 tesseract: TesseractOptions | None = None) -> None:
+        self.options, self.tesseract = options, tesseract
         self.pdf_passwords = pdf_passwords or {}  # read once, where the config is (workers may not see the file)
 
     def process(self, rows: list[Row]) -> list[Row]:
@@ -52,7 +55,7 @@ class IngestStage(Stage):
             with fsspec.open(os.fsdecode(task["url"]), "rb") as handle:
                 data = handle.read()
             doc = open_document(data, task["source_format"], self.options,
-                                password_for(task["source_uri"], self.pdf_passwords))
+                                password_for(task["source_uri"], self.pdf_passwords), self.tesseract)
         except Exception as exc:  # the file as a whole is unreadable: one row says why
             reason = without_credentials(describe(exc), os.fsdecode(task["url"]))
             return [file_error_row(base, error_kind(exc), reason)]
@@ -74,10 +77,11 @@ def page_row(base: Row, index: int, content: PageContent | Exception) -> Row:
         exc = content if isinstance(content, InputError) else InputError(f"cannot read page: {content}")
         return dict(row, **error_fields(exc))
     row.update(status="ok", image=content.image, image_format=content.image_format, width=content.width,
-               height=content.height, dpi=content.dpi or None)
+               height=content.height, dpi=content.dpi or None, text_source_reason=content.text_source_reason)
     if content.text_layer is not None:
         script, purity = dominant_script(content.text_layer)
         row.update(text=content.text_layer, text_source="text_layer", script=script,
                    script_method="text_layer", script_confidence=round(purity, 4), engine="pymupdf",
-                   engine_version=pymupdf.VersionBind, lines=[])
+                   engine_version=pymupdf.VersionBind, rotation=0,
+                   lines=[line_fields(line) for line in content.text_lines])
     return row

@@ -23,6 +23,7 @@ from actors.base import Row, Stage, error_fields, needs_ocr, pages_to_read
 from actors.guard import PageGuard
 from actors.page_image import ASSUMED_DPI, open_image
 from actors.pairs import ReadRegion, line_pairs, picture_pairs
+from actors.records import line_fields
 from configs.model import LimitOptions, PairOptions
 from ocr_models.geometry.boxes import area, crop, intersection, pad, turn
 from ocr_models.geometry.cleanup import page_regions
@@ -100,7 +101,8 @@ class OcrStage(Stage):
         read = assign_lines(regions, page.lines if page else [], script, page.model if page else None)
         if page is not None and script is not None:
             page = self.read_foreign_regions(grey, read, page, script, engine)
-        row = dict(row, text_source="ocr", script_method=guess.method, engine=engine.name,
+        row = dict(row, text_source="ocr", rotation=(proposal.rotation + guess.rotation) % 360,
+                   script_method=guess.method, engine=engine.name,
                    engine_version=self.engine_version, layout_model=row.get("layout_model") or "none",
                    script_confidence=guess.confidence if script else 0.0)
         sparse = script is not None and self.options.psm_by_script.get(script.code) == PSM_SPARSE_TEXT
@@ -154,9 +156,7 @@ class OcrStage(Stage):
         margin = round(REGION_PAD_IN * grey.dpi)
         x0, y0, _, _ = pad(box, margin, grey.width, grey.height)
         part = engine.recognize(crop(grey, box, margin), script, self.hints.get(script.code, ()))
-        lines = [OcrLine(ln.text, (ln.bbox[0] + x0, ln.bbox[1] + y0, ln.bbox[2] + x0, ln.bbox[3] + y0),
-                         ln.confidence) for ln in part.lines]
-        return replace(part, lines=lines)
+        return replace(part, lines=[line.shifted(x0, y0) for line in part.lines])
 
     def read_foreign_regions(self, grey: PageImage, read: list[ReadRegion], page: OcrPage, script: Script,
                              engine: TesseractEngine) -> OcrPage:
@@ -283,7 +283,7 @@ def page_fields(page: OcrPage | None, read: list[ReadRegion], script: Script | N
         "text": text, "script": script.code if script and text else None,
         "lang": page.model if page and text else None,
         "ocr_confidence": page.confidence if page and text else 0.0,
-        "lines": [{"text": ln.text, "bbox": list(ln.bbox), "confidence": ln.confidence} for ln in lines],
+        "lines": [line_fields(ln) for ln in lines],
         "regions": [{"kind": r.region.kind, "bbox": list(r.region.bbox), "score": r.region.score,
                      "reading_order": r.order, "text": r.text, "script": r.script, "lang": r.lang,
                      "confidence": r.confidence} for r in read],

@@ -14,17 +14,42 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from ocr_models.types import OcrLine
+
 # Bump on any change a reader could notice; docs/schema.md ("Schema versions") says what each one changed.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 UNKNOWN_SCRIPT = "Zzzz"  # ISO 15924 "uncoded script": rows whose script could not be decided
 PAGE_PARTITIONING = ("script",)
 PAIR_PARTITIONING = ("kind", "script")
+
+WORD_TYPE = pa.struct([
+    pa.field("text", pa.string()),
+    pa.field("bbox", pa.list_(pa.int32(), 4)),
+    pa.field("confidence", pa.float32()),
+])
 
 LINE_TYPE = pa.struct([
     pa.field("text", pa.string()),
     pa.field("bbox", pa.list_(pa.int32(), 4)),
     pa.field("confidence", pa.float32()),
+    pa.field("words", pa.list_(WORD_TYPE)),
 ])
+
+# Why a page's text came from where it did (`text_source_reason`): the closed set, documented once.
+TEXT_SOURCE_REASONS: dict[str, str] = {
+    "text_layer": "the PDF's text layer passed every check and was used",
+    "text_layer_preferred": "`--text-layer prefer`: the PDF's text layer was used unchecked",
+    "no_text_layer": "an image file, or a PDF page with no text layer (or fewer letters than "
+                     "`ingest.min_text_layer_chars`)",
+    "text_layer_ignored": "`--text-layer ignore`",
+    "ocr_layer": "the layer is invisible text over a scan (an earlier OCR's): read again",
+    "private_use": "the layer's characters are private-use code points (a font with its own encoding)",
+    "legacy_font": "the layer is typed in a legacy font that draws one script with another's code points "
+                   "(Kruti Dev, Walkman-Chanakya, Shree-Lipi, Bamini, ...), known by the font's name (`ingest.legacy_fonts`)",
+    "glyph_mismatch": "the layer's letters are not what its glyphs show: Tesseract reading a strip of the "
+                      "page as the layer's script disagrees with the layer there",
+    "garbled": "the layer has letters of no known script, vowel signs with no letter, or no main script",
+}
 
 REGION_TYPE = pa.struct([
     pa.field("kind", pa.string()),
@@ -96,6 +121,8 @@ PAGE_COLUMNS: tuple[Column, ...] = (
     Column("text", pa.string(), "The page's text in reading order, Unicode NFC with Malayalam chillus as atomic "
                                 "letters (U+0D7A-0D7F); null on error."),
     Column("text_source", pa.string(), "`ocr` or `text_layer` (taken from the PDF's own text)."),
+    Column("text_source_reason", pa.string(), "Why `text_source` is what it is: " + "; ".join(
+        f"`{reason}`: {doc}" for reason, doc in TEXT_SOURCE_REASONS.items()) + ". Null on error."),
     Column("script", pa.string(), "ISO 15924 code of the page's main script (Deva, Beng, Taml, Thai, Latn, ...): "
            "that of most of its letters; each region has its own. `Zzzz` when none was decided (errors, pages "
            "without text). The table is partitioned by it: `pages/script=Deva/`.", False),
@@ -106,8 +133,11 @@ PAGE_COLUMNS: tuple[Column, ...] = (
     Column("script_confidence", pa.float32(), "How sure the script decision is, 0-1."),
     *LANGUAGE_COLUMNS,
     Column("ocr_confidence", pa.float32(), "Mean character confidence of the OCR, 0-1; null for text layers."),
+    Column("rotation", pa.int16(), "Degrees clockwise `image` was turned to read it upright (0, 90, 180, 270); "
+           "`lines`, `regions` and words are in the pixels of the turned image. Null when not read from the image."),
     Column("lines", pa.list_(LINE_TYPE), "Text lines: text, bbox [x0, y0, x1, y1] in `image` pixels, "
-           "confidence 0-1."),
+           "confidence 0-1, and words: each word's text, bbox and confidence 0-1 (Tesseract's word confidence; "
+           "1 for text layers) in reading order. A line has no words when its engine gave none."),
     Column("regions", pa.list_(REGION_TYPE), "The page's layout: kind (text, title, list, caption, "
            "figure_caption, table_caption, figure, table, header, footer, reference, equation), bbox in `image` "
            "pixels, detector score (null: ink no detected region covered, or the whole page), reading_order "
@@ -137,6 +167,12 @@ PAGE_COLUMNS: tuple[Column, ...] = (
     Column("batch_id", pa.string(), "The batch the row belongs to.", False),
     Column("created_at", pa.timestamp("us", tz="UTC"), "When the row was written.", False),
 )
+
+def line_fields(line: OcrLine) -> dict:
+    """A line as the `lines` column holds it (LINE_TYPE)."""
+    return {"text": line.text, "bbox": list(line.bbox), "confidence": line.confidence,
+            "words": [{"text": w.text, "bbox": list(w.bbox), "confidence": w.confidence} for w in line.words]}
+
 
 def _schema(columns: tuple[Column, ...]) -> pa.Schema:
     return pa.schema([pa.field(c.name, c.type, nullable=c.nullable) for c in columns],

@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/text_layer_page.py              # a generated 50-page PDF
     .venv/bin/python benchmarks/text_layer_page.py --pdf FILE
 
-Taking the text layer, judging it, the stored page image at several resolutions (ingest.text_layer_image_dpi),
+Taking the text layer, judging it (text_layer.judge: the letter checks, fonts, language), its lines and words,
+the stored page image at several resolutions (ingest.text_layer_image_dpi),
 the row, its Arrow conversion, the quality signals and the shard writer; milliseconds a page (docs/benchmarks.md).
 """
 
@@ -21,9 +22,10 @@ import fsspec
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from actors import quality
-from actors.documents import PdfDocument, _only_invisible_text, _render, text_layer_is_sound
+from actors.documents import PdfDocument, _render
 from actors.ingest import page_row
 from actors.records import batch_table
+from actors.text_layer import judge, layer_lines
 from actors.writer import ShardWriter
 from configs.model import IngestOptions
 from flows.synth.archive import born_digital_pdf
@@ -48,13 +50,13 @@ def main() -> None:
     doc = PdfDocument(data, options)
     count = doc.page_count
     pages = [doc._doc.load_page(i) for i in range(count)]
-    texts = [doc._usable_text_layer(page) for page in pages]
+    texts = [doc._text_layer(page)[0] for page in pages]
     if None in texts:
         raise SystemExit("every page must have a usable text layer")
     print(f"{count} pages; milliseconds a page")
     per_page("text layer (blocks, sorted)", lambda i: pages[i].get_text("blocks", sort=True), count)
-    per_page("judged: invisible text", lambda i: _only_invisible_text(pages[i]), count)
-    per_page("judged: sound text", lambda i: text_layer_is_sound(texts[i]), count)
+    per_page("judged (text_layer.judge)", lambda i: judge(pages[i], texts[i], options, None), count)
+    per_page("lines and words", lambda i: layer_lines(pages[i], options.text_layer_image_dpi), count)
     for dpi in (96, 72, 48):
         per_page(f"page image, JPEG at {dpi} dpi", lambda i, dpi=dpi: _render(
             pages[i], dpi, "jpeg", options.max_image_pixels, text_layer=texts[i]), count)

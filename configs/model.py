@@ -29,6 +29,13 @@ class _Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Legacy Indic fonts (non-Unicode encodings) by name: Hindi/Marathi (Kruti Dev, DevLys, Walkman-Chanakya,
+# Shree-Lipi, Sushma, Akruti, Kundli, Shivaji, the DV-TT/DVBW-TT and GIST families, APS-DV, Shusha), Tamil
+# (Bamini, TSCII, Kalaham, Amudham, Mylai), Kannada (Nudi's ASCII fonts, Baraha's BRH).
+LEGACY_FONTS = (r"kruti ?dev|devlys|walkman|chanakya|shree[-_ ]?(dev|lipi)|sushma|akruti|kundli|shivaji|"
+                r"\bdv-?tt|dvbw|gist-|aps-?dv|shusha|baa?mini|tscii|tsc_|kalaham|amudham|mylai|^nudi|^brh")
+
+
 class IngestOptions(_Options):
     text_layer: Literal["auto", "prefer", "ignore"] = Field(
         "auto", description="PDF text layers: auto = use a visible layer that passes validation, else OCR; "
@@ -41,6 +48,24 @@ class IngestOptions(_Options):
         200_000_000, gt=0, description="Largest page (width x height) decoded; larger is an error row, not OOM.")
     min_text_layer_chars: int = Field(
         20, ge=1, description="A text layer with fewer letters than this is treated as absent.")
+    legacy_fonts: str = Field(
+        LEGACY_FONTS, description="Regular expression (case-insensitive) matching the names of legacy fonts: "
+                                  "fonts that draw Indic letters at the code points of ASCII (or other) "
+                                  "characters, so their text layer is gibberish. A page with "
+                                  "`min_legacy_font_share` of its characters in them is read by OCR.")
+    min_legacy_font_share: float = Field(
+        0.2, gt=0, le=1, description="Share of a page's characters drawn in `legacy_fonts` from which its text "
+                                     "layer is not used.")
+    max_private_use_share: float = Field(
+        0.01, ge=0, le=1, description="Share of private-use code points above which a text layer is not used.")
+    glyph_trial_below: float = Field(
+        0.5, ge=0, le=1, description="A Latin text layer whose language the language model names with less "
+                                     "confidence than this has its longest lines read by Tesseract from the "
+                                     "page to compare (0: never). English layers score 0.31-0.95, Kruti Dev and "
+                                     "Bamini gibberish 0.12-0.29 (docs/accuracy.md, \"Text layers\").")
+    min_glyph_agreement: float = Field(
+        0.5, ge=0, le=1, description="Agreement (1 - edit distance share) between a doubtful Latin layer and "
+                                     "Tesseract's reading of its lines below which the layer is not used.")
     pdf_passwords_file: str | None = Field(
         None, description="YAML file mapping file-name patterns of encrypted PDFs to their passwords, e.g. "
                           "`minutes-19*.pdf: s3cret` (the first match is tried). A file of its own, so that "
@@ -279,13 +304,18 @@ def options_markdown() -> str:
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
                 walk(annotation, f"{prefix}{name}.")
             elif members:
-                rows.append(f"| `{prefix}{name}` | `{json.dumps(_default(info))}` | {info.description} |")
+                rows.append(f"| `{prefix}{name}` | `{_cell(json.dumps(_default(info)))}` | {_cell(info.description)} |")
                 for member in members:
                     kind = member.model_fields["kind"].default
                     rows.append(f"| `{prefix}{name}.kind: {kind}` | | {member.__doc__.strip()} |")
                     walk(member, f"{prefix}{name}.")
             elif name != "kind":
-                rows.append(f"| `{prefix}{name}` | `{json.dumps(_default(info))}` | {info.description} |")
+                rows.append(f"| `{prefix}{name}` | `{_cell(json.dumps(_default(info)))}` | {_cell(info.description)} |")
 
     walk(RunConfig, "")
     return "\n".join(rows)
+
+
+def _cell(text: str | None) -> str:
+    """Text inside a Markdown table cell: a `|` (a regular expression's) would end the cell."""
+    return (text or "").replace("|", "\\|")

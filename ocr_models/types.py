@@ -65,13 +65,39 @@ class ScriptGuess:
 
 
 @dataclass(frozen=True)
+class OcrWord:
+    """One word as the engine (or the text layer) delimits it: text, box in page pixels, confidence 0-1."""
+
+    text: str
+    bbox: BBox
+    confidence: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", valid_text(self.text))
+
+
+@dataclass(frozen=True)
 class OcrLine:
     text: str
     bbox: BBox
     confidence: float  # 0-1
+    words: tuple[OcrWord, ...] = ()  # in reading order; empty when the engine gave none
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text", valid_text(self.text))
+        if self.words:  # a line's box holds its words (Tesseract's line boxes leave out some descenders)
+            boxes = [self.bbox, *(w.bbox for w in self.words)]
+            object.__setattr__(self, "bbox", (min(b[0] for b in boxes), min(b[1] for b in boxes),
+                                              max(b[2] for b in boxes), max(b[3] for b in boxes)))
+
+    def shifted(self, dx: int, dy: int) -> OcrLine:
+        """The line (and its words) moved by (dx, dy): from a crop's pixels to the page's."""
+        return OcrLine(self.text, shift(self.bbox, dx, dy), self.confidence,
+                       tuple(OcrWord(w.text, shift(w.bbox, dx, dy), w.confidence) for w in self.words))
+
+
+def shift(box: BBox, dx: int, dy: int) -> BBox:
+    return box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 
 from actors.dataset_layout import RunReport
-from actors.records import PAGE_FIELDS, PAIR_FIELDS
+from actors.records import PAGE_FIELDS, PAIR_FIELDS, TEXT_SOURCE_REASONS
 from flows.dataset.charts import CHARTS
 from flows.dataset.metrics import cer
 from flows.dataset.views import read_table
 from flows.run.planning import redact
+from flows.synth.legacy_fonts import legacy_pdf
+from flows.synth.text import SAMPLE_TEXT
 from ocr_models.geometry.boxes import iou
 from ocr_models.scripts import LANGUAGE_SCRIPT, LANGUAGES_BY_SCRIPT
 from tests.bad_inputs import ATTACHMENT_PAYLOAD, PASSWORD, PASSWORDS_FILE, input_classes
@@ -46,6 +48,7 @@ def archive(sample_archive: Path, tmp_path_factory) -> Path:
         (folder / name).write_bytes(case.data)
     scan = (sample_archive / "hindi-bengali-scan.pdf").read_bytes()
     (folder / "truncated.pdf").write_bytes(scan[: len(scan) // 2])
+    (folder / "legacy-kruti-dev.pdf").write_bytes(legacy_pdf(list(SAMPLE_TEXT["hin"]) * 2, "kruti_dev"))
     return folder
 
 
@@ -127,13 +130,35 @@ def test_the_output_contract(first_run):
         if row["status"] == "ok":
             assert row["error"] is None and row["image"] and row["width"] > 0
             assert row["dpi"] is None or row["dpi"] >= 70  # null: the file states none (Tesseract estimates it)
-            assert row["text_source"] in ("ocr", "text_layer")
+            assert row["text_source"] in ("ocr", "text_layer") and row["text_source_reason"] in TEXT_SOURCE_REASONS
+            assert_words_inside_their_lines(row)
         else:
             assert row["error"] and row["error_kind"] and row["text"] is None
     file_errors = {Path(r["source_uri"]).name for r in rows if r["page_index"] == -1}
     assert file_errors >= {name for name, case in CLASSES.items() if case.outcome == "error"
                            and case.error_kind != "too_large"}  # those are pages too big, not unreadable files
     assert (out / "_runs" / report["batch_id"] / f"{report['run_id']}.json").exists()
+
+
+def assert_words_inside_their_lines(row: dict) -> None:
+    """Every line read has its words, each inside the page and inside its line."""
+    width, height = (row["height"], row["width"]) if row["rotation"] % 180 else (row["width"], row["height"])
+    for line in row["lines"]:
+        assert line["words"], line
+        x0, y0, x1, y1 = line["bbox"]
+        for word in line["words"]:
+            a, b, c, d = word["bbox"]
+            assert 0 <= a < c <= width and 0 <= b < d <= height, (word, width, height)
+            assert a >= x0 and b >= y0 and c <= x1 and d <= y1, (word, line["bbox"])
+            assert 0 <= word["confidence"] <= 1
+
+
+def test_a_pdf_typed_in_a_legacy_font_is_read_by_ocr_and_says_why(first_run):
+    (row,) = [r for r in read_pages(first_run[0]).to_pylist() if r["source_uri"].endswith("legacy-kruti-dev.pdf")]
+    assert row["text_source"] == "ocr" and row["text_source_reason"] == "legacy_font"
+    assert row["script"] == "Deva" and "Hkkjr" not in row["text"]
+    born_digital = [r for r in read_pages(first_run[0]).to_pylist() if r["text_source"] == "text_layer"]
+    assert born_digital and all(r["text_source_reason"] == "text_layer" for r in born_digital)
 
 
 def pages_with_truth(out: Path, archive: Path) -> tuple[dict, list[tuple[str, int, dict, dict]]]:

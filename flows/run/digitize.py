@@ -143,7 +143,7 @@ def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None 
     timings["preflight_s"] = time.monotonic() - t0
 
     t = time.monotonic()
-    files = planning.find_files(inputs, config.ingest)
+    files = planning.find_files(inputs, config.ingest, config.tesseract)
     batch_id = config.batch_id or planning.batch_id_of(files)
     stamp = {"run_id": run_id, "batch_id": batch_id, "config_hash": config.config_hash()}
     with locks.batch_lock(out, batch_id):

@@ -18,6 +18,7 @@ import fsspec
 from actors.documents import open_document, password_for, sniff_format
 from configs.model import IngestOptions, RunConfig
 from ocr_models.lontar_errors import NoInputError, describe, error_kind, without_credentials
+from ocr_models.tesseract.engine import TesseractOptions
 
 log = logging.getLogger(__name__)
 GLOB_CHARS = set("*?[")
@@ -85,7 +86,8 @@ def discover(inputs: list[str]) -> list[str]:
     return sorted(found)
 
 
-def inspect(url: str, options: IngestOptions, pdf_passwords: dict[str, str] | None = None) -> SourceFile:
+def inspect(url: str, options: IngestOptions, pdf_passwords: dict[str, str] | None = None,
+            tesseract: TesseractOptions | None = None) -> SourceFile:
     """Hash the file, recognise its format and count its pages (errors are recorded, not raised)."""
     uri = redact(url)
     with fsspec.open(url, "rb") as handle:
@@ -93,7 +95,7 @@ def inspect(url: str, options: IngestOptions, pdf_passwords: dict[str, str] | No
     sha = hashlib.sha256(data).hexdigest()
     fmt = sniff_format(data[:2048])
     try:
-        doc = open_document(data, fmt, options, password_for(uri, pdf_passwords or {}))
+        doc = open_document(data, fmt, options, password_for(uri, pdf_passwords or {}), tesseract)
     except Exception as exc:
         return SourceFile(url, uri, sha, fmt, len(data), -1, error_kind(exc), describe(exc))
     try:
@@ -153,13 +155,15 @@ def make_units(files: list[SourceFile], config: RunConfig) -> list[Unit]:
     return units
 
 
-def find_files(inputs: list[str], options: IngestOptions) -> list[SourceFile]:
-    """Every input file, inspected; a file with the same bytes as an earlier one is marked its duplicate."""
+def find_files(inputs: list[str], options: IngestOptions, tesseract: TesseractOptions | None = None
+               ) -> list[SourceFile]:
+    """Every input file, inspected; a file with the same bytes as an earlier one is marked its duplicate.
+    `tesseract`: the options of the Tesseract that checks doubtful text layers, as ingest will."""
     files: list[SourceFile] = []
     first_uri: dict[str, str] = {}
     passwords = options.pdf_passwords()
     for url in discover(inputs):
-        file = inspect(url, options, passwords)
+        file = inspect(url, options, passwords, tesseract)
         if file.sha256 in first_uri:
             file = replace(file, duplicate_of=first_uri[file.sha256])
         first_uri.setdefault(file.sha256, file.uri)
@@ -189,7 +193,7 @@ def skip_committed(files: list[SourceFile], owners: dict[str, dict[str, str]], b
 
 def plan(inputs: list[str], config: RunConfig, files: list[SourceFile] | None = None) -> Plan:
     """The run's files and units; `files` when they were found (and checked against the dataset) already."""
-    files = find_files(inputs, config.ingest) if files is None else files
+    files = find_files(inputs, config.ingest, config.tesseract) if files is None else files
     result = Plan(files=files, units=make_units(files, config))
     log.info("planned %d files, %d pages, %d units", len(files), result.pages, len(result.units))
     return result

@@ -26,7 +26,7 @@ def build_stages(config: RunConfig, resources: dict, text_only: bool = False) ->
     `text_only`: for a stream of text-layer units, ingest alone (no model stage)."""
     cpus, gpus = float(resources.get("CPU", 1)), float(resources.get("GPU", 0))
     ray = config.ray
-    ingest = IngestStage(config.ingest, config.ingest.pdf_passwords())
+    ingest = IngestStage(config.ingest, config.ingest.pdf_passwords(), config.tesseract)
     ingest.num_cpus = ray.text_ingest_cpus_per_task if text_only else ray.ingest_cpus_per_task
     ingest.num_gpus, ingest.max_actors = 0.0, 1  # Ray tasks, not actors
     if text_only:

@@ -130,6 +130,12 @@ class TesseractEngine:
                 page = OcrPage("\n".join(line.text for line in lines), page.confidence, model, lines, page.evidence)
         return page
 
+    def read_line(self, image: PageImage, script: Script) -> str:
+        """The image read as one line of text with `script`'s model (a quick trial, nothing more)."""
+        api = self._apis.api(self.options.model_for(script), PSM_SINGLE_LINE)
+        tess.set_image(api, image)
+        return tess.read_region(api, (0, 0, image.width, image.height), self.options.timeout_s).text.strip()
+
     def proves(self, page: OcrPage, script: Script) -> bool:
         """Whether a reading shows that the page is in `script`: its evidence clears the floor under which the
         script's model reads other scripts (`Script.words`) by `proof_margin`."""
@@ -146,7 +152,7 @@ class TesseractEngine:
 
         def read(box: BBox, splits: int) -> list[tess.LineText]:
             budget[0] -= 1
-            line = tess.read_region(api, box, self.options.timeout_s)
+            line = tess.read_region(api, box, self.options.timeout_s, with_words=True)
             if line.text.strip() or not splits or box[2] - box[0] < 2 * (box[3] - box[1]) or budget[0] < 2:
                 return [line]  # read, or too short to halve: a piece narrower than the line is tall
             return [part for half in halves(image, box) for part in read(half, splits - 1)]
@@ -162,7 +168,8 @@ class TesseractEngine:
             if kept:
                 text = " ".join(r.text.strip() for r in kept)
                 words = min(r.words * _purity(r.text, script) for r in kept)
-                found.append(OcrLine(text, band, estimated_accuracy(words, script)))
+                found.append(OcrLine(text, band, estimated_accuracy(words, script),
+                                     tuple(word for r in kept for word in r.word_boxes)))
         return found
 
     def _read(self, image: PageImage, model: str, psm: int, script: Script) -> OcrPage:
@@ -170,7 +177,7 @@ class TesseractEngine:
         tess.set_image(api, image)
         text, lines, words = tess.recognize(api, self.options.timeout_s)
         evidence = words * 100 * _purity(text, script)
-        lines = [OcrLine(ln.text, ln.bbox, estimated_accuracy(ln.confidence * 100 * _purity(ln.text, script), script))
+        lines = [replace(ln, confidence=estimated_accuracy(ln.confidence * 100 * _purity(ln.text, script), script))
                  for ln in lines]
         return OcrPage(text.strip(), estimated_accuracy(evidence, script), model, lines, round(evidence, 2))
 

@@ -6,7 +6,7 @@ This module knows the library's calls, timeouts and error returns; `tesseract.py
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ocr_models.lontar_errors import EngineError, EngineTimeoutError, MissingDependencyError
 
@@ -18,7 +18,7 @@ except ImportError as exc:  # the Python package or the Tesseract library it lin
         f"cannot load tesserocr ({exc}); install Tesseract with `apt-get install tesseract-ocr "
         "libtesseract-dev` and the Python packages with `make deps`") from exc
 from ocr_models.scripts import canonical_text
-from ocr_models.types import BBox, OcrLine, PageImage
+from ocr_models.types import BBox, OcrLine, OcrWord, PageImage
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ class LineText:
     text: str
     confidence: float  # mean symbol confidence 0-100, as Tesseract reports it
     words: float = 0.0  # mean word confidence 0-100
+    word_boxes: tuple[OcrWord, ...] = ()  # the words read, boxes in the image's pixels
 
 
 class TesseractApis:
@@ -70,29 +71,42 @@ def recognize(api: tesserocr.PyTessBaseAPI, timeout_s: float) -> tuple[str, list
     if not api.Recognize(timeout=int(timeout_s * 1000)):
         raise EngineTimeoutError(f"Tesseract did not finish the page within {timeout_s:g} s")
     text = canonical_text(utf8_text(api))
-    lines: list[OcrLine] = []
-    iterator = api.GetIterator()
-    if iterator is not None:
-        for item in tesserocr.iterate_level(iterator, RIL.TEXTLINE):
-            try:
-                line_text = item.GetUTF8Text(RIL.TEXTLINE)
-            except RuntimeError:  # tesserocr raises for a line with no text
-                continue
-            except UnicodeDecodeError as exc:
-                raise EngineError(f"Tesseract returned text that is not UTF-8 ({exc.reason})") from exc
-            box = item.BoundingBox(RIL.TEXTLINE)
-            if not line_text or not line_text.strip() or box is None:
-                continue
-            lines.append(OcrLine(canonical_text(line_text.strip()), _bbox(box),
-                                 round(item.Confidence(RIL.TEXTLINE) / 100, 4)))
+    lines = read_lines(api)
     # The iterator's line text puts a space between every "word", and Thai, Lao, Khmer and Myanmar words
     # are syllables; the page text spaces them right and holds the same lines in the same order.
     page_lines = [line.strip() for line in text.splitlines() if line.strip()]
     if len(page_lines) == len(lines):
-        lines = [OcrLine(page_line, line.bbox, line.confidence) for page_line, line in zip(page_lines, lines,
-                                                                                            strict=True)]
+        lines = [replace(line, text=page_line) for page_line, line in zip(page_lines, lines, strict=True)]
     words = api.AllWordConfidences() if text.strip() else []
     return text, lines, sum(words) / len(words) / 100 if words else 0.0
+
+
+def read_lines(api: tesserocr.PyTessBaseAPI) -> list[OcrLine]:
+    """The recognised lines with their words (text, box in image pixels, confidence 0-1), in Tesseract's
+    order; lines without text are left out. One pass over the words: a line starts at its first word."""
+    found: list[tuple[str, BBox, float, list[OcrWord]]] = []
+    words: list[OcrWord] | None = None  # the current line's, None while in a line left out
+    iterator = api.GetIterator()
+    for item in tesserocr.iterate_level(iterator, RIL.WORD) if iterator is not None else ():
+        if item.IsAtBeginningOf(RIL.TEXTLINE):
+            line_text, box = _text(item, RIL.TEXTLINE).strip(), item.BoundingBox(RIL.TEXTLINE)
+            words = [] if line_text and box is not None else None
+            if words is not None:
+                found.append((canonical_text(line_text), _bbox(box), round(item.Confidence(RIL.TEXTLINE) / 100, 4),
+                              words))
+        word, box = _text(item, RIL.WORD).strip(), item.BoundingBox(RIL.WORD)
+        if words is not None and word and box is not None:
+            words.append(OcrWord(canonical_text(word), _bbox(box), round(item.Confidence(RIL.WORD) / 100, 4)))
+    return [OcrLine(text, box, confidence, tuple(words)) for text, box, confidence, words in found]
+
+
+def _text(item: tesserocr.PyResultIterator, level: int) -> str:
+    try:
+        return item.GetUTF8Text(level) or ""
+    except RuntimeError:  # tesserocr raises for an element with no text
+        return ""
+    except UnicodeDecodeError as exc:
+        raise EngineError(f"Tesseract returned text that is not UTF-8 ({exc.reason})") from exc
 
 
 def mean_symbol_confidence(api: tesserocr.PyTessBaseAPI) -> float:
@@ -114,8 +128,8 @@ def text_lines(api: tesserocr.PyTessBaseAPI) -> list[BBox]:
     return [(b["x"], b["y"], b["x"] + b["w"], b["y"] + b["h"]) for _, b, _, _ in boxes]
 
 
-def read_region(api: tesserocr.PyTessBaseAPI, box: BBox, timeout_s: float) -> LineText:
-    """Recognise one rectangle of the image set on `api`."""
+def read_region(api: tesserocr.PyTessBaseAPI, box: BBox, timeout_s: float, with_words: bool = False) -> LineText:
+    """Recognise one rectangle of the image set on `api` (its words' boxes too when `with_words`)."""
     x0, y0, x1, y1 = box
     if x1 <= x0 or y1 <= y0:  # Tesseract crashes the process (SIGSEGV) on an empty rectangle
         return LineText("", 0.0)
@@ -124,7 +138,8 @@ def read_region(api: tesserocr.PyTessBaseAPI, box: BBox, timeout_s: float) -> Li
         raise EngineTimeoutError(f"Tesseract did not finish a line within {timeout_s:g} s")
     text = canonical_text(utf8_text(api))
     words = api.AllWordConfidences() if text.strip() else []
-    return LineText(text, mean_symbol_confidence(api), sum(words) / len(words) if words else 0.0)
+    boxes = tuple(word for line in read_lines(api) for word in line.words) if with_words and text.strip() else ()
+    return LineText(text, mean_symbol_confidence(api), sum(words) / len(words) if words else 0.0, boxes)
 
 
 def utf8_text(api: tesserocr.PyTessBaseAPI) -> str:

@@ -1,0 +1,170 @@
+"""A PDF page's text layer: its lines and words in the stored image's pixels, and whether `--text-layer auto`
+may take it for the page's text (and if not, why: records.TEXT_SOURCE_REASONS).
+
+The evidence, cheapest first, so that an ordinary born-digital page pays only for the letter checks and one
+language identification:
+1. an invisible layer over a scan is an earlier OCR's (`ocr_layer`);
+2. private-use code points: a font with its own encoding (`private_use`);
+3. characters drawn in a legacy Indic font, known by its name (`legacy_font`): Kruti Dev, Walkman-Chanakya,
+   Shree-Lipi, DV-TT, Bamini, TSCII, Nudi, ...;
+4. letters of no known script, vowel signs with no letter, no main script (`garbled`);
+5. a Latin layer whose language the language model cannot tell (legacy fonts type Indic text with ASCII
+   letters: "Hkkjr ljdkj" is भारत सरकार) is compared with Tesseract reading its longest lines as Latin from
+   the rendered page; when they disagree, its letters are not what its glyphs show (`glyph_mismatch`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from functools import cache
+
+import numpy as np
+import pymupdf
+from rapidfuzz.distance import Levenshtein
+
+from configs.model import IngestOptions
+from ocr_models.language_id import language_id
+from ocr_models.scripts import BY_CODE, dominant_script, script_of_char
+from ocr_models.tesseract.engine import TesseractEngine, TesseractOptions
+from ocr_models.types import OcrLine, OcrWord, PageImage
+
+TRIAL_LINES = 2  # longest lines of a doubtful Latin layer read by Tesseract
+TRIAL_CHARS = 40  # of each: its first words up to this many characters (the cost is the width read)
+TRIAL_DPI = 200
+TRIAL_MIN_LETTERS = 8  # a line shorter than this says little either way
+
+
+def invisible_only(trace: list[dict]) -> bool:
+    """True when every character on the page is drawn invisibly (render mode 3): an earlier OCR layer."""
+    return bool(trace) and all(span.get("type") == 3 for span in trace)
+
+
+def garbled(text: str) -> bool:
+    """Whether an extracted text layer is broken at the level of its characters: replacement characters,
+    letters outside every script Lontar knows, combining signs with no base letter before them (an Indic vowel
+    sign after a space), or no script that most of its letters are in."""
+    letters = [c for c in text if unicodedata.category(c)[0] in "LM"]
+    if not letters:
+        return True
+    junk = sum(1 for c in text if c == "\ufffd" or unicodedata.category(c) == "Cs")
+    unrouted = sum(1 for c in letters if script_of_char(c) is None)
+    orphans = sum(1 for prev, c in zip(" " + text, text, strict=False)
+                  if unicodedata.category(c)[0] == "M" and unicodedata.category(prev)[0] not in "LM")
+    marks = sum(1 for c in letters if unicodedata.category(c)[0] == "M")
+    _, purity = dominant_script(text)
+    return not (junk <= 0.01 * len(text) and unrouted <= 0.05 * len(letters)
+                and orphans <= max(1, 0.05 * marks) and purity >= 0.5)
+
+
+def private_use_share(text: str) -> float:
+    """The share of `text`'s visible characters that are private-use code points."""
+    visible = [c for c in text if not c.isspace()]
+    return sum(1 for c in visible if unicodedata.category(c) == "Co") / len(visible) if visible else 0.0
+
+
+def legacy_font_share(trace: list[dict], pattern: re.Pattern[str]) -> tuple[float, str | None]:
+    """The share of the page's characters drawn in fonts whose names match `pattern`, and the most used one."""
+    chars: Counter[str] = Counter()
+    for span in trace:
+        chars[span.get("font") or ""] += len(span.get("chars") or ())
+    total = sum(chars.values())
+    legacy = {font: n for font, n in chars.items() if pattern.search(font.split("+")[-1])}
+    if not total or not legacy:
+        return 0.0, None
+    return sum(legacy.values()) / total, max(legacy, key=legacy.__getitem__)
+
+
+def judge(page: pymupdf.Page, text: str, options: IngestOptions, tesseract: TesseractOptions | None) -> str:
+    """Why the page's text layer (`text`, already long enough) may not be used, or `text_layer` when it may."""
+    if options.text_layer == "prefer":
+        return "text_layer_preferred"
+    trace = page.get_texttrace()
+    if invisible_only(trace):
+        return "ocr_layer"
+    if private_use_share(text) > options.max_private_use_share:
+        return "private_use"
+    share, _ = legacy_font_share(trace, re.compile(options.legacy_fonts, re.IGNORECASE))
+    if share >= options.min_legacy_font_share:
+        return "legacy_font"
+    if garbled(text):
+        return "garbled"
+    if dominant_script(text)[0] == "Latn" and options.glyph_trial_below > 0:
+        guess = language_id().identify(text, "Latn")
+        if (guess.confidence or 0.0) < options.glyph_trial_below and \
+                glyph_agreement(page, tesseract) < options.min_glyph_agreement:
+            return "glyph_mismatch"
+    return "text_layer"
+
+
+def glyph_agreement(page: pymupdf.Page, tesseract: TesseractOptions | None) -> float:
+    """How well the layer's longest lines agree with Tesseract reading them as Latin from the rendered page:
+    1 - the edit distance over the longer of the two (letters and digits), averaged over the lines' first words;
+    1.0 when no line is long enough to tell."""
+    lines = sorted((ln for ln in layer_lines(page, 72) if _letters(ln.text) >= TRIAL_MIN_LETTERS),
+                   key=lambda ln: -_letters(ln.text))[:TRIAL_LINES]
+    if not lines:
+        return 1.0
+    engine = _engine(tesseract.model_dump_json() if tesseract else "")
+    scores = []
+    for line in lines:
+        words = _leading(line.words)
+        x0, y0, x1, y1 = _union([w.bbox for w in words])  # in points of the page as shown: what `clip` takes
+        pixmap = page.get_pixmap(dpi=TRIAL_DPI, clip=pymupdf.Rect(x0 - 2, y0 - 2, x1 + 2, y1 + 2),
+                                 colorspace=pymupdf.csGRAY)
+        pixels = PageImage(_pixels(pixmap), TRIAL_DPI)
+        read = engine.read_line(pixels, BY_CODE["Latn"])
+        scores.append(1 - Levenshtein.normalized_distance(_letters_only(" ".join(w.text for w in words)),
+                                                          _letters_only(read)))
+    return sum(scores) / len(scores)
+
+
+def layer_lines(page: pymupdf.Page, dpi: float) -> list[OcrLine]:
+    """The layer's lines and words (confidence 1), boxes in the pixels of the page rendered at `dpi`, in
+    MuPDF's reading order of blocks and lines."""
+    scale = pymupdf.Matrix(dpi / 72, dpi / 72)
+    to_pixels = page.rotation_matrix * scale
+    grouped: dict[tuple[int, int], list[OcrWord]] = {}
+    for x0, y0, x1, y1, word, block, line, _ in page.get_text("words", sort=True):
+        box = pymupdf.Rect(x0, y0, x1, y1) * to_pixels
+        grouped.setdefault((block, line), []).append(
+            OcrWord(unicodedata.normalize("NFC", word), (round(box.x0), round(box.y0), round(box.x1),
+                                                          round(box.y1)), 1.0))
+    return [OcrLine(" ".join(w.text for w in words), _union([w.bbox for w in words]), 1.0, tuple(words))
+            for words in grouped.values()]
+
+
+@cache
+def _engine(options_json: str) -> TesseractEngine:
+    """The trial's Tesseract, loaded once a process (with the run's `tesseract.*` options)."""
+    return TesseractEngine(TesseractOptions.model_validate_json(options_json) if options_json else None)
+
+
+def _pixels(pixmap: pymupdf.Pixmap) -> np.ndarray:
+    return np.frombuffer(pixmap.samples, dtype=np.uint8).reshape(pixmap.height, pixmap.stride)[:, :pixmap.width]
+
+
+def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    return min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)
+
+
+def _letters(text: str) -> int:
+    return sum(1 for c in text if c.isalpha())
+
+
+def _leading(words: tuple[OcrWord, ...]) -> list[OcrWord]:
+    """A line's first words, up to TRIAL_CHARS characters (one word at least)."""
+    taken, length = [], 0
+    for word in words:
+        if taken and length + len(word.text) > TRIAL_CHARS:
+            break
+        taken.append(word)
+        length += len(word.text) + 1
+    return taken
+
+
+def _letters_only(text: str) -> str:
+    """Letters and digits, lower case: quotes, dashes and ligatures are where a good reading and its layer
+    differ most, and legacy-font gibberish differs in its letters."""
+    return "".join(c for c in text.lower() if c.isalnum())
