@@ -45,7 +45,8 @@ TEXT_SOURCE_REASONS: dict[str, str] = {
     "ocr_layer": "the layer is invisible text over a scan (an earlier OCR's): read again",
     "private_use": "the layer's characters are private-use code points (a font with its own encoding)",
     "legacy_font": "the layer is typed in a legacy font that draws one script with another's code points "
-                   "(Kruti Dev, Walkman-Chanakya, Shree-Lipi, Bamini, ...), known by the font's name (`ingest.legacy_fonts`)",
+                   "(Kruti Dev, Walkman-Chanakya, Shree-Lipi, Bamini, ...), known by the font's name "
+                   "(`ingest.legacy_fonts`)",
     "glyph_mismatch": "the layer's letters are not what its glyphs show: Tesseract reading a strip of the "
                       "page as the layer's script disagrees with the layer there",
     "garbled": "the layer has letters of no known script, vowel signs with no letter, or no main script",
