@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -38,3 +39,36 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 600) -
     """Run the real `lontar` command line in a child process."""
     return subprocess.run([LONTAR, *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="session")
+def archive(sample_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample archive with a file of every bad-input class, a truncated scan and a legacy-font PDF."""
+    from flows.synth.legacy_fonts import legacy_pdf
+    from flows.synth.text import SAMPLE_TEXT
+    from tests.bad_inputs import input_classes
+
+    folder = tmp_path_factory.mktemp("mixed")
+    shutil.copytree(sample_archive, folder, dirs_exist_ok=True)
+    for name, case in input_classes().items():
+        (folder / name).write_bytes(case.data)
+    scan = (sample_archive / "hindi-bengali-scan.pdf").read_bytes()
+    (folder / "truncated.pdf").write_bytes(scan[: len(scan) // 2])
+    (folder / "legacy-kruti-dev.pdf").write_bytes(legacy_pdf(list(SAMPLE_TEXT["hin"]) * 2, "kruti_dev"))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def first_run(archive: Path, tmp_path_factory: pytest.TempPathFactory, prefect_home: Path) -> tuple[Path, dict, str]:
+    """One real `lontar run` of the mixed archive, shared by the CLI and export tests: (dataset, report, stdout)."""
+    from tests.bad_inputs import PASSWORDS_FILE
+
+    here = tmp_path_factory.mktemp("out")
+    (here / "passwords.yaml").write_text(PASSWORDS_FILE)
+    (here / "lontar.yaml").write_text(f"ingest: {{pdf_passwords_file: {here / 'passwords.yaml'}}}\n")
+    out = here / "dataset"
+    result = run_cli("run", str(archive), "--out", str(out), "--config", str(here / "lontar.yaml"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    (here / "stderr.txt").write_text(result.stderr)
+    (report_path,) = (out / "_runs").glob("*/*.json")
+    return out, json.loads(report_path.read_text()), result.stdout

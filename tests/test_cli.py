@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -17,11 +16,9 @@ from flows.dataset.charts import CHARTS
 from flows.dataset.metrics import cer
 from flows.dataset.views import read_table
 from flows.run.planning import redact
-from flows.synth.legacy_fonts import legacy_pdf
-from flows.synth.text import SAMPLE_TEXT
 from ocr_models.geometry.boxes import iou
 from ocr_models.scripts import LANGUAGE_SCRIPT, LANGUAGES_BY_SCRIPT
-from tests.bad_inputs import ATTACHMENT_PAYLOAD, PASSWORD, PASSWORDS_FILE, input_classes
+from tests.bad_inputs import ATTACHMENT_PAYLOAD, PASSWORD, input_classes
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.integration
@@ -38,31 +35,6 @@ PAIR_CONTRACT = [
     "lang", "ocr_confidence", "run_id", "batch_id",
 ]
 CLASSES = input_classes()
-
-
-@pytest.fixture(scope="module")
-def archive(sample_archive: Path, tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("mixed")
-    shutil.copytree(sample_archive, folder, dirs_exist_ok=True)
-    for name, case in CLASSES.items():
-        (folder / name).write_bytes(case.data)
-    scan = (sample_archive / "hindi-bengali-scan.pdf").read_bytes()
-    (folder / "truncated.pdf").write_bytes(scan[: len(scan) // 2])
-    (folder / "legacy-kruti-dev.pdf").write_bytes(legacy_pdf(list(SAMPLE_TEXT["hin"]) * 2, "kruti_dev"))
-    return folder
-
-
-@pytest.fixture(scope="module")
-def first_run(archive: Path, tmp_path_factory, prefect_home) -> tuple[Path, dict, str]:
-    here = tmp_path_factory.mktemp("out")
-    (here / "passwords.yaml").write_text(PASSWORDS_FILE)
-    (here / "lontar.yaml").write_text(f"ingest: {{pdf_passwords_file: {here / 'passwords.yaml'}}}\n")
-    out = here / "dataset"
-    result = run_cli("run", str(archive), "--out", str(out), "--config", str(here / "lontar.yaml"))
-    assert result.returncode == 0, result.stderr[-3000:]
-    (here / "stderr.txt").write_text(result.stderr)
-    (report_path,) = (out / "_runs").glob("*/*.json")
-    return out, json.loads(report_path.read_text()), result.stdout
 
 
 def read_pages(out: Path):

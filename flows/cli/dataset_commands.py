@@ -168,17 +168,25 @@ def stats(dataset: str | None, config_file: str | None, as_json: bool, plots: st
 
 @click.command()
 @_dataset_option
-@click.option("--format", "fmt", type=click.Choice(["webdataset"]), default="webdataset", show_default=True)
-@click.option("--out", "-o", required=True, help="Empty folder (or fsspec URL) for the tar shards.")
-@click.option("--where", help="SQL condition on the pairs view, e.g. \"kind = 'line' AND ocr_confidence > 0.9\".")
+@click.option("--format", "fmt", type=click.Choice(["webdataset", "pdf", "alto", "hocr"]), default="webdataset",
+              show_default=True, help="webdataset: the pairs as tar shards; pdf: a searchable PDF per source file; "
+                                      "alto / hocr: per page its image and ALTO v4 XML or hOCR.")
+@click.option("--out", "-o", required=True, help="Empty folder (or fsspec URL) for the export.")
+@click.option("--where", help="SQL condition on the pairs view (webdataset), e.g. \"kind = 'line' AND "
+                              "ocr_confidence > 0.9\", or on the pages view (pdf, alto, hocr), e.g. "
+                              "\"batch_id = 'b-1'\".")
 @click.option("--shard-mb", type=click.IntRange(1), default=256, show_default=True, help="Largest tar, MiB.")
 @click.option("--shard-samples", type=click.IntRange(1), default=10_000, show_default=True,
               help="Most samples in one tar.")
 def export(dataset: str | None, config_file: str | None, fmt: str, out: str, where: str | None, shard_mb: int,
            shard_samples: int) -> None:
-    """Export pairs to WebDataset tar shards (image, .txt, .json per sample); repeated images once."""
+    """Export pairs to WebDataset tar shards (image, .txt, .json per sample; repeated images once), or pages as
+    searchable PDFs, ALTO or hOCR for an archive's repository."""
     from flows.dataset.export import export_webdataset
 
+    if fmt != "webdataset":
+        _export_pages(_resolve(dataset, config_file), out, fmt, where)
+        return
     with errors_to_exit_codes():
         result = export_webdataset(_resolve(dataset, config_file), out, where=where, shard_max_mb=shard_mb,
                                    shard_max_samples=shard_samples)
@@ -186,3 +194,16 @@ def export(dataset: str | None, config_file: str | None, fmt: str, out: str, whe
         click.echo(f"{out.rstrip('/')}/{shard}")
     click.echo(f"exported {result.samples} pair(s) into {len(result.shards)} shard(s), {result.bytes} bytes",
                err=True)
+
+
+def _export_pages(dataset: str, out: str, fmt: str, where: str | None) -> None:
+    from flows.dataset.manifest import lontar_version
+    from flows.dataset.page_export import export_pages
+
+    with errors_to_exit_codes():
+        result = export_pages(dataset, out, fmt, where=where, software_version=lontar_version())
+    for name in result.files:
+        click.echo(f"{out.rstrip('/')}/{name}")
+    copied = f", {result.originals} born-digital page(s) copied from their PDFs" if result.originals else ""
+    left = f"; {len(result.left_out)} page(s) with errors left out (see _export.json)" if result.left_out else ""
+    click.echo(f"exported {result.pages} page(s) into {len(result.files)} {fmt} file(s){copied}{left}", err=True)

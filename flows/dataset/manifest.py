@@ -68,7 +68,7 @@ def manifest(units: list[UnitStats]) -> dict[str, Any]:
         entry["units"] += 1
         entry["pages"] += unit.rows
         entry["pairs"] += unit.pairs
-    return {"format": FORMAT, "schema_version": SCHEMA_VERSION, "lontar_version": _version(),
+    return {"format": FORMAT, "schema_version": SCHEMA_VERSION, "lontar_version": lontar_version(),
             "updated_at": datetime.now(UTC).isoformat(timespec="seconds"), "tables": tables,
             "batches": dict(sorted(batches.items())), "shards": shards}
 
@@ -87,7 +87,7 @@ def refresh(dataset: str) -> dict[str, Any]:
     return body
 
 
-def _version() -> str:
+def lontar_version() -> str:
     try:
         return metadata.version("lontar")
     except metadata.PackageNotFoundError:
