@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
-APT_PACKAGES := $(shell grep -v '^\#' infra/apt-packages.txt | grep -v '^$$')
+APT_PACKAGES := $(shell cat infra/apt-packages.txt infra/apt-packages-dev.txt | grep -v '^\#' | grep -v '^$$')
 STAMPS := .stamps
 
 .PHONY: demo test bench bench-accuracy bench-real lint deps system-deps clean

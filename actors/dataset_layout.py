@@ -71,6 +71,11 @@ def log_path(report: str) -> str:
     return report.removesuffix(".json") + ".log"
 
 
+def review_path(report: str) -> str:
+    """The batch review page written beside a run's report."""
+    return report.removesuffix(".json") + ".html"
+
+
 def chart_path(root: str, name: str) -> str:
     """A chart of the dataset card; the card links it relative to the root (CHART_LINK)."""
     return _join(root, CHART_LINK.format(name=name))
@@ -107,6 +112,7 @@ class RunReport(TypedDict):
     output: str
     report_path: str
     log_path: str | None  # null when the libraries' output was not captured (-v, or called as a library)
+    review_path: str | None  # the batch's review page (HTML); null when it could not be drawn (the log says why)
     pages: PageCounts
     pages_by_script: dict[str, int]
     pages_by_text_source: dict[str, int]

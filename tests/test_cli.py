@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -320,3 +322,50 @@ def test_a_second_batch_joins_the_one_dataset_and_multiplies_nothing(first_run, 
     assert stats["pages_by_script"] == dict(Counter(p["script"] for p in pages if p["status"] == "ok"))
     card = (out / "README.md").read_text()
     assert f"{len(set(p['source_sha256'] for p in pages))} source file(s) in 2 batch(es)" in card
+
+
+def chromium_dom(page: Path) -> str:
+    """The page as headless Chromium (Debian's package) renders it, with each image's decoded width written
+    into its `data-width` (0: the image did not decode)."""
+    probe = page.with_name("probe-" + page.name)
+    probe.write_text(page.read_text().replace("</body>", "<script>for (const img of document.images) "
+                                              "img.dataset.width = img.naturalWidth;</script></body>"))
+    shown = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                            "--virtual-time-budget=5000", probe.as_uri()], capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    shot = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,1600",
+                           f"--screenshot={page.with_suffix('.png')}", page.as_uri()], capture_output=True, timeout=120)
+    assert shot.returncode == 0 and page.with_suffix(".png").stat().st_size > 10_000
+    return shown.stdout
+
+
+def test_the_review_page_shows_what_needs_a_look_with_pictures_in_chromium(first_run, tmp_path):
+    _, report, stdout = first_run
+    review = Path(report["review_path"])
+    assert review.exists() and f"review: {review}" in stdout
+    copy = tmp_path / "review.html"
+    shutil.copy(review, copy)
+    dom = chromium_dom(copy)
+    assert f"<h1>Batch {report['batch_id']}</h1>" in dom and report["run_id"] in dom
+    assert dom.count("<tr class=") == len(report["file_outcomes"])
+    cards = re.findall(r'<figure class="card">(.*?)</figure>', dom, re.S)
+    assert any("legacy-kruti-dev.pdf" in card and "legacy_font" in card for card in cards)
+    assert sum("error (" in card for card in cards) == report["pages"]["error"]
+    widths = [int(w) for card in cards for w in re.findall(r'class="thumb"[^>]*data-width="(\d+)"', card)]
+    assert widths and all(width > 0 for width in widths)  # every thumbnail decoded
+    chart = re.search(r'class="chart"[^>]*data-width="(\d+)"', dom)
+    assert chart and int(chart.group(1)) > 0
+
+
+def test_status_and_review_answer_for_a_batch_of_lontar_run(first_run, tmp_path):
+    out, report, _ = first_run
+    status = run_cli("status", report["batch_id"], "--dataset", str(out), "--json")
+    assert status.returncode == 0, status.stderr
+    detail = json.loads(status.stdout)
+    assert detail["state"] == "completed (lontar run)" and detail["run_id"] == report["run_id"]
+    assert detail["pages"] == {k: report["pages"][k] for k in ("ok", "error", "total")}
+    page = tmp_path / "again.html"
+    written = run_cli("report", report["batch_id"], "--dataset", str(out), "--html", str(page))
+    assert written.returncode == 0 and page.read_text().startswith("<!DOCTYPE html>")
+    unknown = run_cli("status", "b-nosuchbatch", "--dataset", str(out))
+    assert unknown.returncode == 2 and "no batch 'b-nosuchbatch'" in unknown.stderr

@@ -128,6 +128,7 @@ main.add_command(dataset_commands.export)
 main.add_command(dataset_commands.eval_command)
 main.add_command(queue_commands.queue)
 main.add_command(queue_commands.status)
+main.add_command(queue_commands.report)
 main.add_command(queue_commands.nightly)
 main.add_command(queue_commands.serve)
 

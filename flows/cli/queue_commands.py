@@ -75,7 +75,7 @@ def list_(as_json: bool) -> None:
     with errors_to_exit_codes(), prefect_client() as client:
         batches = list_batches(client)
     if as_json:
-        click.echo(json_text([{**b.__dict__, "pages": page_counts(b)} for b in batches]))
+        click.echo(json_text([{**b.__dict__, "pages": page_counts(b.out, b.batch_id)} for b in batches]))
         return
     for line in batch_table(batches) if batches else ["the queue is empty (`lontar queue add` queues a batch)"]:
         click.echo(line)
@@ -111,19 +111,52 @@ def retry(batch: str, config_file: str | None) -> None:
 
 @click.command()
 @click.argument("batch")
+@click.option("--dataset", "-d", help="Read BATCH from this dataset (a batch of `lontar run --out D`) instead of "
+                                      "asking the queue.")
+@config_option("YAML config whose queue.dataset is looked in when the queue does not know BATCH.")
 @click.option("--pages", "all_pages", is_flag=True, help="List every page, not only the failed ones.")
 @JSON
-def status(batch: str, all_pages: bool, as_json: bool) -> None:
-    """What happened to BATCH: its state, every file's outcome, and every failed page with its reason."""
+def status(batch: str, dataset: str | None, config_file: str | None, all_pages: bool, as_json: bool) -> None:
+    """What happened to BATCH: its state, every file's outcome, and every failed page with its reason. A batch
+    of the queue, or any batch of a dataset (`--dataset`; `lontar run` prints its batch id)."""
+    from configs.model import load_config
     from flows.queue.batches import find_batch
     from flows.queue.prefect_api import prefect_client
-    from flows.queue.status import batch_detail, detail_lines, json_text
+    from flows.queue.status import batch_detail, dataset_batch_detail, detail_lines, json_text
+    from ocr_models.lontar_errors import UsageError
 
     with errors_to_exit_codes():
-        with prefect_client() as client:
-            found = find_batch(client, batch)
-        detail = batch_detail(found, all_pages=all_pages)
+        if dataset is not None:
+            detail = dataset_batch_detail(dataset, batch, all_pages)
+        else:
+            try:
+                with prefect_client() as client:
+                    detail = batch_detail(find_batch(client, batch), all_pages=all_pages)
+            except UsageError:  # not in the queue: a batch of `lontar run` into the default dataset?
+                detail = dataset_batch_detail(load_config(config_file).queue.dataset, batch, all_pages)
     click.echo(json_text(detail) if as_json else "\n".join(detail_lines(detail)))
+
+
+@click.command()
+@click.argument("batch")
+@click.option("--dataset", "-d", help="Dataset folder or fsspec URL (default: queue.dataset).")
+@config_option("YAML config whose queue.dataset is the default dataset.")
+@click.option("--html", "html_path", required=True, help="The HTML file to write (one file, images inside).")
+def report(batch: str, dataset: str | None, config_file: str | None, html_path: str) -> None:
+    """Write BATCH's review page: every file's outcome, counts, a confidence chart, and a thumbnail of every page
+    that needs a look (errors, script unknown, text layer not used, lowest OCR confidence) with why and its
+    text. Each run also writes it beside its report."""
+    import fsspec
+
+    from actors.writer import write_text
+    from configs.model import load_config
+    from flows.dataset.review import review_html
+
+    with errors_to_exit_codes():
+        page = review_html(dataset or load_config(config_file).queue.dataset, batch)
+        fs, path = fsspec.core.url_to_fs(html_path)
+        write_text(fs, path, page)
+    click.echo(html_path)
 
 
 @click.command()

@@ -25,6 +25,7 @@ from actors.unit_stream import UnitStream
 from actors.writer import ShardWriter, UnitStats, read_done_unit, write_text
 from configs.model import RunConfig
 from flows.dataset import locks, manifest, views
+from flows.dataset.review import review_html
 from flows.run import planning, preflight, report
 from flows.run.progress import LogReporter
 from flows.run.stages import build_stages
@@ -197,11 +198,19 @@ def _write_batch(inputs: list[str], out: str, config: RunConfig, files: list[pla
     result: layout.RunReport = {
         "run_id": run_id, "batch_id": batch_id, "status": "completed", "finished_at": datetime.now(UTC).isoformat(),
         "inputs": [planning.redact(i) for i in inputs], "output": planning.redact(out), "report_path": report_path,
-        "log_path": layout.log_path(report_path) if run_log else None, **body,
+        "log_path": layout.log_path(report_path) if run_log else None,
+        "review_path": layout.review_path(report_path), **body,
         "units": {"total": len(stats), "written": len(written), "skipped": len(stats) - len(written)},
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "config": config.model_dump(mode="json"), "config_hash": stamp["config_hash"],
         "versions": report.versions(tesseract_version)}
+    t = time.monotonic()
+    try:
+        write_text(fs, result["review_path"], review_html(out, batch_id, dict(result)))
+    except Exception as exc:  # the rows and the report stand without their page; say why, keep the run
+        log.warning("the batch review page could not be written: %s", exc)
+        result["review_path"] = None
+    log.info("batch review page written in %.1f s", time.monotonic() - t)
     write_text(fs, report_path, json.dumps(result, indent=1, ensure_ascii=False))
     t = time.monotonic()
     manifest.refresh(out)

@@ -107,6 +107,8 @@ def summary_lines(report: dict) -> list[str]:
         throughput_line(report["timings"]) if report["units"]["written"] else "throughput: nothing left to process",
         f"report: {report['report_path']}",
     ]
+    if report.get("review_path"):
+        lines.append(f"review: {report['review_path']} (the pages that need a look, with pictures)")
     if report.get("log_path"):
         lines.append(f"log: {report['log_path']} (what Ray and Prefect printed; -v shows it on the terminal)")
     by_node = report.get("pages_by_node", {})
