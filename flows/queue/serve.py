@@ -1,9 +1,12 @@
 """`lontar serve`: a Prefect server (started, or the one PREFECT_API_URL names), the queue's work pool and
 deployments, and a process worker that runs the nightly deployment when its cron schedule fires.
 
-The worker polls only the pool's `default` queue, where the nightly deployment lives: batches are started by
-the nightly run alone, never by the worker, so no batch can run twice at once. While it runs, the address of
-the server is kept in PREFECT_HOME/lontar-serve.json, so that `lontar queue ...` in another shell finds it.
+The worker runs only the pool's `default` queue, where the nightly deployment lives: batches are started by
+the nightly run alone, never by the worker, so no batch can run twice at once. It polls the batch queues too,
+which are paused (a paused queue gives a worker no runs): Prefect marks a deployment Ready only when a worker
+polls its queue, and the batch deployment would otherwise show a red "Not Ready" for the normal state. While it
+runs, the address of the server is kept in PREFECT_HOME/lontar-serve.json, so that `lontar queue ...` in another
+shell finds it.
 """
 
 from __future__ import annotations
@@ -90,6 +93,7 @@ def _wait_until_answers(api_url: str, server: subprocess.Popen) -> None:
 
 def serve(options: QueueOptions, host: str, port: int, on_ready=print) -> None:
     """Run until SIGINT or SIGTERM (or until the server or the worker dies, which is an error)."""
+    from flows.queue.batches import PRIORITIES
     from flows.queue.prefect_api import prefect_client
     from flows.queue.schedule import nightly_timezone
 
@@ -103,8 +107,9 @@ def serve(options: QueueOptions, host: str, port: int, on_ready=print) -> None:
             from flows.queue.deployments import ensure_queue
 
             ensure_queue(client, options)
-        worker = _prefect("worker", "start", "--pool", options.work_pool, "--type", "process",
-                          "--work-queue", "default", "--install-policy", "never",
+        queues = [arg for name in ("default", *PRIORITIES) for arg in ("--work-queue", name)]
+        worker = _prefect("worker", "start", "--pool", options.work_pool, "--type", "process", *queues,
+                          "--install-policy", "never",
                           "--no-create-pool-if-not-found", "--name", f"lontar-{os.uname().nodename}")
         # the worker's runs (the nightly run and its batches) log to the Prefect UI as well as here
         worker_env = {**env, "PREFECT_LOGGING_EXTRA_LOGGERS": ",".join(LOGGER_ROOTS), "PREFECT_LOGGING_LEVEL": "INFO"}

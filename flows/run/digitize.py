@@ -210,7 +210,7 @@ def _write_batch(inputs: list[str], out: str, config: RunConfig, files: list[pla
     except Exception as exc:  # the rows and the report stand without their page; say why, keep the run
         log.warning("the batch review page could not be written: %s", exc)
         result["review_path"] = None
-    log.info("batch review page written in %.1f s", time.monotonic() - t)
+    log.info("dataset review page of batch %s written in %.1f s", batch_id, time.monotonic() - t)
     write_text(fs, report_path, json.dumps(result, indent=1, ensure_ascii=False))
     t = time.monotonic()
     manifest.refresh(out)
