@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -52,8 +53,15 @@ def served(prefect_home: Path):
         assert process.poll() is None and time.monotonic() < deadline, (home / "serve.out").read_text()
         time.sleep(1)
     yield {"PREFECT_HOME": str(home)}
-    stop(process)
-    log.close()
+    # as Kubernetes stops a pod: SIGTERM, and SIGKILL 30 s later; `lontar serve` must be gone well before
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    finally:
+        stop(process)
+        log.close()
+    assert time.monotonic() - started <= 10, (home / "serve.out").read_text()[-2000:]
     assert not (home / "lontar-serve.json").exists()
     assert "Prefect UI: http://127.0.0.1:" in (home / "serve.out").read_text()
 
@@ -186,3 +194,27 @@ def test_the_cron_schedule_fires_a_nightly_run_that_the_worker_runs(served, tmp_
         finally:
             stop(every_minute)
     assert every_minute.returncode == 0, output.read_text()[-3000:]
+
+
+def test_the_prefect_ui_shows_a_queued_batch_on_its_runs_page_and_the_batch_deployment_ready(
+        served, sample_archive, small_config, tmp_path):
+    """What an archivist sees in the Prefect UI (headless Chromium, Debian's package): the queued batch on the
+    Runs page's default view (the past 7 days), and the batch deployment Ready, not a red Not Ready."""
+    batch = add(served, tmp_path / "dataset", small_config, "UI check", "low", sample_archive / "english-letter.png")
+    api_url = json.loads((Path(served["PREFECT_HOME"]) / "lontar-serve.json").read_text())["api_url"]
+    try:
+        deadline = time.monotonic() + 90  # the worker polls every 10 s
+        while (status := json.load(urllib.request.urlopen(f"{api_url}/deployments/name/lontar-batch/queue"))
+               ["status"]) != "READY":
+            assert time.monotonic() < deadline, status
+            time.sleep(3)
+        # a desktop window: in the default 800 x 600 the UI lays the runs list out for a phone, and leaves it out
+        ui = api_url.removesuffix("/api")
+        page = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                               "--window-size=1400,1000", "--virtual-time-budget=20000", f"{ui}/runs"],
+                              capture_output=True, text=True, timeout=180)
+        assert page.returncode == 0, page.stderr[-2000:]
+        assert batch in page.stdout and "Queued" in page.stdout
+    finally:
+        lontar(served, "queue", "cancel", batch)
+

@@ -6,6 +6,11 @@ stands (Scheduled "Queued" -> Pending -> Running -> Completed | Failed | Cancell
 batch work queues are paused, so no worker starts a batch on its own: the nightly run (flows/queue/nightly.py) takes
 them in priority order, oldest first, and claims each with Prefect's own Pending transition, the same claim a
 worker makes. So the Prefect UI shows the queue as it is, and nothing here keeps state of its own.
+
+A queued run is scheduled at the time it was queued, its state message naming the nightly run that will take
+it: Prefect's Runs page shows the past days by default, and a run scheduled at the next 02:00 was on no default
+page. (A paused queue gives no worker a due run; `lontar serve` turns off Prefect's late-runs service, which
+would rename waiting runs "Late".)
 """
 
 from __future__ import annotations
@@ -70,12 +75,20 @@ def new_batch_id(name: str) -> str:
     return f"{slug}-{secrets.token_hex(3)}"
 
 
-def add_batch(client: Any, options: QueueOptions, deployment: Any, *, name: str, inputs: list[str], priority: str,
-              dataset: str, config: dict) -> Batch:
-    """Queue a batch: a Scheduled ("Queued") run of the batch `deployment` (deployments.batch_deployment), due
-    at the next nightly run."""
+def queued_state(options: QueueOptions, message: str = "") -> Any:
+    """The state of a queued batch: Scheduled, named Queued, at the present time, saying which nightly run
+    takes it."""
     from prefect.states import Scheduled
 
+    when = next_nightly(options).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    return Scheduled(scheduled_time=datetime.now(UTC), name=QUEUED,
+                     message=f"{message}{'; ' if message else ''}waits for the nightly run at {when}")
+
+
+def add_batch(client: Any, options: QueueOptions, deployment: Any, *, name: str, inputs: list[str], priority: str,
+              dataset: str, config: dict) -> Batch:
+    """Queue a batch: a Scheduled ("Queued") run of the batch `deployment` (deployments.batch_deployment), taken
+    by the next nightly run."""
     if priority not in PRIORITIES:
         raise UsageError(f"priority must be one of {', '.join(PRIORITIES)}, not {priority!r}")
     batch_id = new_batch_id(name)
@@ -84,7 +97,7 @@ def add_batch(client: Any, options: QueueOptions, deployment: Any, *, name: str,
     run = client.create_flow_run_from_deployment(
         deployment.id, parameters=parameters, name=batch_id, work_queue_name=priority,
         tags=["lontar-batch", f"priority:{priority}"],
-        state=Scheduled(scheduled_time=next_nightly(options), name=QUEUED))
+        state=queued_state(options))
     return Batch.from_flow_run(run)
 
 
@@ -195,12 +208,9 @@ def cancel_batch(client: Any, key: str) -> Batch:
 
 def retry_batch(client: Any, options: QueueOptions, key: str) -> Batch:
     """Queue an ended batch again; its finished work units are kept, so only what is missing is done."""
-    from prefect.states import Scheduled
-
     batch = find_batch(client, key)
     if batch.state in ("scheduled", "pending", "running", "cancelling"):
         raise UsageError(f"batch {batch.batch_id} is {batch.state_name}, not ended: nothing to retry")
-    client.set_flow_run_state(batch.flow_run_id, Scheduled(
-        scheduled_time=next_nightly(options), name=QUEUED, message="queued again by `lontar queue retry`"),
-        force=True)
+    client.set_flow_run_state(batch.flow_run_id, queued_state(options, "queued again by `lontar queue retry`"),
+                              force=True)
     return find_batch(client, batch.batch_id)

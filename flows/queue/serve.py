@@ -30,6 +30,11 @@ from ocr_models.lontar_errors import OrchestratorError
 
 log = logging.getLogger(__name__)
 SERVER_START_S = 180  # first start migrates the SQLite database: slow on a busy 2-core machine
+# Seconds a child has to stop after SIGINT before it is killed. The worker and the server are told to stop at
+# once, so `lontar serve` ends within about twice this after SIGTERM, inside Kubernetes' 30 s grace period (the
+# worker, told alone, took 30 s). A batch that was running is left Running and its process is SIGTERMed as its
+# parent dies (it stops its Ray cluster); the next nightly run queues it again and it resumes.
+STOP_GRACE_S = 4.0
 
 
 def state_file() -> Path:
@@ -70,14 +75,25 @@ def _running(command: list[str], env: dict[str, str], what: str, log_file: Path 
     finally:
         if process.poll() is None:
             log.info("stopping the %s", what)
-            process.send_signal(signal.SIGINT)
+            _interrupt(process)
             try:
-                process.wait(timeout=30)
+                process.wait(timeout=STOP_GRACE_S)
             except subprocess.TimeoutExpired:
+                log.info("the %s did not stop within %g s: killed", what, STOP_GRACE_S)
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         if output:
             output.close()
+
+
+_interrupted: set[int] = set()
+
+
+def _interrupt(process: subprocess.Popen) -> None:
+    """SIGINT, once: a second one makes Prefect's server skip its own shutdown."""
+    if process.pid not in _interrupted and process.poll() is None:
+        _interrupted.add(process.pid)
+        process.send_signal(signal.SIGINT)
 
 
 def _wait_until_answers(api_url: str, server: subprocess.Popen) -> None:
@@ -99,7 +115,7 @@ def serve(options: QueueOptions, host: str, port: int, on_ready=print) -> None:
 
     env = dict(os.environ)
     api_url = env.get("PREFECT_API_URL")
-    with _maybe_server(api_url, host, port, env) as api_url:
+    with _maybe_server(api_url, host, port, env) as (api_url, server):
         env["PREFECT_API_URL"] = os.environ["PREFECT_API_URL"] = api_url
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -125,28 +141,37 @@ def serve(options: QueueOptions, host: str, port: int, on_ready=print) -> None:
                     time.sleep(1)
                 raise OrchestratorError(f"the Prefect worker exited with code {worker_process.returncode}")
             finally:
+                if server is not None:  # stop the server while the worker stops, not after it
+                    _interrupt(server)
                 with suppress(OSError):
                     state_file().unlink()
 
 
 @contextmanager
-def _maybe_server(api_url: str | None, host: str, port: int, env: dict[str, str]) -> Iterator[str]:
-    """The server PREFECT_API_URL names (it must answer), or one already at host:port, or a new one there."""
+def _maybe_server(api_url: str | None, host: str, port: int, env: dict[str, str]
+                  ) -> Iterator[tuple[str, subprocess.Popen | None]]:
+    """The server PREFECT_API_URL names (it must answer), or one already at host:port, or a new one there: its
+    API address, and its process when this call started it."""
     if api_url:
         if not answers(api_url):
             raise OrchestratorError(f"PREFECT_API_URL is {api_url}, but no Prefect server answers there")
-        yield api_url
+        yield api_url, None
         return
     api_url = f"http://{host}:{port}/api"
     if answers(api_url):
         log.info("a Prefect server already answers at %s: using it", api_url)
-        yield api_url
+        yield api_url, None
         return
     server_log = state_file().parent / "lontar-server.log"
     server_log.parent.mkdir(parents=True, exist_ok=True)
     log.info("starting a Prefect server at %s (database and log %s in %s)", api_url, server_log.name,
              server_log.parent)
     command = _prefect("server", "start", "--host", host, "--port", str(port))
-    with _running(command, env, "Prefect server", log_file=server_log) as srv:
+    # the UI in the browser asks the API at PREFECT_UI_API_URL, which otherwise stays at port 4200
+    # and its late-runs service would rename every queued batch "Late" (they wait, scheduled when queued, for
+    # the nightly run: flows/queue/batches.py)
+    server_env = {**env, "PREFECT_UI_API_URL": api_url, "PREFECT_SERVER_API_HOST": host,
+                  "PREFECT_SERVER_API_PORT": str(port), "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false"}
+    with _running(command, server_env, "Prefect server", log_file=server_log) as srv:
         _wait_until_answers(api_url, srv)
-        yield api_url
+        yield api_url, srv
