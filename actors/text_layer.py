@@ -123,14 +123,16 @@ def glyph_agreement(page: pymupdf.Page, tesseract: TesseractOptions | None) -> f
 def layer_lines(page: pymupdf.Page, dpi: float) -> list[OcrLine]:
     """The layer's lines and words (confidence 1), boxes in the pixels of the page rendered at `dpi`, in
     MuPDF's reading order of blocks and lines."""
-    scale = pymupdf.Matrix(dpi / 72, dpi / 72)
-    to_pixels = page.rotation_matrix * scale
+    scale = dpi / 72
+    to_pixels = page.rotation_matrix * pymupdf.Matrix(scale, scale) if page.rotation % 360 else None
     grouped: dict[tuple[int, int], list[OcrWord]] = {}
     for x0, y0, x1, y1, word, block, line, _ in page.get_text("words", sort=True):
-        box = pymupdf.Rect(x0, y0, x1, y1) * to_pixels
+        if to_pixels is not None:  # a turned page: its words' boxes turn with it
+            x0, y0, x1, y1 = pymupdf.Rect(x0, y0, x1, y1) * to_pixels
+        else:
+            x0, y0, x1, y1 = x0 * scale, y0 * scale, x1 * scale, y1 * scale
         grouped.setdefault((block, line), []).append(
-            OcrWord(unicodedata.normalize("NFC", word), (round(box.x0), round(box.y0), round(box.x1),
-                                                          round(box.y1)), 1.0))
+            OcrWord(unicodedata.normalize("NFC", word), (round(x0), round(y0), round(x1), round(y1)), 1.0))
     return [OcrLine(" ".join(w.text for w in words), _union([w.bbox for w in words]), 1.0, tuple(words))
             for words in grouped.values()]
 

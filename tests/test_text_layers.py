@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pymupdf
 import pytest
 
 from actors.documents import open_document
@@ -89,3 +90,15 @@ def test_ingest_rows_carry_the_reason_lines_and_words(tmp_path: Path):
     assert english["rotation"] == 0
     assert english["lines"][0]["words"][0] == {"text": "The", "bbox": english["lines"][0]["words"][0]["bbox"],
                                                "confidence": 1.0}
+
+
+def test_words_of_a_turned_page_are_boxed_in_the_image_as_rendered():
+    doc = pymupdf.open(stream=text_pdf(ENGLISH))
+    doc[0].set_rotation(90)  # shown landscape: the stored image is 1123 x 794 at 96 dpi
+    page, _ = first_page(doc.tobytes())
+    assert (page.width, page.height) == (1123, 794)
+    boxes = [w.bbox for line in page.text_lines for w in line.words]
+    assert boxes and all(0 <= x0 < x1 <= 1123 and 0 <= y0 < y1 <= 794 for x0, y0, x1, y1 in boxes)
+    # the first line runs down the right-hand side: its words' boxes are taller than they are wide
+    first = page.text_lines[0].words
+    assert all(w.bbox[3] - w.bbox[1] > w.bbox[2] - w.bbox[0] for w in first if len(w.text) > 3)
