@@ -115,12 +115,13 @@ def _card(row: dict, why: str, image: bytes | None) -> str:
     e = html.escape
     where = f"page {row['page_index'] + 1}" if row["page_index"] >= 0 else "whole file"
     thumb = (f'<img class=thumb alt="{e(where)}" src="data:image/jpeg;base64,{_b64(_thumbnail(image))}">'
-             if image else "<div class='thumb missing'>no image</div>")
-    text = (row["text"] or "")[:TEXT_CHARS]
-    lang = " &middot; ".join(e(str(v)) for v in (row["script"], row["language"], row["lang"]) if v)
+             if image else "<div class='thumb missing'>no page image: nothing could be read</div>")
+    read = ""
+    if row["status"] == "ok":
+        lang = " &middot; ".join(e(str(v)) for v in (row["script"], row["language"], row["lang"]) if v)
+        read = f"<div class=lang>{lang}</div><pre class=text>{e((row['text'] or '')[:TEXT_CHARS]) or '(no text)'}</pre>"
     return (f"<figure class=card>{thumb}<figcaption><b>{e(row['source_uri'].rsplit('/', 1)[-1])}</b> {where}"
-            f"<div class=why>{e(why)}</div><div class=lang>{lang}</div>"
-            f"<pre class=text>{e(text) or '(no text)'}</pre></figcaption></figure>")
+            f"<div class=why>{e(why)}</div>{read}</figcaption></figure>")
 
 
 def _thumbnail(image: bytes) -> bytes:
@@ -156,7 +157,8 @@ table{border-collapse:collapse;font-size:.9em}td,th{border:1px solid #ddd;paddin
 .files tr.partial td:first-child{color:#b60}.files tr.duplicate td:first-child{color:#777}
 .chart{margin-top:1em;border:1px solid #eee}
 .cards{display:flex;flex-wrap:wrap;gap:1em}.card{width:280px;margin:0;border:1px solid #ddd;padding:.5em}
-.thumb{max-width:260px;display:block;margin:0 auto .4em}.missing{height:80px;background:#eee;text-align:center}
+.thumb{max-width:260px;display:block;margin:0 auto .4em}
+.missing{padding:1em .5em;background:#eee;color:#666;font-size:.85em;text-align:center}
 .why{color:#b00;font-size:.9em;margin:.3em 0}.lang{color:#555;font-size:.8em}
 .text{white-space:pre-wrap;font-size:.8em;max-height:12em;overflow:auto;background:#fafafa;padding:.3em}
 """
