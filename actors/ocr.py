@@ -24,14 +24,16 @@ from actors.guard import PageGuard
 from actors.page_image import ASSUMED_DPI, open_image
 from actors.pairs import ReadRegion, line_pairs, picture_pairs
 from actors.records import line_fields
+from actors.script_policy import decide_script
 from configs.model import LimitOptions, PairOptions
-from ocr_models.geometry.boxes import area, crop, intersection, pad, turn
+from ocr_models.base import OcrEngine
+from ocr_models.geometry.boxes import area, crop, intersection, pad, rotate, turn
 from ocr_models.geometry.cleanup import page_regions
 from ocr_models.geometry.reading_order import reading_order
+from ocr_models.registry import OcrOptions, make_engine
 from ocr_models.scripts import BY_CODE, Script
 from ocr_models.steps import OTHER
-from ocr_models.tesseract.engine import PSM_SPARSE_TEXT, TesseractEngine, TesseractOptions, evidence_level, rotate
-from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, Region, ScriptGuess
+from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, Region
 
 log = logging.getLogger(__name__)
 REGION_PAD_IN = 0.08  # tight crops mangle vowel signs above and below the line: read regions with a margin
@@ -44,19 +46,22 @@ COLUMN_MIN_LINES = 3  # a column of prose is at least this many lines tall
 class OcrStage(Stage):
     name = "ocr"
 
-    def __init__(self, options: TesseractOptions, scripts: list[str], hints: dict[str, list[str]],
+    def __init__(self, options: OcrOptions, scripts: list[str], hints: dict[str, list[str]],
                  pairs: PairOptions | None = None, limits: LimitOptions | None = None,
-                 engine_class: type[TesseractEngine] = TesseractEngine) -> None:
+                 engine_class: type[OcrEngine] | None = None) -> None:
         self.options = options
         self.scripts: list[Script] = [BY_CODE[code] for code in scripts]
         self.hints = hints  # script code -> hinted languages of that script
         self.pairs = pairs or PairOptions()
         self.limits = limits or LimitOptions()
-        self.engine_class = engine_class
-        self.guard: PageGuard[TesseractEngine] | None = None
+        self.engine_class = engine_class  # instead of the registry's engine (the tests' fault-injecting ones)
+        self.guard: PageGuard[OcrEngine] | None = None
+
+    def make_engine(self) -> OcrEngine:
+        return self.engine_class(self.options) if self.engine_class else make_engine(self.options)
 
     def setup(self) -> None:
-        self.guard = PageGuard(lambda: self.engine_class(self.options), self.limits, TesseractEngine.close)
+        self.guard = PageGuard(self.make_engine, self.limits, lambda engine: engine.close())
         self.engine_version = self.guard.current().version()
 
     def wants(self, batch: pa.Table) -> bool:
@@ -84,14 +89,15 @@ class OcrStage(Stage):
         steps.append({"step": OTHER, "calls": 1, "seconds": round(max(0.0, rest), 3)})
         return dict(row, ocr_seconds=time.perf_counter() - started, ocr_steps=steps)
 
-    def read_picture(self, row: Row, picture: Image.Image, engine: TesseractEngine) -> Row:
+    def read_picture(self, row: Row, picture: Image.Image, engine: OcrEngine) -> Row:
         """The page's row with its text, script, lines, regions and pairs, read by `engine`."""
         grey = PageImage(np.asarray(picture.convert("L")), row.get("dpi") or ASSUMED_DPI, bool(row.get("dpi")))
         detected = [Region(r["kind"], tuple(r["bbox"]), r["score"]) for r in row.get("regions") or ()]
         proposal = engine.propose(grey, self.scripts)
         grey, picture, detected = turned(grey, picture, detected, proposal.rotation)
         regions = page_regions(grey, detected, engine.line_boxes)
-        guess, page = self.read_script(grey, engine, proposal, text_areas(regions), body_areas(regions))
+        guess, page = decide_script(grey, engine, engine, proposal, self.scripts, self.hints, text_areas(regions),
+                                    body_areas(regions))
         if guess.rotation:
             grey, picture, detected = turned(grey, picture, detected, guess.rotation)
             regions = page_regions(grey, detected, engine.line_boxes)
@@ -105,38 +111,12 @@ class OcrStage(Stage):
                    script_method=guess.method, engine=engine.name,
                    engine_version=self.engine_version, layout_model=row.get("layout_model") or "none",
                    script_confidence=guess.confidence if script else 0.0)
-        sparse = script is not None and self.options.psm_by_script.get(script.code) == PSM_SPARSE_TEXT
-        row.update(page_fields(page, read, script, in_region_order=sparse))
+        unordered = script is not None and not engine.orders_lines(script)
+        row.update(page_fields(page, read, script, in_region_order=unordered))
         row["pairs"] = self.make_pairs(row, picture, read)
         return row
 
-    def read_script(self, grey: PageImage, engine: TesseractEngine, proposal: ScriptGuess, areas: list[BBox],
-                    body: list[BBox]) -> tuple[ScriptGuess, OcrPage | None]:
-        """The page's script and its reading. OSD's proposed script reads the page first; when that reading
-        proves the script (`TesseractEngine.proves`; judged on the whole page: on real book pages the layout's
-        body boxes are fragments, and judging only the lines inside them sent 4 of 51 pages to wrong trials)
-        nothing more is done. Otherwise one round of trials on the body text's widest lines picks the script
-        (turning the page upside down if it must),
-        and a different one reads the page again: two readings at most, and the answer depends on this page
-        alone."""
-        first = BY_CODE[proposal.script] if proposal.script else None
-        page = engine.recognize(grey, first, self.hints.get(first.code, ()), areas) if first else None
-        if first is not None and (proposal.method == "hint" or engine.proves(page, first)):
-            return ScriptGuess(first.code, proof(page, first), proposal.method), page
-        main = max(body, key=area, default=None)  # trial lines from the body text, not a caption or a table
-        guess = engine.detect_script(crop(grey, main) if main else grey, self.scripts, first)
-        if guess.script is None:
-            return ScriptGuess(None, 0.0, guess.method), None
-        chosen = BY_CODE[guess.script]
-        if chosen is first and not guess.rotation:
-            return ScriptGuess(first.code, proof(page, first), guess.method), page
-        # the proposal's reading proved nothing; the trials' script reads the page (word confidences cannot
-        # arbitrate between two scripts' readings: Lao's model reads its own script at 18-36, Thai's Lao at 86)
-        other = engine.recognize(rotate(grey, guess.rotation), chosen, self.hints.get(chosen.code, ()),
-                                 None if guess.rotation else areas)
-        return ScriptGuess(chosen.code, proof(other, chosen), guess.method, guess.rotation), other
-
-    def read_by_region(self, grey: PageImage, regions: list[Region], script: Script, engine: TesseractEngine
+    def read_by_region(self, grey: PageImage, regions: list[Region], script: Script, engine: OcrEngine
                        ) -> OcrPage:
         """The page read text region by text region, in reading order: for a page whose columns Tesseract ran
         together. One more reading of the page."""
@@ -144,14 +124,14 @@ class OcrStage(Stage):
         parts = [part for index in reading_order(textual)
                  if (part := self.read_crop(grey, textual[index].bbox, script, engine)).text]
         if not parts:
-            return OcrPage("", 0.0, engine.options.model_for(script))
+            return OcrPage("", 0.0, engine.model_for(script))
         lines = [line for part in parts for line in part.lines]
         chars = [len(part.text) for part in parts]
         evidence = sum(part.evidence * n for part, n in zip(parts, chars, strict=True)) / sum(chars)
         return OcrPage("\n".join(part.text for part in parts), round(_letter_weighted(lines), 4), parts[0].model,
                        lines, round(evidence, 2))
 
-    def read_crop(self, grey: PageImage, box: BBox, script: Script, engine: TesseractEngine) -> OcrPage:
+    def read_crop(self, grey: PageImage, box: BBox, script: Script, engine: OcrEngine) -> OcrPage:
         """One region read on its own, with a margin (tight crops mangle vowel signs), its lines in page pixels."""
         margin = round(REGION_PAD_IN * grey.dpi)
         x0, y0, _, _ = pad(box, margin, grey.width, grey.height)
@@ -159,7 +139,7 @@ class OcrStage(Stage):
         return replace(part, lines=[line.shifted(x0, y0) for line in part.lines])
 
     def read_foreign_regions(self, grey: PageImage, read: list[ReadRegion], page: OcrPage, script: Script,
-                             engine: TesseractEngine) -> OcrPage:
+                             engine: OcrEngine) -> OcrPage:
         """The page with its captions, titles, tables, headers and footers that its script's model read poorly
         (estimated accuracy below FOREIGN_BELOW) read again with Latin, where that reading proves Latin: English
         captions, tables and running heads on pages in other scripts ("Figure 4:" read by Thai's model is
@@ -207,11 +187,6 @@ def turned(grey: PageImage, picture: Image.Image, regions: list[Region], degrees
     regions = [] if degrees % 180 else [Region(r.kind, turn(r.bbox, degrees, grey.width, grey.height), r.score)
                                         for r in regions]
     return rotate(grey, degrees), picture.rotate(-degrees, expand=True), regions
-
-
-def proof(page: OcrPage, script: Script) -> float:
-    """How surely `page` is in `script`, 0-1: its evidence placed between the model's floor and typical level."""
-    return round(min(1.0, max(0.0, evidence_level(page.evidence, script))), 4)
 
 
 def text_areas(regions: list[Region]) -> list[BBox]:

@@ -11,20 +11,16 @@ from ocr_models.types import BBox, OcrPage, PageImage, Region, ScriptGuess
 
 
 @runtime_checkable
-class OcrEngine(Protocol):
-    """Recognises the text of a page with a chosen model, and says which script a page is written in.
+class ScriptDetector(Protocol):
+    """Says which script a page is written in, and which way up it is.
 
-    An engine is created once per worker and loads its models lazily; every method is safe to call for many
-    pages in a row, and none carries anything from one page to the next. Failures on one page raise
-    `EngineError` (or `EngineTimeoutError`), never crash the worker. `steps` records each call's CPU seconds.
+    Created once per worker; loads its models lazily; carries nothing from one page to the next. Failures on
+    one page raise `EngineError` (or `EngineTimeoutError`), never crash the worker. `steps` records each call's
+    CPU seconds. The policy that combines these calls into one decision per page is
+    `actors/script_policy.py`'s.
     """
 
-    name: str
     steps: Steps
-
-    def version(self) -> str:
-        """The engine's version string, written into every row it produced."""
-        ...
 
     def propose(self, image: PageImage, candidates: Sequence[Script]) -> ScriptGuess:
         """A cheap first guess at the page's script (None: no guess) and the turn that makes it upright."""
@@ -36,19 +32,59 @@ class OcrEngine(Protocol):
         beaten. Its `rotation` is a further turn (a page found upside down)."""
         ...
 
+    def proves(self, page: OcrPage, script: Script) -> bool:
+        """Whether a reading shows that the page is in `script` (no trials needed)."""
+        ...
+
+    def certainty(self, page: OcrPage, script: Script) -> float:
+        """How surely a reading shows that the page is in `script`, 0-1 (the row's `script_confidence`)."""
+        ...
+
+    def line_boxes(self, image: PageImage) -> list[BBox]:
+        """Boxes of the text lines on the image (nothing read): ink the layout model left uncovered."""
+        ...
+
+    def close(self) -> None:
+        """Release the loaded models."""
+        ...
+
+
+@runtime_checkable
+class Recognizer(Protocol):
+    """Reads the text of a page (or a region's crop) in a known script: lines with boxes, words, text and
+    confidences, in reading order.
+
+    Created once per worker, models loaded lazily, nothing carried across pages; errors as for ScriptDetector.
+    `name` and `version()` are written into every row it read (`engine`, `engine_version`).
+    """
+
+    name: str
+    steps: Steps
+
+    def version(self) -> str:
+        ...
+
     def recognize(self, image: PageImage, script: Script, languages: Sequence[str] = (),
                   areas: Sequence[BBox] | None = None) -> OcrPage:
         """The page's text, read with the model for `script` (or the given languages of that script); lines
         it left out are looked for within `areas` (the text regions), else the whole image."""
         ...
 
-    def proves(self, page: OcrPage, script: Script) -> bool:
-        """Whether a reading shows that the page is in `script` (no trials needed)."""
+    def model_for(self, script: Script, languages: Sequence[str] = ()) -> str:
+        """The model that reads `script` (with `languages`), as rows name it (`lang`)."""
+        ...
+
+    def orders_lines(self, script: Script) -> bool:
+        """Whether its reading of `script` puts the lines in reading order (else the regions' order is used)."""
         ...
 
     def close(self) -> None:
-        """Release the loaded models."""
         ...
+
+
+@runtime_checkable
+class OcrEngine(ScriptDetector, Recognizer, Protocol):
+    """An engine that both detects scripts and reads them (Tesseract)."""
 
 
 @runtime_checkable

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ocr_models.geometry.boxes import turn
+from ocr_models.geometry.boxes import rotate, turn
 from ocr_models.geometry.cleanup import absorb, page_regions, separate_text, split_columns, tidy, uncovered_ink
 from ocr_models.geometry.reading_order import reading_order
-from ocr_models.tesseract.engine import rotate
 from ocr_models.types import PageImage, Region
 
 

@@ -1,5 +1,6 @@
 """The layering contract (pyproject.toml, [tool.importlinter]): `make test` runs `lint-imports` on the tree, and
-the same contract fails a copy of the tree given an upward import, an import cycle, or Ray below the actors."""
+the same contract fails a copy of the tree given an upward import, an import cycle, Ray below the actors, or
+the OCR stage importing a concrete engine."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def add_import(tree: Path, module: str, statement: str) -> None:
 def test_the_project_keeps_its_layering(tree):
     result = lint(tree)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 kept, 0 broken" in result.stdout
+    assert "4 kept, 0 broken" in result.stdout
 
 
 def test_an_engine_adapter_importing_the_orchestration_layer_breaks_it(tree):
@@ -63,3 +64,11 @@ def test_ray_or_prefect_below_the_orchestration_layer_breaks_it(tree):
     assert result.returncode == 1
     assert "nothing imports Prefect BROKEN" in result.stdout
     assert "ocr_models.types -> ray" in result.stdout and "actors.writer -> prefect" in result.stdout
+
+
+def test_the_ocr_stage_naming_a_concrete_engine_breaks_it(tree):
+    add_import(tree, "actors.ocr", "from ocr_models.tesseract.engine import TesseractEngine")
+    result = lint(tree)
+    assert result.returncode == 1
+    assert "1 broken" in result.stdout and "actors.ocr is not allowed to import ocr_models.tesseract" in result.stdout
+

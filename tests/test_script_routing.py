@@ -158,7 +158,7 @@ def test_a_page_scanned_turned_is_read_turned_back_even_where_osd_is_unsure(stag
     "Thai" and turned 270, Khmer "Latin"): a page whose lines run top to bottom is judged both quarter ways,
     one whose best trial is poor is tried upside down too."""
     from flows.synth.eval_set import render_text_page
-    from ocr_models.tesseract.engine import rotate
+    from ocr_models.geometry.boxes import rotate
 
     image, text = render_text_page(lang, 1, seed=7)
     turned = rotate(PageImage(np.asarray(image), 300), 360 - degrees)  # scanned turned: detection turns it back
@@ -227,8 +227,8 @@ def test_a_blank_or_faint_crop_has_no_lines_of_ink():
 
 def test_lines_that_run_top_to_bottom_are_told_from_skewed_or_upright_lines():
     from flows.synth.eval_set import degrade, render_text_page
+    from ocr_models.geometry.boxes import rotate
     from ocr_models.geometry.ink import lines_run_vertically
-    from ocr_models.tesseract.engine import rotate
 
     image, _ = render_text_page("tam", 2, seed=3)
     upright = PageImage(np.asarray(image), 300)

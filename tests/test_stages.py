@@ -108,3 +108,14 @@ def test_a_line_that_a_detected_box_cuts_through_is_read_once(ocr_stage):
     (read,) = ocr_stage.process([row])
     assert cer(page.text, read["text"]) < 0.02
     assert read["text"].count(page.text.splitlines()[1].split()[0]) == 1
+
+
+def test_the_registry_builds_an_engine_that_keeps_both_ocr_contracts():
+    from ocr_models.base import OcrEngine, Recognizer, ScriptDetector
+    from ocr_models.registry import make_engine
+
+    engine = make_engine(TesseractOptions())
+    try:
+        assert isinstance(engine, ScriptDetector) and isinstance(engine, Recognizer) and isinstance(engine, OcrEngine)
+    finally:
+        engine.close()

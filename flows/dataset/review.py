@@ -30,7 +30,7 @@ THUMB_PX = 260
 TEXT_CHARS = 400
 REPLACED_LAYER = ("legacy_font", "private_use", "glyph_mismatch", "garbled", "ocr_layer")
 COLUMNS = ["page_id", "source_uri", "page_index", "status", "error_kind", "error", "script", "lang", "language",
-           "text_source", "text_source_reason", "ocr_confidence", "text"]
+           "text_source", "text_source_reason", "ocr_confidence"]  # text and image: of the flagged pages only
 
 
 def attention(rows: list[dict]) -> list[tuple[dict, str]]:
@@ -62,9 +62,12 @@ def review_html(dataset: str, batch_id: str, report: dict | None = None) -> str:
         reports = read_reports(dataset, batch_id)
         report = reports[-1] if reports else None
     flagged = attention(rows)
-    ids = [r["page_id"] for r, _ in flagged if r["page_index"] >= 0]
-    images = {r["page_id"]: r["image"] for r in read_table(
-        dataset, "pages", ["page_id", "image"], where & pads.field("page_id").isin(ids)).to_pylist()} if ids else {}
+    ids = [r["page_id"] for r, _ in flagged]
+    shown = {r["page_id"]: r for r in read_table(dataset, "pages", ["page_id", "text", "image"],
+                                                 where & pads.field("page_id").isin(ids)).to_pylist()} if ids else {}
+    for row, _ in flagged:
+        row["text"] = shown.get(row["page_id"], {}).get("text")
+    images = {page_id: r["image"] for page_id, r in shown.items()}
     confidence = sorted(((script, [r["ocr_confidence"] for r in rows if r["script"] == script
                           and r["ocr_confidence"] is not None and r["text_source"] == "ocr"])
                          for script in {r["script"] for r in rows if r["status"] == "ok"}),

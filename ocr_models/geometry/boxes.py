@@ -54,3 +54,11 @@ def crop(image: PageImage, box: BBox, margin: int = 0) -> PageImage:
 def stacked(a: BBox, b: BBox) -> bool:
     """Whether two boxes share a column: they overlap by half the narrower one's width or more."""
     return min(a[2], b[2]) - max(a[0], b[0]) >= 0.5 * min(a[2] - a[0], b[2] - b[0])
+
+
+def rotate(image: PageImage, degrees: int) -> PageImage:
+    """Turn the page `degrees` clockwise (OSD reports the clockwise rotation that makes it upright)."""
+    if degrees % 360 == 0:
+        return image
+    turns = (degrees // 90) % 4
+    return replace(image, pixels=np.ascontiguousarray(np.rot90(image.pixels, k=-turns)))

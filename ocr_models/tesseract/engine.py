@@ -9,10 +9,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from ocr_models.geometry.boxes import crop
+from ocr_models.geometry.boxes import crop, rotate
 from ocr_models.geometry.ink import LINE_MIN_IN, halves, ink_bands, lines_run_vertically
 from ocr_models.lontar_errors import MissingDependencyError
 from ocr_models.scripts import BY_CODE, Script, letter_counts, script_for_osd_label
@@ -135,6 +134,17 @@ class TesseractEngine:
         api = self._apis.api(self.options.model_for(script), PSM_SINGLE_LINE)
         tess.set_image(api, image)
         return tess.read_region(api, (0, 0, image.width, image.height), self.options.timeout_s).text.strip()
+
+    def model_for(self, script: Script, languages: Sequence[str] = ()) -> str:
+        return self.options.model_for(script, languages)
+
+    def orders_lines(self, script: Script) -> bool:
+        """Sparse-text mode (Myanmar, Khmer, Gurmukhi) has no reading order of its own."""
+        return self.options.psm_by_script.get(script.code, self.options.page_segmentation_mode) != PSM_SPARSE_TEXT
+
+    def certainty(self, page: OcrPage, script: Script) -> float:
+        """The reading's evidence placed between the script's model's floor and typical level, 0-1."""
+        return round(min(1.0, max(0.0, evidence_level(page.evidence, script))), 4)
 
     def proves(self, page: OcrPage, script: Script) -> bool:
         """Whether a reading shows that the page is in `script`: its evidence clears the floor under which the
@@ -314,7 +324,7 @@ class TesseractEngine:
         letters = sum(_purity_weighted(r, script) for r in read) / len(read) / script.typical_confidence
         return letters, sum(r.words * _purity(r.text, script) for r in read) / len(read)
 
-    def line_boxes(self, image: PageImage) -> list:
+    def line_boxes(self, image: PageImage) -> list[BBox]:
         """Boxes of the text lines Tesseract's layout analysis finds (sparse-text mode; nothing is read)."""
         with self.steps.timed(FIND_LINES):
             api = self._apis.api("osd", PSM_SPARSE_TEXT)
@@ -429,12 +439,3 @@ def _uncovered(band: BBox, lines: list[BBox]) -> list[BBox]:
 def _shares_rows(band: BBox, line: BBox) -> bool:
     """Whether a line read covers at least half the rows of a band of ink."""
     return min(band[3], line[3]) - max(band[1], line[1]) >= 0.5 * (band[3] - band[1])
-
-
-def rotate(image: PageImage, degrees: int) -> PageImage:
-    """Turn the page `degrees` clockwise (OSD reports the clockwise rotation that makes it upright)."""
-    if degrees % 360 == 0:
-        return image
-    turns = (degrees // 90) % 4
-    return replace(image, pixels=np.ascontiguousarray(np.rot90(image.pixels, k=-turns)))
-

@@ -1,0 +1,41 @@
+"""How the OCR stage decides a page's script: one module, the same for every engine.
+
+OSD's (the detector's) proposed script reads the page first; when that reading proves the script
+(`ScriptDetector.proves`; judged on the whole page: on real book pages the layout's body boxes are fragments,
+and judging only the lines inside them sent 4 of 51 pages to wrong trials) nothing more is done. Otherwise one
+round of trials on the body text's widest lines picks the script (turning the page upside down if it must),
+and a different one reads the page again: two readings at most, and the answer depends on this page alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from ocr_models.base import Recognizer, ScriptDetector
+from ocr_models.geometry.boxes import area, crop, rotate
+from ocr_models.scripts import BY_CODE, Script
+from ocr_models.types import BBox, OcrPage, PageImage, ScriptGuess
+
+
+def decide_script(grey: PageImage, detector: ScriptDetector, recognizer: Recognizer, proposal: ScriptGuess,
+                  candidates: Sequence[Script], hints: Mapping[str, Sequence[str]], areas: list[BBox],
+                  body: list[BBox]) -> tuple[ScriptGuess, OcrPage | None]:
+    """The page's script and its reading by `recognizer` (None when no script could be decided).
+    `proposal`: the detector's first guess; `hints`: languages per script code; `areas`: where to look for
+    lines a reading left out; `body`: the body text's regions, where trials take their lines."""
+    first = BY_CODE[proposal.script] if proposal.script else None
+    page = recognizer.recognize(grey, first, hints.get(first.code, ()), areas) if first else None
+    if first is not None and (proposal.method == "hint" or detector.proves(page, first)):
+        return ScriptGuess(first.code, detector.certainty(page, first), proposal.method), page
+    main = max(body, key=area, default=None)  # trial lines from the body text, not a caption or a table
+    guess = detector.detect_script(crop(grey, main) if main else grey, candidates, first)
+    if guess.script is None:
+        return ScriptGuess(None, 0.0, guess.method), None
+    chosen = BY_CODE[guess.script]
+    if chosen is first and not guess.rotation:
+        return ScriptGuess(first.code, detector.certainty(page, first), guess.method), page
+    # the proposal's reading proved nothing; the trials' script reads the page (word confidences cannot
+    # arbitrate between two scripts' readings: Lao's model reads its own script at 18-36, Thai's Lao at 86)
+    other = recognizer.recognize(rotate(grey, guess.rotation), chosen, hints.get(chosen.code, ()),
+                                 None if guess.rotation else areas)
+    return ScriptGuess(chosen.code, detector.certainty(other, chosen), guess.method, guess.rotation), other
