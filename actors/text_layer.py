@@ -15,6 +15,7 @@ language identification:
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections import Counter
@@ -30,6 +31,7 @@ from ocr_models.scripts import BY_CODE, dominant_script, script_of_char
 from ocr_models.tesseract.engine import TesseractEngine, TesseractOptions
 from ocr_models.types import OcrLine, OcrWord, PageImage
 
+log = logging.getLogger(__name__)
 TRIAL_LINES = 2  # longest lines of a doubtful Latin layer read by Tesseract
 TRIAL_CHARS = 40  # of each: its first words up to this many characters (the cost is the width read)
 TRIAL_DPI = 200
@@ -85,8 +87,9 @@ def judge(page: pymupdf.Page, text: str, options: IngestOptions, tesseract: Tess
         return "ocr_layer"
     if private_use_share(text) > options.max_private_use_share:
         return "private_use"
-    share, _ = legacy_font_share(trace, re.compile(options.legacy_fonts, re.IGNORECASE))
+    share, font = legacy_font_share(trace, re.compile(options.legacy_fonts, re.IGNORECASE))
     if share >= options.min_legacy_font_share:
+        log.debug("page %d: %.0f %% of its characters are in the legacy font %s", page.number, 100 * share, font)
         return "legacy_font"
     if garbled(text):
         return "garbled"
