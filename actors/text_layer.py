@@ -19,13 +19,14 @@ import logging
 import re
 import unicodedata
 from collections import Counter
-from functools import cache
+from functools import cache, reduce
 
 import numpy as np
 import pymupdf
 from rapidfuzz.distance import Levenshtein
 
 from configs.model import IngestOptions
+from ocr_models.geometry.boxes import union
 from ocr_models.language_id import language_id
 from ocr_models.scripts import BY_CODE, dominant_script, script_of_char
 from ocr_models.tesseract.engine import TesseractEngine, TesseractOptions
@@ -113,7 +114,7 @@ def glyph_agreement(page: pymupdf.Page, tesseract: TesseractOptions | None) -> f
     scores = []
     for line in lines:
         words = _leading(line.words)
-        x0, y0, x1, y1 = _union([w.bbox for w in words])  # in points of the page as shown: what `clip` takes
+        x0, y0, x1, y1 = reduce(union, (w.bbox for w in words))  # in points of the page as shown: what `clip` takes
         pixmap = page.get_pixmap(dpi=TRIAL_DPI, clip=pymupdf.Rect(x0 - 2, y0 - 2, x1 + 2, y1 + 2),
                                  colorspace=pymupdf.csGRAY)
         pixels = PageImage(_pixels(pixmap), TRIAL_DPI)
@@ -136,7 +137,7 @@ def layer_lines(page: pymupdf.Page, dpi: float) -> list[OcrLine]:
             x0, y0, x1, y1 = x0 * scale, y0 * scale, x1 * scale, y1 * scale
         grouped.setdefault((block, line), []).append(
             OcrWord(unicodedata.normalize("NFC", word), (round(x0), round(y0), round(x1), round(y1)), 1.0))
-    return [OcrLine(" ".join(w.text for w in words), _union([w.bbox for w in words]), 1.0, tuple(words))
+    return [OcrLine(" ".join(w.text for w in words), reduce(union, (w.bbox for w in words)), 1.0, tuple(words))
             for words in grouped.values()]
 
 
@@ -148,10 +149,6 @@ def _engine(options_json: str) -> TesseractEngine:
 
 def _pixels(pixmap: pymupdf.Pixmap) -> np.ndarray:
     return np.frombuffer(pixmap.samples, dtype=np.uint8).reshape(pixmap.height, pixmap.stride)[:, :pixmap.width]
-
-
-def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
-    return min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)
 
 
 def _letters(text: str) -> int:

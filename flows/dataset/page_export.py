@@ -76,15 +76,15 @@ def export_pages(dataset: str, out: str, fmt: str, *, where: str | None = None,
             for row in good:
                 stem = f"{name}/{row['page_index'] + 1:04d}"
                 image, extension = upright_image(row)
-                _atomic(fs, f"{root}/{stem}.{extension}", image)
+                write_text(fs, f"{root}/{stem}.{extension}", image)
                 image_name = f"{stem.rsplit('/', 1)[-1]}.{extension}"
                 if fmt == "alto":
                     document = alto_xml(row, image_name, software_version)
                     schema.validate(document.decode())  # a Lontar bug if it fails: never ship invalid ALTO
-                    _atomic(fs, f"{root}/{stem}.xml", document)
+                    write_text(fs, f"{root}/{stem}.xml", document)
                     result.files.append(f"{stem}.xml")
                 else:
-                    _atomic(fs, f"{root}/{stem}.hocr", hocr_html(row, image_name, software_version))
+                    write_text(fs, f"{root}/{stem}.hocr", hocr_html(row, image_name, software_version))
                     result.files.append(f"{stem}.hocr")
         result.pages += len(good)
     write_text(fs, f"{root}/_export.json", json.dumps(
@@ -118,7 +118,7 @@ def _write_pdf(fs: fsspec.AbstractFileSystem, root: str, name: str, rows: list[R
                 result.originals += 1
             else:
                 pdf.add_scan(row)
-        _atomic(fs, f"{root}/{name}.pdf", pdf.tobytes())
+        write_text(fs, f"{root}/{name}.pdf", pdf.tobytes())
     finally:
         pdf.close()
         if source is not None:
@@ -156,12 +156,3 @@ def _name(row: Row) -> str:
     stem = row["source_uri"].rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[0] or "file"
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:80]
     return f"{safe}-{row['source_sha256'][:8]}"
-
-
-def _atomic(fs: fsspec.AbstractFileSystem, path: str, data: bytes) -> None:
-    folder, name = path.rsplit("/", 1)
-    fs.makedirs(folder, exist_ok=True)
-    temp = f"{folder}/.{name}.tmp"
-    with fs.open(temp, "wb") as handle:
-        handle.write(data)
-    fs.mv(temp, path)

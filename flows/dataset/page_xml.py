@@ -12,11 +12,14 @@ import html
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import reduce
 from importlib import resources
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from PIL import Image
+
+from ocr_models.geometry.boxes import intersection, union
 
 ALTO_NS = "http://www.loc.gov/standards/alto/ns-v4#"
 ALTO_SCHEMA = "lontar-alto-4.xsd"  # shipped beside this module (flows/dataset/schemas/)
@@ -47,11 +50,16 @@ def blocks(row: Row) -> list[tuple[Row | None, list[Row]]]:
     owned: dict[int, list[Row]] = {i: [] for i in range(len(regions))}
     loose: list[Row] = []
     for line in row.get("lines") or ():
-        overlaps = [_overlap(line["bbox"], region["bbox"]) for region in regions]
+        overlaps = [intersection(line["bbox"], region["bbox"]) for region in regions]
         best = max(range(len(regions)), key=overlaps.__getitem__, default=None)
         (owned[best] if best is not None and overlaps[best] > 0 else loose).append(line)
     out: list[tuple[Row | None, list[Row]]] = [(regions[i], owned[i]) for i in owned if owned[i]]
     return [*out, (None, loose)] if loose else out
+
+
+def block_box(region: Row | None, lines: list[Row]) -> list[int]:
+    """A block's box: its region's, or the lines' (the block of lines no region holds)."""
+    return region["bbox"] if region else list(reduce(union, (line["bbox"] for line in lines)))
 
 
 def words(line: Row) -> list[Row]:
@@ -92,7 +100,7 @@ def alto_xml(row: Row, image_name: str, software_version: str) -> bytes:
                 **({"LANG": row["language"]} if row.get("language") else {}))
     space = _sub(page, "PrintSpace", HPOS="0", VPOS="0", WIDTH=str(width), HEIGHT=str(height))
     for b, (region, lines) in enumerate(blocks(row), 1):
-        block = _sub(space, "TextBlock", ID=f"block-{b}", **_box((region or _union(lines))["bbox"]),
+        block = _sub(space, "TextBlock", ID=f"block-{b}", **_box(block_box(region, lines)),
                      **({"LANG": region["language"]} if region and region.get("language") else {}))
         for n, line in enumerate(lines, 1):
             text_line = _sub(block, "TextLine", ID=f"line-{b}-{n}", **_box(line["bbox"]))
@@ -146,7 +154,7 @@ def hocr_html(row: Row, image_name: str, software_version: str) -> bytes:
         f'bbox 0 0 {width} {height}; ppageno {row["page_index"]}"{lang}>',
     ]
     for b, (region, lines) in enumerate(blocks(row), 1):
-        box = _bbox((region or _union(lines))["bbox"])
+        box = _bbox(block_box(region, lines))
         out.append(f'<div class="ocr_carea" id="block_{b}" title="{box}">')
         out.append(f'<p class="ocr_par" id="par_{b}" title="{box}">')
         for n, line in enumerate(lines, 1):
@@ -177,16 +185,6 @@ def hocr_boxes(document: bytes) -> Iterator[tuple[str, tuple[int, int, int, int]
 
 def _bbox(bbox: list[int]) -> str:
     return "bbox " + " ".join(str(int(v)) for v in bbox)
-
-
-def _union(lines: list[Row]) -> Row:
-    boxes = [line["bbox"] for line in lines]
-    return {"bbox": [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
-                     max(b[3] for b in boxes)]}
-
-
-def _overlap(a: list[int], b: list[int]) -> int:
-    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
 def _iso(when: datetime | None) -> str:

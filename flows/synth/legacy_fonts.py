@@ -77,22 +77,26 @@ def legacy_font(encoding: str) -> bytes:
 
 
 @cache
+def _private_use_places(script_font: str) -> dict[int, int]:
+    """Each non-ASCII code point `script_font` draws -> the private-use code point standing for it."""
+    letters = sorted(code for code in TTFont(str(FONT_DIR / script_font)).getBestCmap() if code > 0x7F)
+    return {code: PRIVATE_USE_START + i for i, code in enumerate(letters)}
+
+
+@cache
 def private_use_font(script_font: str = "NotoSansDevanagari-Regular.ttf") -> bytes:
-    """A font that draws `script_font`'s letters at private-use code points, in the order of its cmap."""
+    """A font that draws `script_font`'s letters at private-use code points (`_private_use_places`)."""
     font = TTFont(str(FONT_DIR / script_font))
-    letters = sorted(code for code in font.getBestCmap() if code > 0x7F)
     cmap = font.getBestCmap()
-    glyphs = {PRIVATE_USE_START + i: cmap[code] for i, code in enumerate(letters)}
+    glyphs = {place: cmap[code] for code, place in _private_use_places(script_font).items()}
     glyphs[0x20] = cmap[0x20]
     return _with_cmap(font, glyphs, "PrivateEncoding")
 
 
 def private_use_text(text: str, script_font: str = "NotoSansDevanagari-Regular.ttf") -> str:
     """`text` at the code points `private_use_font` draws its letters with (spaces stay spaces)."""
-    font = TTFont(str(FONT_DIR / script_font))
-    letters = sorted(code for code in font.getBestCmap() if code > 0x7F)
-    place = {code: PRIVATE_USE_START + i for i, code in enumerate(letters)}
-    return "".join(chr(place.get(ord(char), ord(char))) for char in text)
+    places = _private_use_places(script_font)
+    return "".join(chr(places.get(ord(char), ord(char))) for char in text)
 
 
 def _with_cmap(font: TTFont, glyphs: dict[int, str], name: str) -> bytes:
