@@ -9,7 +9,6 @@ from __future__ import annotations
 import fnmatch
 import io
 import math
-import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -17,7 +16,7 @@ from typing import Protocol
 import pymupdf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from actors.text_layer import judge, layer_lines, private_use_share
+from actors.text_layer import judge, layer_lines, letter_count, private_use_share
 from configs.model import IngestOptions
 from ocr_models.lontar_errors import EncryptedInputError, InputError, TooLargeError, UnsupportedFormatError
 from ocr_models.scripts import canonical_text
@@ -200,10 +199,6 @@ def _render(page: pymupdf.Page, dpi: int, fmt: str, max_pixels: int, text_layer:
         Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples).save(buffer, "JPEG", quality=85)
         data = buffer.getvalue()
     return PageContent(data, fmt, pixmap.width, pixmap.height, dpi, text_layer)
-
-
-def letter_count(text: str) -> int:
-    return sum(1 for char in text if unicodedata.category(char)[0] in "LM")
 
 
 # --- images -------------------------------------------------------------------------------------------------

@@ -61,6 +61,11 @@ def garbled(text: str) -> bool:
                 and orphans <= max(1, 0.05 * marks) and purity >= 0.5)
 
 
+def letter_count(text: str) -> int:
+    """Letters and marks (Indic vowel signs count: they are letters of the text)."""
+    return sum(1 for char in text if unicodedata.category(char)[0] in "LM")
+
+
 def private_use_share(text: str) -> float:
     """The share of `text`'s visible characters that are private-use code points."""
     visible = [c for c in text if not c.isspace()]
@@ -106,8 +111,8 @@ def glyph_agreement(page: pymupdf.Page, tesseract: TesseractOptions | None) -> f
     """How well the layer's longest lines agree with Tesseract reading them as Latin from the rendered page:
     1 - the edit distance over the longer of the two (letters and digits), averaged over the lines' first words;
     1.0 when no line is long enough to tell."""
-    lines = sorted((ln for ln in layer_lines(page, 72) if _letters(ln.text) >= TRIAL_MIN_LETTERS),
-                   key=lambda ln: -_letters(ln.text))[:TRIAL_LINES]
+    lines = sorted((ln for ln in layer_lines(page, 72) if letter_count(ln.text) >= TRIAL_MIN_LETTERS),
+                   key=lambda ln: -letter_count(ln.text))[:TRIAL_LINES]
     if not lines:
         return 1.0
     engine = _engine(tesseract.model_dump_json() if tesseract else "")
@@ -149,10 +154,6 @@ def _engine(options_json: str) -> TesseractEngine:
 
 def _pixels(pixmap: pymupdf.Pixmap) -> np.ndarray:
     return np.frombuffer(pixmap.samples, dtype=np.uint8).reshape(pixmap.height, pixmap.stride)[:, :pixmap.width]
-
-
-def _letters(text: str) -> int:
-    return sum(1 for c in text if c.isalpha())
 
 
 def _leading(words: tuple[OcrWord, ...]) -> list[OcrWord]:
