@@ -46,22 +46,12 @@ class TransformersCaptioner:
 
     def __init__(self, options: TransformersCaptionOptions) -> None:
         self.options = options
-        torch = hf.import_torch()
+        hf.import_torch()
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
-        self._torch = torch
         self._processor, self._model, self.device = hf.load_model(
             AutoModelForImageTextToText, AutoProcessor, options.model, "caption", options.device)
         self.model_id = options.model
-
-    def _prompts(self, count: int) -> list[str] | None:
-        prompt = self.options.prompt
-        if prompt is None:
-            return None
-        if getattr(self._processor, "chat_template", None):
-            turn = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
-            prompt = self._processor.apply_chat_template(turn, add_generation_prompt=True)
-        return [prompt] * count
 
     def caption(self, images: Sequence[PageImage]) -> list[str]:
         captions: list[str] = []
@@ -71,33 +61,13 @@ class TransformersCaptioner:
         return captions
 
     def _caption_batch(self, images: Sequence[PageImage]) -> list[str]:
-        pixels = [hf.rgb(image) for image in images]
-        prompts = self._prompts(len(pixels))
         try:
-            kwargs = {"images": pixels, "return_tensors": "pt"}
-            if prompts is not None:
-                kwargs.update(text=prompts, padding=True)
-            inputs = self._processor(**kwargs).to(self.device)
-            with self._torch.inference_mode():
-                output = self._model.generate(**inputs, max_new_tokens=self.options.max_new_tokens,
-                                              do_sample=False)
-        except Exception as exc:
-            raise EngineError(f"caption generation failed: {str(exc).splitlines()[0] if str(exc) else exc}") \
-                from exc
-        texts = self._processor.batch_decode(output, skip_special_tokens=True)
-        prompt_ids = inputs.get("input_ids")
-        if prompt_ids is not None:  # generation repeats the prompt (some models its first token changed)
-            said = self._processor.batch_decode(prompt_ids, skip_special_tokens=True)
-            texts = [_after(text, prompt) for text, prompt in zip(texts, said, strict=True)]
-        return [" ".join(text.split()) for text in texts]
+            said = hf.generate(self._processor, self._model, self.device, images, self.options.prompt,
+                               self.options.max_new_tokens)
+        except EngineError as exc:
+            raise EngineError(f"caption {exc}") from exc
+        return [" ".join(text.split()) for text, _ in said]
 
     def close(self) -> None:
         self._model = None
 
-
-def _after(text: str, prompt: str) -> str:
-    """`text` without the `prompt` it begins with (compared without case and spacing)."""
-    words, head = text.split(), prompt.lower().split()
-    if [w.lower() for w in words[:len(head)]] == head:
-        return " ".join(words[len(head):])
-    return text
