@@ -22,8 +22,8 @@ from PIL import Image
 from actors.base import Row, Stage, error_fields, needs_ocr, pages_to_read
 from actors.guard import PageGuard
 from actors.page_image import ASSUMED_DPI, open_image
-from actors.pairs import ReadRegion, line_pairs, picture_pairs
-from actors.records import line_fields
+from actors.page_text import assign_lines, letter_weighted, page_fields
+from actors.pairs import ReadRegion, make_pairs
 from actors.script_policy import decide_script
 from configs.model import LimitOptions, PairOptions
 from ocr_models.base import OcrEngine
@@ -113,7 +113,7 @@ class OcrStage(Stage):
                    script_confidence=guess.confidence if script else 0.0)
         unordered = script is not None and not engine.orders_lines(script)
         row.update(page_fields(page, read, script, in_region_order=unordered))
-        row["pairs"] = self.make_pairs(row, picture, read)
+        row["pairs"] = make_pairs(row, picture, read, self.pairs)
         return row
 
     def read_by_region(self, grey: PageImage, regions: list[Region], script: Script, engine: OcrEngine
@@ -128,7 +128,7 @@ class OcrStage(Stage):
         lines = [line for part in parts for line in part.lines]
         chars = [len(part.text) for part in parts]
         evidence = sum(part.evidence * n for part, n in zip(parts, chars, strict=True)) / sum(chars)
-        return OcrPage("\n".join(part.text for part in parts), round(_letter_weighted(lines), 4), parts[0].model,
+        return OcrPage("\n".join(part.text for part in parts), letter_weighted(lines), parts[0].model,
                        lines, round(evidence, 2))
 
     def read_crop(self, grey: PageImage, box: BBox, script: Script, engine: OcrEngine) -> OcrPage:
@@ -159,18 +159,11 @@ class OcrStage(Stage):
             replaced[id(region.lines[0])] = again.lines
             region.lines, region.text, region.script = again.lines, again.text, latin.code
             region.lang, region.confidence = again.model, again.confidence
+            region.model = again.model
         if not replaced:
             return page
         lines = [new for line in page.lines for new in replaced.get(id(line), [line])]
         return replace(page, text="\n".join(line.text for line in lines), lines=lines)
-
-    def make_pairs(self, row: Row, picture: Image.Image, read: list[ReadRegion]) -> list[Row]:
-        pairs = []
-        if self.pairs.figures:
-            pairs += picture_pairs(row, picture, read, self.pairs)
-        if self.pairs.lines:
-            pairs += line_pairs(row, picture.convert("L"), read, self.pairs)
-        return pairs
 
     def teardown(self) -> None:
         if self.guard is not None:
@@ -220,51 +213,3 @@ def runs_columns_together(lines: list[OcrLine], regions: list[Region]) -> bool:
 
 def _overlap_rows(a: BBox, b: BBox) -> bool:
     return min(a[3], b[3]) - max(a[1], b[1]) >= 0.5 * min(a[3] - a[1], b[3] - b[1])
-
-
-def assign_lines(regions: list[Region], lines: list[OcrLine], script: Script | None, model: str | None
-                 ) -> list[ReadRegion]:
-    """The page's regions, each text region (all but figures) numbered in reading order and given the lines
-    it covers most of, in the order they were read; a line no text region overlaps (inside a figure) is in
-    no region's text, though it stays in the page's."""
-    read = [ReadRegion(region) for region in regions]
-    textual = [r for r in read if r.region.kind != "figure"]
-    for order, index in enumerate(reading_order([r.region for r in textual])):
-        textual[index].order = order
-    for line in lines:
-        owner = max(textual, key=lambda r: intersection(line.bbox, r.region.bbox), default=None)
-        if owner is not None and intersection(line.bbox, owner.region.bbox) > 0:
-            owner.lines.append(line)
-    for region in textual:
-        if region.lines and script is not None:
-            region.text = "\n".join(line.text for line in region.lines)
-            region.script, region.lang = script.code, model
-            region.confidence = round(_letter_weighted(region.lines), 4)
-    return read
-
-
-def page_fields(page: OcrPage | None, read: list[ReadRegion], script: Script | None,
-                in_region_order: bool = False) -> Row:
-    """The page columns from its reading: text and lines in Tesseract's reading order (or, for a script read
-    in sparse-text mode, which has no order of its own, in the regions' reading order), the script, and the
-    confidence: the estimated share of characters read right. Headers and footers stay in the text: the
-    layout model calls some titles headers, and dropping them would lose text; `regions` marks them."""
-    lines = page.lines if page else []
-    if in_region_order:
-        rank = {id(line): (r.order, i) for r in read if r.order is not None for i, line in enumerate(r.lines)}
-        lines = sorted(lines, key=lambda ln: rank.get(id(ln), (len(read), ln.bbox[1])))
-    text = "\n".join(line.text for line in lines) if in_region_order else (page.text if page else "")
-    return {
-        "text": text, "script": script.code if script and text else None,
-        "lang": page.model if page and text else None,
-        "ocr_confidence": page.confidence if page and text else 0.0,
-        "lines": [line_fields(ln) for ln in lines],
-        "regions": [{"kind": r.region.kind, "bbox": list(r.region.bbox), "score": r.region.score,
-                     "reading_order": r.order, "text": r.text, "script": r.script, "lang": r.lang,
-                     "confidence": r.confidence} for r in read],
-    }
-
-
-def _letter_weighted(lines: list[OcrLine]) -> float:
-    sizes = [max(1, len(line.text.replace(" ", ""))) for line in lines]
-    return sum(size * line.confidence for size, line in zip(sizes, lines, strict=True)) / sum(sizes)

@@ -43,6 +43,9 @@ class ReadRegion:
     lang: str | None = None
     confidence: float | None = None
     lines: list[OcrLine] = field(default_factory=list)
+    engine: str | None = None  # what read its text: `tesseract`, `transformers`
+    model: str | None = None  # the model that read it (Tesseract's, or a transformers id@revision)
+    guard: str | None = None  # why a routed model's reading was refused (Tesseract's kept); None when not
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,16 @@ def picture_pairs(page: Row, image: Image.Image, regions: list[ReadRegion], opti
         if source is not None:
             pair.update(script=source.script, lang=source.lang, ocr_confidence=source.confidence)
         pairs.append(pair)
+    return pairs
+
+
+def make_pairs(row: Row, picture: Image.Image, read: list[ReadRegion], options: PairOptions) -> list[Row]:
+    """The page's pairs, as `options` asks: figures and tables with their captions, then text lines."""
+    pairs = []
+    if options.figures:
+        pairs += picture_pairs(row, picture, read, options)
+    if options.lines:
+        pairs += line_pairs(row, picture.convert("L"), read, options)
     return pairs
 
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 from ocr_models.types import OcrLine
 
 # Bump on any change a reader could notice; docs/schema.md ("Schema versions") says what each one changed.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 UNKNOWN_SCRIPT = "Zzzz"  # ISO 15924 "uncoded script": rows whose script could not be decided
 PAGE_PARTITIONING = ("script",)
 PAIR_PARTITIONING = ("kind", "script")
@@ -64,7 +64,26 @@ REGION_TYPE = pa.struct([
     pa.field("language", pa.string()),
     pa.field("language_confidence", pa.float32()),
     pa.field("language_runner_up", pa.string()),
+    pa.field("engine", pa.string()),
+    pa.field("model", pa.string()),
+    pa.field("guard", pa.string()),
 ])
+
+READ_BY_TYPE = pa.struct([pa.field("engine", pa.string()), pa.field("model", pa.string()),
+                          pa.field("regions", pa.int32())])
+
+# Why a routed model's reading of a region was refused and Tesseract's kept (the region's `guard`): the
+# closed set, documented once (docs/model-routes.md).
+GUARDS: dict[str, str] = {
+    "repetition": "the reading repeats one piece of text over and over (a generation loop), more than Tesseract's "
+                  "reading of the region does",
+    "blank": "the model wrote letters on a crop with no ink",
+    "empty": "the model wrote nothing where Tesseract read letters",
+    "wrong_script": "fewer of the reading's letters than `ocr.guard_script_share` are in the region's script",
+    "too_long": "the reading has more characters than the region's lines have room for "
+                "(`ocr.guard_chars_per_line_height`)",
+    "model_error": "the model failed on the batch that held the region (the log says why)",
+}
 
 STEP_TYPE = pa.struct([pa.field("step", pa.string()), pa.field("calls", pa.int32()), pa.field("seconds", pa.float32())])
 ALIGNMENT_TYPE = pa.struct([pa.field("method", pa.string()), pa.field("score", pa.float32())])
@@ -142,14 +161,21 @@ PAGE_COLUMNS: tuple[Column, ...] = (
     Column("regions", pa.list_(REGION_TYPE), "The page's layout: kind (text, title, list, caption, "
            "figure_caption, table_caption, figure, table, header, footer, reference, equation), bbox in `image` "
            "pixels, detector score (null: ink no detected region covered, or the whole page), reading_order "
-           "(0-based; null for figures), and for regions read as text their text, script, lang, confidence and "
-           "language (language, language_confidence, language_runner_up, as for the page). Headers and "
+           "(0-based; null for figures), and for regions read as text their text, script, lang, confidence, "
+           "language (language, language_confidence, language_runner_up, as for the page), engine and model "
+           "(what read the region: `tesseract` and its model, or `transformers` and its model id@revision, "
+           "per `ocr.routes`) and guard (why a routed model's reading was refused and Tesseract's kept: "
+           + ", ".join(f"`{name}`" for name in GUARDS) + "; null when it was not). Headers and "
            "footers are in `text` too (the layout model calls some titles headers); drop them by "
            "rebuilding the text from the other regions."),
     Column("layout_model", pa.string(), "Layout detector that found `regions` (`none`: the page read as one "
            "block); null when the page was not laid out (text layers, errors)."),
-    Column("engine", pa.string(), "`tesseract` or `pymupdf` (text layer)."),
+    Column("engine", pa.string(), "`tesseract` or `pymupdf` (text layer): what decided the page's script and "
+           "read it first (`read_by` says which engines' readings its regions kept)."),
     Column("engine_version", pa.string(), "Version of `engine`."),
+    Column("read_by", pa.list_(READ_BY_TYPE), "Every engine and model whose reading some of the page's regions "
+           "kept, with how many regions each, most first: `[{tesseract, tam, 5}, {transformers, "
+           "/models/tamil-ocr@3f2a9c01bd44, 2}]`. Null when not read from the image."),
     Column("ocr_seconds", pa.float32(), "Wall time the OCR stage spent on the page (detection included)."),
     Column("ocr_steps", pa.list_(STEP_TYPE), "What the OCR stage did on the page, step by step: `osd`, "
            "`find_lines`, `trial` (a candidate script's model reading the trial lines), `read` (the whole-page "

@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 from types import UnionType
-from typing import Literal, Union, get_args, get_origin
+from typing import Annotated, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -18,10 +18,12 @@ from ocr_models.layout.none import NoLayoutOptions
 from ocr_models.layout.rapid import RapidLayoutOptions
 from ocr_models.layout.transformers import TransformersLayoutOptions
 from ocr_models.lontar_errors import UsageError
+from ocr_models.registry import ROUTE_OPTIONS
 from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT
-from ocr_models.tesseract.engine import TesseractOptions
+from ocr_models.tesseract.engine import TesseractOptions, TesseractRouteOptions
 
 PRESET_DIR = Path(__file__).parent
+DEFAULT_ROUTE = "default"  # the key of `ocr.routes` for every script not named
 CPUS_PER_LAYOUT_ACTOR = 8  # the default share of one layout actor (RayOptions.layout_actors)
 
 
@@ -128,6 +130,52 @@ class LimitOptions(_Options):
                                                          "way worth retrying (transient), each with a fresh engine.")
 
 
+Route = Annotated[Union[ROUTE_OPTIONS], Field(discriminator="engine")]  # noqa: UP007 (a tuple of types)
+
+
+class OcrOptions(_Options):
+    """Which engine reads each script, and the guards on what a model reads (docs/model-routes.md)."""
+
+    routes: dict[str, Route] = Field(
+        default_factory=dict,
+        description="Engine per ISO 15924 script code (and `default`, for every script not named): "
+                    "`{engine: tesseract}` or `{engine: transformers, kind: page|line, model: DIR, prompt, "
+                    "max_new_tokens, batch_size, device}`. Tesseract decides each page's script and reads it; "
+                    "the text regions of a script routed to a model are then read again by that model in its "
+                    "own actor pool. Default: none (Tesseract reads everything).")
+    guard_repeats: int = Field(
+        4, ge=2, description="A model's reading of a region that repeats one piece of text (with a letter in it) "
+                             "this many times in a row, more often than Tesseract's reading of it does, is a "
+                             "generation loop: refused.")
+    guard_script_share: float = Field(
+        0.5, ge=0, le=1, description="A model's reading of a region is refused when fewer of its letters than "
+                                     "this are in the region's script.")
+    guard_chars_per_line_height: float = Field(
+        8.0, gt=0, description="Most characters (spaces aside) a line may hold per line height of its width; a "
+                               "model's reading longer than the region's lines allow is refused. Tesseract's "
+                               "readings of real pages: median 1.5-3, 99th percentile 4.0-4.8.")
+
+    @field_validator("routes")
+    @classmethod
+    def _known_scripts(cls, routes: dict) -> dict:
+        unknown = [code for code in routes if code not in BY_CODE and code != DEFAULT_ROUTE]
+        if unknown:
+            raise ValueError(f"unknown script(s) {', '.join(unknown)}; routes are keyed by ISO 15924 codes "
+                             f"({', '.join(BY_CODE)}) or `{DEFAULT_ROUTE}`")
+        return routes
+
+    def model_route(self, script: str | None) -> BaseModel | None:
+        """The options of the model that reads `script`'s regions again; None when Tesseract's reading stands."""
+        if script is None:
+            return None
+        route = self.routes.get(script, self.routes.get(DEFAULT_ROUTE))
+        return None if route is None or isinstance(route, TesseractRouteOptions) else route
+
+    def model_routes(self) -> dict[str, BaseModel]:
+        """Script code (or `default`) -> options of each route to a model."""
+        return {code: route for code, route in self.routes.items() if not isinstance(route, TesseractRouteOptions)}
+
+
 class RayOptions(_Options):
     address: str | None = Field(None, description="Ray cluster to join (e.g. host:6379 or ray://host:10001); "
                                                   "default: RAY_ADDRESS from the environment, else a local "
@@ -149,11 +197,15 @@ class RayOptions(_Options):
         None, ge=1, description=f"Most layout actors; default: one per {CPUS_PER_LAYOUT_ACTOR} CPUs of the cluster "
                                 "(one keeps pace with 10 or more OCR cores on CPU), at most one per GPU where it "
                                 "uses GPUs.")
+    recognize_cpus_per_actor: float = Field(
+        0.5, gt=0, description="CPUs each recognizer actor reserves (the models of `ocr.routes`).")
+    max_recognize_actors: int = Field(1, ge=1, description="Most recognizer actors (at most one per GPU "
+                                                           "where they use GPUs).")
     caption_cpus_per_actor: float = Field(0.5, gt=0, description="CPUs each caption actor reserves.")
     max_caption_actors: int = Field(1, ge=1, description="Most caption actors.")
     gpus_per_model_actor: float = Field(
-        1.0, ge=0, description="GPUs each transformers layout or caption actor asks for when the cluster has "
-                               "GPUs (decided from the cluster's resources; 0 = never use a GPU).")
+        1.0, ge=0, description="GPUs each transformers layout, recognizer or caption actor asks for when the "
+                               "cluster has GPUs (decided from the cluster's resources; 0 = never use a GPU).")
     object_store_mb: int = Field(1024, ge=75, description="Object store of the local cluster, MiB.")
 
     def layout_actors(self, cluster_cpus: float) -> int:
@@ -210,6 +262,7 @@ class RunConfig(_Options):
     progress_every: int = Field(50, ge=1, description="Pages between progress log lines when not on a tty.")
     ingest: IngestOptions = Field(default_factory=IngestOptions)
     tesseract: TesseractOptions = Field(default_factory=TesseractOptions)
+    ocr: OcrOptions = Field(default_factory=OcrOptions)
     layout: RapidLayoutOptions | TransformersLayoutOptions | NoLayoutOptions = Field(
         default_factory=RapidLayoutOptions, discriminator="kind",
         description="Layout detector: rapid (the offline default), transformers (a model folder or cached "
@@ -244,7 +297,10 @@ class RunConfig(_Options):
 
     def config_hash(self) -> str:
         """Hash of everything that changes the output (not where it runs)."""
-        payload = self.model_dump(mode="json", exclude={"ray", "batch_id", "progress_every", "queue"})
+        ignored = {"ray", "batch_id", "progress_every", "queue"}
+        if not self.ocr.routes:  # the guards change nothing without a route: configs from before `ocr` keep their hash
+            ignored.add("ocr")
+        payload = self.model_dump(mode="json", exclude=ignored)
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def candidate_scripts(self) -> list[str]:

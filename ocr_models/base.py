@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from ocr_models.scripts import Script
 from ocr_models.steps import Steps
@@ -76,6 +76,34 @@ class Recognizer(Protocol):
 
     def orders_lines(self, script: Script) -> bool:
         """Whether its reading of `script` puts the lines in reading order (else the regions' order is used)."""
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+@runtime_checkable
+class CropRecognizer(Protocol):
+    """Reads crops of pages in batches, in a known script: a model that is fastest given many crops at once
+    (a transformers model on a GPU). `unit` says what a crop is: a text `region` (a page VLM) or one text
+    `line` (a line model), cut by the caller from the boxes the layout and Tesseract found.
+
+    `read` returns one OcrPage per crop, in order, its lines in the crop's pixels; a model that gives no
+    positions gives every line the whole crop's box. Loads its model once in the constructor; a failure of a
+    batch raises `EngineError`. `name` and `model_id` (with the model's revision) are written into every
+    region it read; `uses_gpu` asks the cluster for a GPU.
+    """
+
+    name: str
+    model_id: str
+    unit: Literal["region", "line"]
+    uses_gpu: bool
+    steps: Steps
+
+    def version(self) -> str:
+        ...
+
+    def read(self, crops: Sequence[PageImage], script: Script) -> list[OcrPage]:
         ...
 
     def close(self) -> None:

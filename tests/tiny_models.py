@@ -8,16 +8,19 @@ from pathlib import Path
 
 CAPTION_WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[DEC]", "a", "figure", "of", "the", "palm",
                  "leaf", "manuscript", "page"]
+# Words of the tiny readers: one per script the tests route, so that a reading is in a script or not.
+READER_WORDS = ["ஓலைச்சுவடி", "தமிழ்", "पाण्डुलिपि", "ใบลาน", "lontar"]
 
 
 def tiny_captioner(folder: Path, always: str = "manuscript") -> Path:
-    """A BLIP captioner (about 0.1 MB) whose language head is biased so that it always writes `always`."""
+    """A BLIP captioner (about 0.1 MB) whose language head is biased so that it always writes `always`: also
+    the tests' page VLM (an image-text-to-text model) when `always` is one of READER_WORDS."""
     import torch
     from transformers import BertTokenizerFast, BlipConfig, BlipForConditionalGeneration, BlipProcessor
     from transformers.models.blip import BlipImageProcessor
 
     torch.manual_seed(0)
-    vocab = {word: i for i, word in enumerate(CAPTION_WORDS)}
+    vocab = {word: i for i, word in enumerate(CAPTION_WORDS + READER_WORDS)}
     # strip_accents=False: the BERT default deletes Indic vowel signs
     tokenizer = BertTokenizerFast(vocab=vocab, strip_accents=False, do_lower_case=True, bos_token="[DEC]")
     small = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2}
@@ -25,13 +28,9 @@ def tiny_captioner(folder: Path, always: str = "manuscript") -> Path:
                         text_config={**small, "vocab_size": len(vocab), "max_position_embeddings": 64,
                                      "bos_token_id": vocab["[DEC]"], "pad_token_id": 0, "sep_token_id": 3})
     model = BlipForConditionalGeneration(config)
-    with torch.no_grad():
-        model.text_decoder.cls.predictions.bias[vocab[always]] = 100.0
     processor = BlipProcessor(image_processor=BlipImageProcessor(size={"height": 32, "width": 32}),
                               tokenizer=tokenizer)
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-    return folder
+    return _saved(model, model.text_decoder.cls.predictions.bias, vocab[always], processor, folder)
 
 
 def tiny_detector(folder: Path, labels: tuple[str, ...] = ("Text", "Picture", "Caption", "Table")) -> Path:
@@ -48,4 +47,46 @@ def tiny_detector(folder: Path, labels: tuple[str, ...] = ("Text", "Picture", "C
                         id2label=dict(enumerate(labels)), label2id={v: k for k, v in enumerate(labels)})
     DetrForObjectDetection(config).save_pretrained(folder)
     DetrImageProcessor(size={"shortest_edge": 256, "longest_edge": 384}).save_pretrained(folder)
+    return folder
+
+
+def tiny_line_reader(folder: Path, always: str = "தமிழ்") -> Path:
+    """A line model (about 0.1 MB): a VisionEncoderDecoder (ViT encoder, BERT decoder) with a TrOCR processor,
+    biased so that it writes `always` (one of READER_WORDS) at every step: `max_new_tokens` says how often."""
+    import torch
+    from transformers import (
+        BertConfig,
+        BertTokenizerFast,
+        TrOCRProcessor,
+        VisionEncoderDecoderConfig,
+        VisionEncoderDecoderModel,
+        ViTConfig,
+        ViTImageProcessor,
+    )
+
+    torch.manual_seed(0)
+    vocab = {word: i for i, word in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *READER_WORDS])}
+    tokenizer = BertTokenizerFast(vocab=vocab, strip_accents=False, do_lower_case=False)
+    small = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2}
+    config = VisionEncoderDecoderConfig.from_encoder_decoder_configs(
+        ViTConfig(**small, image_size=32, patch_size=16),
+        BertConfig(**small, vocab_size=len(vocab), is_decoder=True, add_cross_attention=True,
+                   max_position_embeddings=64))
+    config.decoder_start_token_id, config.pad_token_id, config.eos_token_id = vocab["[CLS]"], 0, vocab["[SEP]"]
+    model = VisionEncoderDecoderModel(config=config)
+    model.generation_config.decoder_start_token_id = vocab["[CLS]"]
+    model.generation_config.pad_token_id, model.generation_config.eos_token_id = 0, vocab["[SEP]"]
+    processor = TrOCRProcessor(image_processor=ViTImageProcessor(size={"height": 32, "width": 32}),
+                               tokenizer=tokenizer)
+    return _saved(model, model.decoder.cls.predictions.bias, vocab[always], processor, folder)
+
+
+def _saved(model, bias, word: int, processor, folder: Path) -> Path:
+    """The model, its language head biased so that it always writes `word`, saved with its processor."""
+    import torch
+
+    with torch.no_grad():
+        bias[word] = 100.0
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
     return folder

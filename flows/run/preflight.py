@@ -38,14 +38,17 @@ def check_tesseract(config: RunConfig) -> str:
 
 
 def check_models(config: RunConfig) -> None:
-    """The layout and caption models load (their configs, offline), before any work fans out."""
+    """The layout, recognizer and caption models load (their configs, offline), before any work fans out."""
     from ocr_models.captioning import transformers as caption_transformers
     from ocr_models.layout import rapid as layout_rapid
     from ocr_models.layout import transformers as layout_transformers
+    from ocr_models.recognition import transformers as recognition_transformers
 
     checks = {"rapid": layout_rapid.check_options, "transformers": layout_transformers.check_options}
     if config.layout.kind in checks:
         checks[config.layout.kind](config.layout)
+    for route in config.ocr.model_routes().values():
+        recognition_transformers.check_options(route)
     if config.caption is not None:
         caption_transformers.check_options(config.caption)
 

@@ -13,6 +13,7 @@ from actors.caption import CaptionStage
 from actors.ingest import IngestStage
 from actors.layout import LayoutStage
 from actors.ocr import OcrStage
+from actors.recognize import RecognizeStage
 from configs.model import RunConfig
 from ocr_models.layout.none import NoLayoutOptions
 from ocr_models.lontar_errors import UsageError
@@ -21,8 +22,9 @@ log = logging.getLogger(__name__)
 
 
 def build_stages(config: RunConfig, resources: dict, text_only: bool = False) -> tuple[Stage, list[Stage]]:
-    """The ingest stage and the model stages (layout, OCR, captioning), resources set: the model stages'
-    actors first (a GPU each where the cluster has GPUs), then as many OCR actors as the CPUs left hold.
+    """The ingest stage and the model stages (layout, OCR, the routes' recognizers, captioning), resources set:
+    the model stages' actors first (a GPU each where the cluster has GPUs), then as many OCR actors as the CPUs
+    left hold.
     `text_only`: for a stream of text-layer units, ingest alone (no model stage)."""
     cpus, gpus = float(resources.get("CPU", 1)), float(resources.get("GPU", 0))
     ray = config.ray
@@ -37,6 +39,10 @@ def build_stages(config: RunConfig, resources: dict, text_only: bool = False) ->
         layout = LayoutStage(config.layout)
         _share(layout, ray.layout_cpus_per_actor, ray.layout_actors(cpus), gpus, ray.gpus_per_model_actor)
         before.append(layout)
+    if config.ocr.model_routes():
+        recognize = RecognizeStage(config.ocr, config.pairs)
+        _share(recognize, ray.recognize_cpus_per_actor, ray.max_recognize_actors, gpus, ray.gpus_per_model_actor)
+        after.append(recognize)
     if config.caption is not None:
         caption = CaptionStage(config.caption)
         _share(caption, ray.caption_cpus_per_actor, ray.max_caption_actors, gpus, ray.gpus_per_model_actor)

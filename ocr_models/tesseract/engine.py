@@ -29,6 +29,14 @@ MISSED_LINE_SPLITS = 3  # times a left-out line that reads as nothing is halved 
 MISSED_LINE_READS = 8  # line readings a page may spend on lines left out: the work stays bounded
 
 
+class TesseractRouteOptions(BaseModel):
+    """Read the route's scripts with Tesseract (the default); its options are the `tesseract` section's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    engine: Literal["tesseract"] = "tesseract"
+
+
 class TesseractOptions(BaseModel):
     """Options of the Tesseract engine (and nothing else)."""
 
