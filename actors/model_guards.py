@@ -15,6 +15,7 @@ from ocr_models.scripts import letter_counts
 from ocr_models.types import BBox, PageImage
 
 MIN_INK_SHARE = 0.002  # a crop with less of its pixels in ink than this is blank
+MAX_UNIT = 120  # longest piece of text a loop is looked for as repeating (a line of print)
 
 
 def refusal(text: str, tesseract_text: str, crop: PageImage, line_boxes: Sequence[BBox], script: str,
@@ -43,7 +44,7 @@ def is_blank(crop: PageImage) -> bool:
 
 
 def loops(text: str, tesseract_text: str, repeats: int) -> bool:
-    """Whether `text` repeats a piece (with a letter in it) `repeats` times in a row or more, and at least
+    """Whether `text` repeats a piece (with a letter or digit in it) `repeats` times in a row or more, and at least
     twice as often in a row as `tesseract_text` does (a printed list can repeat a word; a loop repeats far
     more than the page)."""
     run = longest_run(text, repeats)
@@ -58,7 +59,7 @@ def longest_run(text: str, repeats: int) -> tuple[str, int] | None:
     best: tuple[str, int] | None = None
     for match in _loop_pattern(repeats).finditer(text):
         unit = match.group(1)
-        if not any(c.isalpha() for c in unit):
+        if not any(c.isalnum() for c in unit):  # dot leaders and rules are not loops
             continue
         count = consecutive(match.group(0), unit)
         if best is None or count > best[1]:
@@ -74,4 +75,4 @@ def consecutive(text: str, unit: str) -> int:
 
 @cache
 def _loop_pattern(repeats: int) -> re.Pattern[str]:
-    return re.compile(rf"(\S.{{0,48}}?)(?:\s*\1){{{repeats - 1},}}", re.DOTALL)
+    return re.compile(rf"(\S.{{0,{MAX_UNIT - 1}}}?)(?:\s*\1){{{repeats - 1},}}", re.DOTALL)

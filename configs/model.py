@@ -144,9 +144,10 @@ class OcrOptions(_Options):
                     "the text regions of a script routed to a model are then read again by that model in its "
                     "own actor pool. Default: none (Tesseract reads everything).")
     guard_repeats: int = Field(
-        4, ge=2, description="A model's reading of a region that repeats one piece of text (with a letter in it) "
-                             "this many times in a row, more often than Tesseract's reading of it does, is a "
-                             "generation loop: refused.")
+        8, ge=2, description="A model's reading of a region that repeats one piece of text (with a letter or "
+                             "digit in it) this many times in a row, and twice as often in a row as Tesseract's "
+                             "reading of it, is a generation loop: refused. The real scans' transcriptions "
+                             "repeat a piece at most 4 times in a row (a receipt's `(RM)` column heads).")
     guard_script_share: float = Field(
         0.5, ge=0, le=1, description="A model's reading of a region is refused when fewer of its letters than "
                                      "this are in the region's script.")
