@@ -90,8 +90,9 @@ class CropRecognizer(Protocol):
 
     `read` returns one OcrPage per crop, in order, its lines in the crop's pixels; a model that gives no
     positions gives every line the whole crop's box. Loads its model once in the constructor; a failure of a
-    batch raises `EngineError`. `name` and `model_id` (with the model's revision) are written into every
-    region it read; `uses_gpu` asks the cluster for a GPU.
+    batch raises `EngineError`; `check(options)` (static) says at preflight, with a UsageError, that the model
+    would not load. `name` and `model_id` (with the model's revision) are written into every region it read;
+    `uses_gpu` asks the cluster for a GPU.
     """
 
     name: str
@@ -99,6 +100,10 @@ class CropRecognizer(Protocol):
     unit: Literal["region", "line"]
     uses_gpu: bool
     steps: Steps
+
+    @staticmethod
+    def check(options: object) -> None:
+        ...
 
     def version(self) -> str:
         ...

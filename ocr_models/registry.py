@@ -24,3 +24,8 @@ def make_engine(options: OcrOptions) -> OcrEngine:
 def make_recognizer(options: object) -> CropRecognizer:
     """A recognizer for a route's options, its model loaded (one per worker)."""
     return RECOGNIZERS[type(options)](options)
+
+
+def check_recognizer(options: object) -> None:
+    """Before any work fans out: the route's model can be loaded (a UsageError saying why not)."""
+    RECOGNIZERS[type(options)].check(options)

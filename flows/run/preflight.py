@@ -8,6 +8,7 @@ import fsspec
 
 from configs.model import RunConfig
 from ocr_models.lontar_errors import MissingDependencyError, OutputError
+from ocr_models.registry import check_recognizer
 from ocr_models.scripts import BY_CODE, apt_package_for_model
 from ocr_models.tesseract import tesserocr_api as tess
 
@@ -42,13 +43,12 @@ def check_models(config: RunConfig) -> None:
     from ocr_models.captioning import transformers as caption_transformers
     from ocr_models.layout import rapid as layout_rapid
     from ocr_models.layout import transformers as layout_transformers
-    from ocr_models.recognition import transformers as recognition_transformers
 
     checks = {"rapid": layout_rapid.check_options, "transformers": layout_transformers.check_options}
     if config.layout.kind in checks:
         checks[config.layout.kind](config.layout)
     for route in config.ocr.model_routes().values():
-        recognition_transformers.check_options(route)
+        check_recognizer(route)
     if config.caption is not None:
         caption_transformers.check_options(config.caption)
 
