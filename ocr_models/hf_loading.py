@@ -51,6 +51,8 @@ def load(auto_class: Any, model: str, what: str, **kwargs: Any) -> Any:
     try:
         return auto_class.from_pretrained(model, **kwargs)
     except (OSError, ValueError, KeyError) as exc:
+        if model.startswith(("/", ".", "~")) and not os.path.isdir(os.path.expanduser(model)):
+            raise UsageError(f"cannot load {what} {model!r}: no such folder") from exc
         hint = "" if os.path.isdir(model) else (
             " (not a local folder; a hub id must already be in the Hugging Face cache: nothing is downloaded)")
         raise UsageError(f"cannot load {what} {model!r}{hint}: {str(exc).splitlines()[0]}") from exc
