@@ -122,6 +122,8 @@ class RunReport(TypedDict):
     pairs: dict[str, int]  # total, and pairs by kind
     duplicate_images: int
     near_duplicate_pages: int  # pages whose text nearly repeats an earlier page's (near_duplicate_of)
+    regions_by_engine: dict[str, int]  # text regions by the engine whose reading they kept (regions' engine)
+    refused_by_guard: dict[str, int]  # routed models' readings refused, by guard (regions' guard)
     shards: list[str]
     ocr_seconds: float
     pages_by_node: dict[str, dict[str, int]]  # stage -> Ray node id -> pages

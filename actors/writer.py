@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 import fsspec
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from actors import quality
@@ -62,6 +63,8 @@ class UnitStats:
     pairs_by_kind: Counter = field(default_factory=Counter)
     duplicate_images: int = 0  # figure and table pairs whose image an earlier pair holds
     near_duplicate_pages: int = 0  # pages whose text nearly repeats an earlier page's
+    regions_by_engine: Counter = field(default_factory=Counter)  # text regions by the engine whose reading stands
+    refused_by_guard: Counter = field(default_factory=Counter)  # routed models' readings refused, by guard
     ocr_seconds: float = 0.0
     wall_seconds: float = 0.0
     schema_version: int = SCHEMA_VERSION
@@ -85,6 +88,11 @@ class UnitStats:
             if status == "error" and "error_kind" not in per_file:
                 per_file.update(error_kind=kind, reason=error)
             self.ocr_seconds += seconds or 0.0
+        if "regions" in table.column_names:
+            regions = pc.list_flatten(table.column("regions"))
+            for name, counter in (("engine", self.regions_by_engine), ("guard", self.refused_by_guard)):
+                for item in pc.value_counts(pc.drop_null(pc.struct_field(regions, name))).to_pylist():
+                    counter[item["values"]] += item["counts"]
 
     def add_nodes(self, ran_on: list[list[dict] | None]) -> None:
         """Count pages per stage and Ray node from a batch's `ran_on` column."""
@@ -101,7 +109,8 @@ class UnitStats:
     @classmethod
     def from_json(cls, text: str) -> UnitStats:
         data = json.loads(text)
-        for key in ("by_status", "by_script", "by_text_source", "by_error_kind", "pairs_by_kind"):
+        for key in ("by_status", "by_script", "by_text_source", "by_error_kind", "pairs_by_kind", "regions_by_engine",
+                    "refused_by_guard"):
             data[key] = Counter(data.get(key, {}))
         data["pages_by_node"] = {stage: Counter(nodes) for stage, nodes in data.get("pages_by_node", {}).items()}
         return cls(**data)

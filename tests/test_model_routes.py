@@ -196,5 +196,8 @@ def test_lontar_run_reads_a_routed_scripts_pages_with_the_model_and_the_rest_wit
     assert {r["engine"] for r in rows["Thai"]["regions"] if r["text"] is not None} == {"tesseract"}
     assert [r["engine"] for r in rows["Thai"]["read_by"]] == ["tesseract"]
     assert {r["engine"] for r in rows["Taml"]["read_by"]} >= {"transformers"}
-    reports = [json.loads(path.read_text()) for path in (out / "_runs").rglob("*.json")]
-    assert any("recognize" in report.get("pages_by_node", {}) for report in reports)  # its own actor pool
+    report = next(json.loads(path.read_text()) for path in (out / "_runs").rglob("*.json"))
+    assert "recognize" in report["pages_by_node"]  # its own actor pool
+    assert report["regions_by_engine"]["transformers"] == len(tamil) and report["refused_by_guard"] == {}
+    summary = next(line for line in result.stdout.splitlines() if line.startswith("text regions read by: "))
+    assert f"transformers {len(tamil)}" in summary and summary.endswith("refused (Tesseract's kept): none")

@@ -52,13 +52,15 @@ def file_outcomes(plan: Plan, stats: list[UnitStats]) -> list[dict]:
 def fold(plan: Plan, stats: list[UnitStats]) -> dict:
     """Pages by status, script, text source and error kind; files by outcome; units written and skipped."""
     total: dict[str, Counter] = {k: Counter() for k in ("status", "script", "text_source", "error_kind",
-                                                         "pairs")}
+                                                         "pairs", "engine", "guard")}
     for unit in stats:
         total["status"].update(unit.by_status)
         total["script"].update(unit.by_script)
         total["text_source"].update(unit.by_text_source)
         total["error_kind"].update(unit.by_error_kind)
         total["pairs"].update(unit.pairs_by_kind)
+        total["engine"].update(unit.regions_by_engine)
+        total["guard"].update(unit.refused_by_guard)
     nodes: dict[str, Counter] = {}
     for unit in stats:
         for stage, counts in unit.pages_by_node.items():
@@ -75,6 +77,8 @@ def fold(plan: Plan, stats: list[UnitStats]) -> dict:
         "pairs": {"total": sum(total["pairs"].values()), **total["pairs"]},
         "duplicate_images": sum(unit.duplicate_images for unit in stats),
         "near_duplicate_pages": sum(unit.near_duplicate_pages for unit in stats),
+        "regions_by_engine": dict(total["engine"]),
+        "refused_by_guard": dict(total["guard"]),
         "shards": [shard["path"] for unit in stats for shard in unit.shards],
         "ocr_seconds": round(sum(unit.ocr_seconds for unit in stats), 3),
         "pages_by_node": {stage: dict(counts) for stage, counts in sorted(nodes.items())},
@@ -91,6 +95,17 @@ def throughput_line(timings: dict) -> str:
     return line
 
 
+def routed_lines(report: dict) -> list[str]:
+    """What models `ocr.routes` sent regions to read, and how many of their readings the guards refused; nothing
+    when every region was Tesseract's."""
+    engines, refused = report.get("regions_by_engine", {}), report.get("refused_by_guard", {})
+    if set(engines) <= {"tesseract"} and not refused:
+        return []
+    by_engine = ", ".join(f"{engine} {n}" for engine, n in sorted(engines.items(), key=lambda kv: -kv[1]))
+    by_guard = ", ".join(f"{guard} {n}" for guard, n in sorted(refused.items(), key=lambda kv: -kv[1]))
+    return [f"text regions read by: {by_engine}; model readings refused (Tesseract's kept): {by_guard or 'none'}"]
+
+
 def summary_lines(report: dict) -> list[str]:
     pages, files = report["pages"], report["files"]
     scripts = ", ".join(f"{k} {v}" for k, v in sorted(report["pages_by_script"].items(), key=lambda kv: -kv[1]))
@@ -103,6 +118,7 @@ def summary_lines(report: dict) -> list[str]:
            else ""),
         f"pairs: {report['pairs']['total']} ({pair_kinds or 'none'}); "
         f"{report['duplicate_images']} repeated figure/table image(s) stored once (duplicate_of)",
+        *routed_lines(report),
         f"units: {report['units']['written']} written, {report['units']['skipped']} already done",
         throughput_line(report["timings"]) if report["units"]["written"] else "throughput: nothing left to process",
         f"report: {report['report_path']}",
