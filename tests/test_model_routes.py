@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image, ImageDraw
@@ -201,3 +202,27 @@ def test_lontar_run_reads_a_routed_scripts_pages_with_the_model_and_the_rest_wit
     assert report["regions_by_engine"]["transformers"] == len(tamil) and report["refused_by_guard"] == {}
     summary = next(line for line in result.stdout.splitlines() if line.startswith("text regions read by: "))
     assert f"transformers {len(tamil)}" in summary and summary.endswith("refused (Tesseract's kept): none")
+
+
+@pytest.mark.gpu
+def test_on_a_gpu_machine_the_recognizer_reads_on_cuda_and_its_pool_asks_for_a_gpu(models):
+    import ray
+
+    from actors.ray_adapter import cluster_resources
+    from ocr_models.recognition.transformers import TransformersRecognizer, TransformersRecognizerOptions
+    from ocr_models.scripts import BY_CODE
+    from ocr_models.types import PageImage
+
+    recognizer = TransformersRecognizer(TransformersRecognizerOptions(kind="line", model=str(models["tamil-line"]),
+                                                                      max_new_tokens=1))
+    assert recognizer.device == "cuda"
+    crops = [PageImage(np.zeros((40, 200, 3), np.uint8), 300)] * 3
+    assert [r.text for r in recognizer.read(crops, BY_CODE["Taml"])] == ["தமிழ்"] * 3
+    ray.init(num_cpus=4, include_dashboard=False)
+    try:
+        routed = load_config(None, **{"ocr.routes": {"Taml": {"engine": "transformers", "kind": "line",
+                                                              "model": str(models["tamil-line"])}}})
+        stages = {s.name: s for s in build_stages(routed, cluster_resources())[1]}
+        assert stages["recognize"].num_gpus == 1.0
+    finally:
+        ray.shutdown()
