@@ -87,6 +87,11 @@ def generate(processor: Any, model: Any, device: str, images: Sequence[PageImage
     and its mean token probability, 0-1. An EngineError when generation fails."""
     torch = import_torch()
     prompts = chat_prompts(processor, prompt, len(images))
+    tokenizer = getattr(processor, "tokenizer", None)
+    if prompts is not None and tokenizer is not None and not getattr(model.config, "is_encoder_decoder", False):
+        # prompts of one batch differ in length where a model gives each image as many tokens as its size asks
+        # (Qwen-VL): a decoder-only model must continue every prompt from its end, so pad them on the left
+        tokenizer.padding_side = "left"
     try:
         kwargs: dict[str, Any] = {"images": [rgb(image) for image in images], "return_tensors": "pt"}
         if prompts is not None:

@@ -22,7 +22,7 @@ from flows.run.preflight import check_models
 from flows.run.stages import build_stages
 from ocr_models.lontar_errors import UsageError
 from tests.conftest import run_cli
-from tests.tiny_models import tiny_captioner, tiny_line_reader
+from tests.tiny_models import tiny_captioner, tiny_chat_reader, tiny_line_reader
 
 TAMIL_BOX, LATIN_BOX, BLANK_BOX = (50, 50, 950, 300), (50, 400, 950, 480), (50, 550, 950, 650)
 TAMIL_LINES = [((60, 60, 940, 120), "அவன் வந்தான்"), ((60, 150, 940, 210), "ஓலைச் சுவடி")]
@@ -34,7 +34,8 @@ def models(tmp_path_factory):
     folder = tmp_path_factory.mktemp("readers")
     return {"tamil": tiny_captioner(folder / "tamil-page", "தமிழ்"),
             "thai": tiny_captioner(folder / "thai-page", "ใบลาน"),
-            "tamil-line": tiny_line_reader(folder / "tamil-line", "தமிழ்")}
+            "tamil-line": tiny_line_reader(folder / "tamil-line", "தமிழ்"),
+            "tamil-chat": tiny_chat_reader(folder / "tamil-chat", "தமிழ்")}
 
 
 def page_image(blank_region: bool = False) -> bytes:
@@ -92,6 +93,15 @@ def test_a_route_sends_only_its_scripts_regions_to_a_page_model(models):
     # the model read one line where Tesseract found two: its line has the region's box and makes no line pair
     assert [line["bbox"] for line in row["lines"]] == [list(TAMIL_BOX), list(LATIN_LINE[0])]
     assert [pair["text"] for pair in row["pairs"] if pair["kind"] == "line"] == [LATIN_LINE[1]]
+
+
+def test_a_chat_vlm_reads_a_region_through_its_chat_template_and_prompt(models):
+    """A decoder-only VLM (LLaVA's architecture, as page OCR models are): the prompt goes in as the user's turn
+    with the image, and what it wrote comes back without the prompt."""
+    row = stage({"engine": "transformers", "kind": "page", "model": str(models["tamil-chat"]),
+                 "prompt": "read the {script} text", "max_new_tokens": 2}).process([read_page()])[0]
+    tamil = by_kind(row)["text"]
+    assert tamil["text"] == "தமிழ் தமிழ்" and tamil["engine"] == "transformers" and tamil["guard"] is None
 
 
 def test_a_line_model_reads_each_line_tesseract_found_on_its_box(models):

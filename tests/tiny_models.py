@@ -90,3 +90,50 @@ def _saved(model, bias, word: int, processor, folder: Path) -> Path:
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
+
+
+def tiny_chat_reader(folder: Path, always: str = "தமிழ்") -> Path:
+    """A decoder-only chat VLM (about 0.1 MB), LLaVA's architecture (a CLIP vision tower, a Llama language
+    model) with a chat template, as page OCR models are: its language head is all zeros, so greedy decoding
+    writes token 0, `always`, at every step."""
+    import torch
+    from tokenizers import AddedToken, Tokenizer, models, pre_tokenizers
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+        PreTrainedTokenizerFast,
+    )
+
+    torch.manual_seed(0)
+    words = [always, "[UNK]", *(w for w in READER_WORDS if w != always), "read", "the", "text"]
+    tokens = Tokenizer(models.WordLevel({word: i for i, word in enumerate(words)}, unk_token="[UNK]"))
+    tokens.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokens.add_special_tokens([AddedToken(t, special=True, normalized=False)
+                               for t in ("<|user|>", "<|assistant|>", "<|end|>", "<image>", "<pad>", "[UNK]")])
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tokens, unk_token="[UNK]", pad_token="<pad>",
+                                        eos_token="<|end|>")
+    template = ("{% for message in messages %}<|{{ message['role'] }}|>{% for c in message['content'] %}"
+                "{% if c['type'] == 'image' %}<image>{% else %} {{ c['text'] }}{% endif %}{% endfor %}<|end|>"
+                "{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}")
+    processor = LlavaProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": 32},
+                                                                  crop_size={"height": 32, "width": 32}),
+                               tokenizer=tokenizer, chat_template=template, patch_size=16, image_token="<image>",
+                               vision_feature_select_strategy="default", num_additional_image_tokens=1)
+    small = {"hidden_size": 16, "intermediate_size": 32, "num_attention_heads": 2}
+    config = LlavaConfig(vision_config=CLIPVisionConfig(**small, num_hidden_layers=2, image_size=32, patch_size=16),
+                         text_config=LlamaConfig(**small, num_hidden_layers=1, num_key_value_heads=1,
+                                                 vocab_size=len(tokenizer), max_position_embeddings=256),
+                         image_token_id=tokenizer.convert_tokens_to_ids("<image>"), vision_feature_layer=-1,
+                         vision_feature_select_strategy="default")
+    model = LlavaForConditionalGeneration(config)
+    with torch.no_grad():
+        model.lm_head.weight.zero_()
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
