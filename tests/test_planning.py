@@ -29,6 +29,17 @@ def test_folders_are_searched_recursively_and_hidden_files_skipped(archive):
     assert names == ["a.png", "notes.txt", "b.pdf", "copy of a.png"]
 
 
+def test_only_names_below_the_input_hide_a_file(archive, monkeypatch):
+    hidden_parent = archive / ".cache" / "scans"
+    hidden_parent.mkdir(parents=True)
+    (hidden_parent / "c.png").write_bytes(b"a scan kept under a hidden folder")
+    monkeypatch.chdir(archive / "sub")
+    assert [p.rsplit("/", 1)[1] for p in discover(["../sub"])] == ["b.pdf", "copy of a.png"]  # '..' is no name
+    assert [p.rsplit("/", 1)[1] for p in discover([str(hidden_parent)])] == ["c.png"]
+    assert [p.rsplit("/", 1)[1] for p in discover(["../.cache/scans/*.png"])] == ["c.png"]
+    assert [p.rsplit("/", 1)[1] for p in discover([str(archive / ".hidden" / "x.png")])] == ["x.png"]  # named
+
+
 def test_globs_and_missing_inputs(archive):
     assert [p.rsplit("/", 1)[1] for p in discover([str(archive / "**" / "*.pdf")])] == ["b.pdf"]
     with pytest.raises(NoInputError, match="not found"):

@@ -70,7 +70,9 @@ def discover(inputs: list[str]) -> list[str]:
     for item in inputs:
         fs, path = fsspec.core.url_to_fs(item)
         protocol = item.split("://", 1)[0] + "://" if "://" in item else ""
+        root = path  # only names below what the user named can hide a file (a named file never hides)
         if GLOB_CHARS & set(path):
+            root = path[:min(path.index(c) for c in GLOB_CHARS if c in path)].rsplit("/", 1)[0]
             matches = fs.glob(path) if protocol else globlib.glob(path, recursive=True)
         elif fs.isdir(path):
             matches = fs.find(path)
@@ -79,11 +81,18 @@ def discover(inputs: list[str]) -> list[str]:
         else:
             raise NoInputError(f"input not found: {redact(item)}")
         for match in matches:
-            if fs.isfile(match) and not any(part.startswith(".") for part in match.split("/")[-8:]):
+            if fs.isfile(match) and not hidden(match, root):
                 found.add(protocol + match if protocol and not match.startswith(protocol) else match)
     if not found:
         raise NoInputError(f"no files found in {', '.join(redact(i) for i in inputs)}")
     return sorted(found)
+
+
+def hidden(match: str, root: str) -> bool:
+    """Whether a file found below `root` is hidden: a file or folder name under `root` with a leading dot.
+    `..` and `.` in the path are not names, and neither are the folders above `root` (`~/.cache/scans`)."""
+    below = match[len(root):] if match.startswith(root) else match.rsplit("/", 1)[-1]
+    return any(part.startswith(".") and part not in (".", "..") for part in below.split("/"))
 
 
 def inspect(url: str, options: IngestOptions, pdf_passwords: dict[str, str] | None = None,
