@@ -82,7 +82,10 @@ def discover(inputs: list[str]) -> list[str]:
             raise NoInputError(f"input not found: {redact(item)}")
         for match in matches:
             if fs.isfile(match) and not hidden(match, root):
-                found.add(protocol + match if protocol and not match.startswith(protocol) else match)
+                if not protocol:  # rows name a local file by its plain path: /scans/a.png, not /work/../scans/a.png
+                    found.add(os.path.normpath(match))
+                else:
+                    found.add(protocol + match if not match.startswith(protocol) else match)
     if not found:
         raise NoInputError(f"no files found in {', '.join(redact(i) for i in inputs)}")
     return sorted(found)
