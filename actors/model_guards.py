@@ -23,9 +23,11 @@ def refusal(text: str, tesseract_text: str, crop: PageImage, line_boxes: Sequenc
     """Why the model's reading `text` of a region (or line) is refused, or None to keep it. `tesseract_text`:
     Tesseract's reading of the same crop; `line_boxes`: the lines Tesseract found there; `script`: the
     region's script (ISO 15924)."""
+    if not text.strip():
+        return "empty" if tesseract_text.strip() else None
     letters = letter_counts(text)
-    if not letters:
-        return "empty" if letter_counts(tesseract_text) else None
+    if not letters and letter_counts(tesseract_text):  # digits or signs only, where Tesseract read words
+        return "empty"
     if is_blank(crop):
         return "blank"
     if loops(text, tesseract_text, options.guard_repeats):
@@ -33,7 +35,7 @@ def refusal(text: str, tesseract_text: str, crop: PageImage, line_boxes: Sequenc
     room = sum((x1 - x0) / max(1, y1 - y0) for x0, y0, x1, y1 in line_boxes) * options.guard_chars_per_line_height
     if len("".join(text.split())) > max(room, 1.0):
         return "too_long"
-    if letters[script] < options.guard_script_share * sum(letters.values()):
+    if letters and letters[script] < options.guard_script_share * sum(letters.values()):
         return "wrong_script"
     return None
 

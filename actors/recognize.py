@@ -155,7 +155,7 @@ class RecognizeStage(Stage):
             region.guard = "model_error"
             return
         recognizer = self.recognizers[job.route]
-        lines = placed(region, job.readings, recognizer.unit)
+        lines, positioned = placed(region, job.readings, recognizer.unit)
         text = "\n".join(line.text for line in lines)
         crop = job.crops[0] if recognizer.unit == "region" else _stacked(job.crops)
         region.guard = refusal(text, region.text or "", crop, [line.bbox for line in region.lines],
@@ -164,7 +164,7 @@ class RecognizeStage(Stage):
             return
         region.lines, region.text, region.confidence = lines, text or None, letter_weighted(lines)
         region.engine, region.model, region.lang = recognizer.name, recognizer.model_id, None
-        job.accepted, job.positioned = True, all(line.bbox != region.region.bbox for line in lines)
+        job.accepted, job.positioned = True, positioned
 
     def rebuilt(self, row: Row, read: list[ReadRegion], lines: list[OcrLine], picture: Image.Image,
                 jobs: list[Job]) -> Row:
@@ -192,18 +192,19 @@ def upright(picture: Image.Image, degrees: int) -> Image.Image:
     return picture.rotate(-degrees, expand=True) if degrees else picture
 
 
-def placed(region: ReadRegion, readings: list[OcrPage], unit: str) -> list[OcrLine]:
-    """The model's lines in page pixels: a line model's on the boxes of the lines it read; a page model's
-    on Tesseract's line boxes when it read as many lines, else each on the region's box (it gives no
-    positions, and those lines make no line pairs)."""
+def placed(region: ReadRegion, readings: list[OcrPage], unit: str) -> tuple[list[OcrLine], bool]:
+    """The model's lines in page pixels, and whether they have boxes of their own: a line model's lines are on
+    the boxes of the lines it read; a page model's on Tesseract's line boxes when it read as many lines, else
+    each on the region's box (it gives no positions, and those lines make no line pairs)."""
     if unit == "line":  # one reading per line
         read = [OcrLine(" ".join(r.text.split()), line.bbox, r.confidence)
                 for r, line in zip(readings, region.lines, strict=True)]
-        return [line for line in read if line.text]
+        return [line for line in read if line.text], True
     lines = readings[0].lines
     if len(lines) == len(region.lines):
-        return [OcrLine(new.text, old.bbox, new.confidence) for new, old in zip(lines, region.lines, strict=True)]
-    return [OcrLine(new.text, region.region.bbox, new.confidence) for new in lines]
+        return [OcrLine(new.text, old.bbox, new.confidence)
+                for new, old in zip(lines, region.lines, strict=True)], True
+    return [OcrLine(new.text, region.region.bbox, new.confidence) for new in lines], False
 
 
 def _replace_lines(lines: list[OcrLine], kept: list[Job]) -> list[OcrLine]:

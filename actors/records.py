@@ -77,8 +77,8 @@ READ_BY_TYPE = pa.struct([pa.field("engine", pa.string()), pa.field("model", pa.
 GUARDS: dict[str, str] = {
     "repetition": "the reading repeats one piece of text over and over (a generation loop), more than Tesseract's "
                   "reading of the region does",
-    "blank": "the model wrote letters on a crop with no ink",
-    "empty": "the model wrote nothing where Tesseract read letters",
+    "blank": "the model wrote text on a crop with no ink",
+    "empty": "the model wrote nothing where Tesseract read text, or no letter where Tesseract read letters",
     "wrong_script": "fewer of the reading's letters than `ocr.guard_script_share` are in the region's script",
     "too_long": "the reading has more characters than the region's lines have room for "
                 "(`ocr.guard_chars_per_line_height`)",

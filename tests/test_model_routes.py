@@ -14,13 +14,14 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image, ImageDraw
 
-from actors.model_guards import loops
+from actors.model_guards import loops, refusal
 from actors.recognize import RecognizeStage
 from actors.records import batch_table
 from configs.model import OcrOptions, RunConfig, load_config
 from flows.run.preflight import check_models
 from flows.run.stages import build_stages
 from ocr_models.lontar_errors import UsageError
+from ocr_models.types import PageImage
 from tests.conftest import run_cli
 from tests.tiny_models import tiny_captioner, tiny_chat_reader, tiny_line_reader
 
@@ -151,6 +152,16 @@ def test_a_loop_is_more_repetition_than_the_page_itself_has():
     assert not loops("Contents ............ 12", "", 4)  # dot leaders are not letters
 
 
+def test_a_reading_of_digits_is_judged_too():
+    inked = PageImage(np.asarray(Image.open(io.BytesIO(page_image())).crop(TAMIL_BOX)), 300)
+    boxes = [box for box, _ in TAMIL_LINES]
+    judge = OcrOptions()
+    assert refusal("", "35", inked, boxes, "Taml", judge) == "empty"  # the page number would be lost
+    assert refusal("", "", inked, boxes, "Taml", judge) is None
+    assert refusal("35", "35", inked, boxes, "Taml", judge) is None
+    assert refusal("1 " * 12, "12", inked, boxes, "Taml", judge) == "repetition"  # a loop of digits
+
+
 def test_pages_without_a_routed_script_pass_through_undecoded(models):
     routed = stage({"engine": "transformers", "kind": "page", "model": str(models["tamil"])})
     thai = dict(read_page(), regions=[dict(r, script="Thai" if r["script"] else None) for r in read_page()["regions"]])
@@ -221,7 +232,6 @@ def test_on_a_gpu_machine_the_recognizer_reads_on_cuda_and_its_pool_asks_for_a_g
     from actors.ray_adapter import cluster_resources
     from ocr_models.recognition.transformers import TransformersRecognizer, TransformersRecognizerOptions
     from ocr_models.scripts import BY_CODE
-    from ocr_models.types import PageImage
 
     recognizer = TransformersRecognizer(TransformersRecognizerOptions(kind="line", model=str(models["tamil-line"]),
                                                                       max_new_tokens=1))
