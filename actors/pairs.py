@@ -147,7 +147,8 @@ def encode(image: Image.Image, box: BBox, image_format: str) -> tuple[bytes, int
     return buffer.getvalue(), crop.width, crop.height
 
 
-def picture_pairs(page: Row, image: Image.Image, regions: list[ReadRegion], options: PairOptions) -> list[Row]:
+def picture_pairs(page: Row, image: Image.Image, regions: list[ReadRegion], options: PairOptions,
+                  cut: Cut | None = None) -> list[Row]:
     """One pair per figure and table, with its printed caption when one was matched."""
     matches = match_captions(regions, page.get("dpi") or ASSUMED_DPI, options.caption_max_gap_in)
     image_format = "jpeg" if page.get("image_format") == "jpeg" else "png"
@@ -155,8 +156,9 @@ def picture_pairs(page: Row, image: Image.Image, regions: list[ReadRegion], opti
     for p, picture in enumerate(regions):
         if picture.region.kind not in PICTURE_KINDS:
             continue
-        data, width, height = encode(image, picture.region.bbox, image_format)
-        pair = {"pair_id": pair_id(page["page_id"], picture.region.kind, picture.region.bbox),
+        identity = pair_id(page["page_id"], picture.region.kind, picture.region.bbox)
+        data, width, height = (cut or {}).get(identity) or encode(image, picture.region.bbox, image_format)
+        pair = {"pair_id": identity,
                 "kind": picture.region.kind, "bbox": list(picture.region.bbox), "image": data,
                 "image_format": image_format, "width": width, "height": height,
                 "alignment": {"method": "none", "score": None}}
@@ -174,17 +176,28 @@ def picture_pairs(page: Row, image: Image.Image, regions: list[ReadRegion], opti
     return pairs
 
 
-def make_pairs(row: Row, picture: Image.Image, read: list[ReadRegion], options: PairOptions) -> list[Row]:
-    """The page's pairs, as `options` asks: figures and tables with their captions, then text lines."""
+Cut = dict[str, tuple[bytes, int, int]]  # pair_id -> its crop (encoded image, width, height), already made
+
+
+def make_pairs(row: Row, picture: Image.Image, read: list[ReadRegion], options: PairOptions,
+               cut: Cut | None = None) -> list[Row]:
+    """The page's pairs, as `options` asks: figures and tables with their captions, then text lines. A pair
+    whose crop is in `cut` (pairs made before, of the same page) takes it instead of encoding it again."""
     pairs = []
     if options.figures:
-        pairs += picture_pairs(row, picture, read, options)
+        pairs += picture_pairs(row, picture, read, options, cut or {})
     if options.lines:
-        pairs += line_pairs(row, picture.convert("L"), read, options)
+        pairs += line_pairs(row, picture.convert("L"), read, options, cut or {})
     return pairs
 
 
-def line_pairs(page: Row, grey: Image.Image, regions: list[ReadRegion], options: PairOptions) -> list[Row]:
+def crops_of(pairs: list[Row] | None) -> Cut:
+    """The crops of pairs already made, by pair id (for `make_pairs`)."""
+    return {p["pair_id"]: (p["image"], p["width"], p["height"]) for p in pairs or () if p.get("image") is not None}
+
+
+def line_pairs(page: Row, grey: Image.Image, regions: list[ReadRegion], options: PairOptions,
+               cut: Cut | None = None) -> list[Row]:
     """One pair per text line read with at least `line_min_confidence`: the line's crop and its text."""
     pairs = []
     for read in regions:
@@ -193,8 +206,9 @@ def line_pairs(page: Row, grey: Image.Image, regions: list[ReadRegion], options:
                 continue
             margin = max(2, round(0.15 * (line.bbox[3] - line.bbox[1])))
             box = pad(line.bbox, margin, grey.width, grey.height)
-            data, width, height = encode(grey, box, "png")
-            pairs.append({"pair_id": pair_id(page["page_id"], "line", box), "kind": "line", "bbox": list(box),
+            identity = pair_id(page["page_id"], "line", box)
+            data, width, height = (cut or {}).get(identity) or encode(grey, box, "png")
+            pairs.append({"pair_id": identity, "kind": "line", "bbox": list(box),
                           "image": data, "image_format": "png", "width": width, "height": height,
                           "text": line.text, "alignment": {"method": "ocr", "score": line.confidence},
                           "script": read.script, "lang": read.lang, "ocr_confidence": line.confidence})

@@ -21,7 +21,7 @@ from actors.base import Row, Stage
 from actors.model_guards import refusal
 from actors.page_image import ASSUMED_DPI, open_image
 from actors.page_text import letter_weighted, read_by, read_regions, region_fields
-from actors.pairs import ReadRegion, make_pairs
+from actors.pairs import ReadRegion, crops_of, make_pairs
 from actors.records import line_fields
 from configs.model import DEFAULT_ROUTE, OcrOptions, PairOptions
 from ocr_models.base import CropRecognizer
@@ -179,7 +179,7 @@ class RecognizeStage(Stage):
         unplaced = {id(job.region) for job in kept if not job.positioned}
         paired = [ReadRegion(r.region, r.order, r.text, r.script, r.lang, r.confidence) if id(r) in unplaced else r
                   for r in read]
-        row["pairs"] = make_pairs(row, picture, paired, self.pairs)
+        row["pairs"] = make_pairs(row, picture, paired, self.pairs, crops_of(row.get("pairs")))
         return row
 
     def teardown(self) -> None:

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 from actors.model_guards import loops, refusal
 from actors.recognize import RecognizeStage
 from actors.records import batch_table
-from configs.model import OcrOptions, RunConfig, load_config
+from configs.model import OcrOptions, PairOptions, RunConfig, load_config
 from flows.run.preflight import check_models
 from flows.run.stages import build_stages
 from ocr_models.lontar_errors import UsageError
@@ -112,6 +112,23 @@ def test_a_line_model_reads_each_line_tesseract_found_on_its_box(models):
     assert [line["bbox"] for line in row["lines"]] == [list(b) for b, _ in [*TAMIL_LINES, LATIN_LINE]]
     assert [(pair["text"], pair["lang"]) for pair in row["pairs"] if pair["kind"] == "line"] == [
         ("தமிழ்", None), ("தமிழ்", None), (LATIN_LINE[1], "eng+vie")]
+
+
+def test_crops_the_ocr_stage_cut_are_not_encoded_again(models, monkeypatch):
+    import actors.pairs
+    from actors.page_text import read_regions
+
+    page = read_page()
+    read, _ = read_regions(page)
+    page["pairs"] = actors.pairs.make_pairs(page, Image.open(io.BytesIO(page["image"])), read, PairOptions())
+    encoded = []
+    monkeypatch.setattr(actors.pairs, "encode", lambda *args: encoded.append(args) or (b"", 0, 0))
+    row = stage({"engine": "transformers", "kind": "line", "model": str(models["tamil-line"]),
+                 "max_new_tokens": 1}).process([page])[0]
+    assert [(p["kind"], p["text"]) for p in row["pairs"]] == [
+        ("figure", LATIN_LINE[1]), ("line", "தமிழ்"), ("line", "தமிழ்"), ("line", LATIN_LINE[1])]
+    assert encoded == []
+    assert [p["image"] for p in row["pairs"]] == [p["image"] for p in page["pairs"]]
 
 
 @pytest.mark.parametrize(("model", "tokens", "guards", "page", "refused"), [
