@@ -56,6 +56,10 @@ def load(auto_class: Any, model: str, what: str, **kwargs: Any) -> Any:
         hint = "" if os.path.isdir(model) else (
             " (not a local folder; a hub id must already be in the Hugging Face cache: nothing is downloaded)")
         raise UsageError(f"cannot load {what} {model!r}{hint}: {str(exc).splitlines()[0]}") from exc
+    except (ImportError, AttributeError) as exc:  # a processor whose optional package is missing (torchvision)
+        raise MissingDependencyError(f"cannot load {what} {model!r}: it needs a package this environment lacks "
+                                     f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                                     "Qwen-VL processors need torchvision") from exc
 
 
 def load_model(auto_model: Any, auto_processor: Any, model: str, what: str, device: Device) -> tuple[Any, Any, str]:

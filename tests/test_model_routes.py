@@ -20,7 +20,7 @@ from actors.records import batch_table
 from configs.model import OcrOptions, PairOptions, RunConfig, load_config
 from flows.run.preflight import check_models
 from flows.run.stages import build_stages
-from ocr_models.lontar_errors import UsageError
+from ocr_models.lontar_errors import MissingDependencyError, UsageError
 from ocr_models.types import PageImage
 from tests.conftest import run_cli
 from tests.tiny_models import tiny_captioner, tiny_chat_reader, tiny_line_reader
@@ -204,6 +204,18 @@ def test_a_missing_model_is_a_usage_error_before_any_work(tmp_path):
                                                           "model": str(tmp_path / "no-such-model")}}})
     with pytest.raises(UsageError, match=r"cannot load recognizer model config .*no-such-model.*: no such folder"):
         check_models(config)
+
+
+def test_a_processor_missing_an_optional_package_says_which():
+    from ocr_models import hf_loading
+
+    class NeedsTorchvision:  # what AutoProcessor raises for a Qwen2-VL folder without torchvision installed
+        @staticmethod
+        def from_pretrained(*args, **kwargs):
+            raise AttributeError("type object 'VIDEO_PROCESSOR_MAPPING' has no attribute '_extra_content'")
+
+    with pytest.raises(MissingDependencyError, match=r"needs a package this environment lacks.*torchvision"):
+        hf_loading.load(NeedsTorchvision, "/models/olmOCR", "recognizer processor")
 
 
 def test_the_recognizer_pool_asks_for_gpus_only_on_a_cluster_that_has_them():
