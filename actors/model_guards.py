@@ -18,17 +18,17 @@ MIN_INK_SHARE = 0.002  # a crop with less of its pixels in ink than this is blan
 MAX_UNIT = 120  # longest piece of text a loop is looked for as repeating (a line of print)
 
 
-def refusal(text: str, tesseract_text: str, crop: PageImage, line_boxes: Sequence[BBox], script: str,
+def refusal(text: str, tesseract_text: str, crops: Sequence[PageImage], line_boxes: Sequence[BBox], script: str,
             options: OcrOptions) -> str | None:
-    """Why the model's reading `text` of a region (or line) is refused, or None to keep it. `tesseract_text`:
-    Tesseract's reading of the same crop; `line_boxes`: the lines Tesseract found there; `script`: the
-    region's script (ISO 15924)."""
+    """Why the model's reading `text` of a region is refused, or None to keep it. `tesseract_text`:
+    Tesseract's reading of the region; `crops`: what the model read (the region, or each of its lines);
+    `line_boxes`: the lines Tesseract found there; `script`: the region's script (ISO 15924)."""
     if not text.strip():
         return "empty" if tesseract_text.strip() else None
     letters = letter_counts(text)
     if not letters and letter_counts(tesseract_text):  # digits or signs only, where Tesseract read words
         return "empty"
-    if is_blank(crop):
+    if all(is_blank(crop) for crop in crops):
         return "blank"
     if loops(text, tesseract_text, options.guard_repeats):
         return "repetition"

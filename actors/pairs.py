@@ -196,6 +196,11 @@ def crops_of(pairs: list[Row] | None) -> Cut:
     return {p["pair_id"]: (p["image"], p["width"], p["height"]) for p in pairs or () if p.get("image") is not None}
 
 
+def line_crop(line: BBox, width: int, height: int) -> BBox:
+    """A text line's crop: its box with a margin of 0.15 of its height (2 px at least), within the page."""
+    return pad(line, max(2, round(0.15 * (line[3] - line[1]))), width, height)
+
+
 def line_pairs(page: Row, grey: Image.Image, regions: list[ReadRegion], options: PairOptions,
                cut: Cut | None = None) -> list[Row]:
     """One pair per text line read with at least `line_min_confidence`: the line's crop and its text."""
@@ -204,8 +209,7 @@ def line_pairs(page: Row, grey: Image.Image, regions: list[ReadRegion], options:
         for line in read.lines:
             if line.confidence < options.line_min_confidence or len(line.text.replace(" ", "")) < 2:
                 continue
-            margin = max(2, round(0.15 * (line.bbox[3] - line.bbox[1])))
-            box = pad(line.bbox, margin, grey.width, grey.height)
+            box = line_crop(line.bbox, grey.width, grey.height)
             identity = pair_id(page["page_id"], "line", box)
             data, width, height = (cut or {}).get(identity) or encode(grey, box, "png")
             pairs.append({"pair_id": identity, "kind": "line", "bbox": list(box),

@@ -19,11 +19,12 @@ from PIL import Image
 
 from actors.base import Row, Stage
 from actors.model_guards import refusal
+from actors.ocr import REGION_PAD_IN
 from actors.page_image import ASSUMED_DPI, open_image
 from actors.page_text import letter_weighted, read_by, read_regions, region_fields
-from actors.pairs import ReadRegion, crops_of, make_pairs
+from actors.pairs import ReadRegion, crops_of, line_crop, make_pairs
 from actors.records import line_fields
-from configs.model import DEFAULT_ROUTE, OcrOptions, PairOptions
+from configs.model import OcrOptions, PairOptions
 from ocr_models.base import CropRecognizer
 from ocr_models.geometry.boxes import pad
 from ocr_models.lontar_errors import EngineError
@@ -32,8 +33,6 @@ from ocr_models.scripts import BY_CODE
 from ocr_models.types import OcrLine, OcrPage, PageImage
 
 log = logging.getLogger(__name__)
-REGION_PAD_IN = 0.08  # as the OCR stage reads region crops: vowel signs above and below need a margin
-LINE_PAD = 0.15  # of a line's height, around a line crop (as line pairs are cut)
 
 
 @dataclass
@@ -57,21 +56,19 @@ class RecognizeStage(Stage):
     def __init__(self, routing: OcrOptions, pairs: PairOptions | None = None) -> None:
         self.routing = routing
         self.pairs = pairs or PairOptions()
-        self.routes = {code: route.model_dump_json() for code, route in routing.model_routes().items()}
-        self.recognizers: dict[str, CropRecognizer] = {}
+        self.recognizers: dict[str, CropRecognizer] = {}  # by the route's options as JSON: one per model
 
     def setup(self) -> None:
         """Load every routed model once (a route's failure to load shows when the actor starts)."""
-        for code, route in self.routing.model_routes().items():
-            key = self.routes[code]
+        for route in self.routing.model_routes().values():
+            key = route.model_dump_json()
             if key not in self.recognizers:
                 self.recognizers[key] = make_recognizer(route)
 
     def route(self, script: str | None) -> str | None:
         """Which recognizer reads `script`'s regions again (its options as JSON); None: Tesseract's stand."""
-        if script is None or self.routing.model_route(script) is None:
-            return None
-        return self.routes[script] if script in self.routes else self.routes[DEFAULT_ROUTE]
+        route = self.routing.model_route(script)
+        return route.model_dump_json() if route is not None else None
 
     def wants(self, batch: pa.Table) -> bool:
         """Whether a page of the batch has a text region in a routed script (asked of the Arrow columns)."""
@@ -128,8 +125,7 @@ class RecognizeStage(Stage):
         if self.recognizers[key].unit == "region":
             boxes = [pad(region.region.bbox, round(REGION_PAD_IN * dpi), picture.width, picture.height)]
         else:
-            boxes = [pad(line.bbox, max(2, round(LINE_PAD * (line.bbox[3] - line.bbox[1]))), picture.width,
-                         picture.height) for line in region.lines]
+            boxes = [line_crop(line.bbox, picture.width, picture.height) for line in region.lines]
         return [PageImage(np.asarray(picture.crop(box)), dpi) for box in boxes]
 
     def read(self, jobs: list[Job]) -> None:
@@ -157,8 +153,7 @@ class RecognizeStage(Stage):
         recognizer = self.recognizers[job.route]
         lines, positioned = placed(region, job.readings, recognizer.unit)
         text = "\n".join(line.text for line in lines)
-        crop = job.crops[0] if recognizer.unit == "region" else _stacked(job.crops)
-        region.guard = refusal(text, region.text or "", crop, [line.bbox for line in region.lines],
+        region.guard = refusal(text, region.text or "", job.crops, [line.bbox for line in region.lines],
                                region.script or "", self.routing)
         if region.guard is not None:
             return
@@ -213,11 +208,3 @@ def _replace_lines(lines: list[OcrLine], kept: list[Job]) -> list[OcrLine]:
     firsts = {id(job.old_lines[0]): job.region.lines for job in kept if job.old_lines}
     return [new for line in lines
             for new in firsts.get(id(line), [] if id(line) in dropped else [line])]
-
-
-def _stacked(crops: list[PageImage]) -> PageImage:
-    """Line crops one above the other (for the blank test of a line model's region)."""
-    width = max(crop.width for crop in crops)
-    grey = [crop.pixels.mean(axis=2) if crop.pixels.ndim == 3 else crop.pixels for crop in crops]
-    rows = [np.pad(g, ((0, 0), (0, width - g.shape[1])), constant_values=255) for g in grey]
-    return PageImage(np.vstack(rows).astype(np.uint8), crops[0].dpi)

@@ -73,7 +73,7 @@ def main() -> None:
         for name, text, crop in (("truth", page.truth, image), ("loop", loop(page.truth), image),
                                  ("other script", other, image), ("empty", "", image),
                                  ("blank", page.truth, blank)):
-            verdict = refusal(text, reading.text, crop, boxes, page.script, options)
+            verdict = refusal(text, reading.text, [crop], boxes, page.script, options)
             said[(page.script, name)][verdict or "passed"] += 1
         room = sum((x1 - x0) / max(1, y1 - y0) for x0, y0, x1, y1 in boxes) * options.guard_chars_per_line_height
         room_ratio[page.script].append(room / max(1, len("".join(page.truth.split()))))

@@ -173,10 +173,10 @@ def test_a_reading_of_digits_is_judged_too():
     inked = PageImage(np.asarray(Image.open(io.BytesIO(page_image())).crop(TAMIL_BOX)), 300)
     boxes = [box for box, _ in TAMIL_LINES]
     judge = OcrOptions()
-    assert refusal("", "35", inked, boxes, "Taml", judge) == "empty"  # the page number would be lost
-    assert refusal("", "", inked, boxes, "Taml", judge) is None
-    assert refusal("35", "35", inked, boxes, "Taml", judge) is None
-    assert refusal("1 " * 12, "12", inked, boxes, "Taml", judge) == "repetition"  # a loop of digits
+    assert refusal("", "35", [inked], boxes, "Taml", judge) == "empty"  # the page number would be lost
+    assert refusal("", "", [inked], boxes, "Taml", judge) is None
+    assert refusal("35", "35", [inked], boxes, "Taml", judge) is None
+    assert refusal("1 " * 12, "12", [inked], boxes, "Taml", judge) == "repetition"  # a loop of digits
 
 
 def test_pages_without_a_routed_script_pass_through_undecoded(models):
