@@ -210,10 +210,13 @@ def test_the_prefect_ui_shows_a_queued_batch_on_its_runs_page_and_the_batch_depl
             time.sleep(3)
         # a desktop window: in the default 800 x 600 the UI lays the runs list out for a phone, and leaves it out
         ui = api_url.removesuffix("/api")
-        page = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
-                               "--window-size=1400,1000", "--virtual-time-budget=20000", f"{ui}/runs"],
-                              capture_output=True, text=True, timeout=180)
-        assert page.returncode == 0, page.stderr[-2000:]
+        for _ in range(3):  # on a loaded machine the app's first render can miss the time budget: load it again
+            page = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                                   "--window-size=1400,1000", "--virtual-time-budget=20000", f"{ui}/runs"],
+                                  capture_output=True, text=True, timeout=180)
+            assert page.returncode == 0, page.stderr[-2000:]
+            if batch in page.stdout:
+                break
         assert batch in page.stdout and "Queued" in page.stdout
     finally:
         lontar(served, "queue", "cancel", batch)
