@@ -99,11 +99,10 @@ def judge(page: pymupdf.Page, text: str, options: IngestOptions, tesseract: Tess
         return "legacy_font"
     if garbled(text):
         return "garbled"
-    if dominant_script(text)[0] == "Latn" and options.glyph_trial_below > 0:
-        guess = language_id().identify(text, "Latn")
-        if (guess.confidence or 0.0) < options.glyph_trial_below and \
-                glyph_agreement(page, tesseract) < options.min_glyph_agreement:
-            return "glyph_mismatch"
+    if dominant_script(text)[0] == "Latn" and options.glyph_trial_below > 0 and \
+            language_id().fasttext_confidence(text, "Latn") < options.glyph_trial_below and \
+            glyph_agreement(page, tesseract) < options.min_glyph_agreement:
+        return "glyph_mismatch"
     return "text_layer"
 
 

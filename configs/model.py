@@ -61,7 +61,7 @@ class IngestOptions(_Options):
     max_private_use_share: float = Field(
         0.01, ge=0, le=1, description="Share of private-use code points above which a text layer is not used.")
     glyph_trial_below: float = Field(
-        0.5, ge=0, le=1, description="A Latin text layer whose language the language model names with less "
+        0.5, ge=0, le=1, description="A Latin text layer whose language fastText (alone) names with less "
                                      "confidence than this has its longest lines read by Tesseract from the "
                                      "page to compare (0: never). English layers score 0.31-0.95, Kruti Dev and "
                                      "Bamini gibberish 0.12-0.29 (docs/accuracy.md, \"Text layers\").")
