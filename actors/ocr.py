@@ -103,7 +103,7 @@ class OcrStage(Stage):
             regions = page_regions(grey, detected, engine.line_boxes)
         script = BY_CODE[guess.script] if guess.script else None
         if page is not None and script is not None and runs_columns_together(page.lines, regions):
-            page = self.read_by_region(grey, regions, script, engine)
+            page = self.read_by_region(grey, regions, script, engine, tuple(page.model.split("+")))
         read = assign_lines(regions, page.lines if page else [], script, page.model if page else None)
         if page is not None and script is not None:
             page = self.read_foreign_regions(grey, read, page, script, engine)
@@ -116,13 +116,13 @@ class OcrStage(Stage):
         row["pairs"] = make_pairs(row, picture, read, self.pairs)
         return row
 
-    def read_by_region(self, grey: PageImage, regions: list[Region], script: Script, engine: OcrEngine
-                       ) -> OcrPage:
-        """The page read text region by text region, in reading order: for a page whose columns Tesseract ran
-        together. One more reading of the page."""
+    def read_by_region(self, grey: PageImage, regions: list[Region], script: Script, engine: OcrEngine,
+                       languages: tuple[str, ...]) -> OcrPage:
+        """The page read text region by text region, in reading order, with the model (`languages`) that read
+        it whole: for a page whose columns Tesseract ran together. One more reading of the page."""
         textual = [r for r in regions if r.kind != "figure"]
         parts = [part for index in reading_order(textual)
-                 if (part := self.read_crop(grey, textual[index].bbox, script, engine)).text]
+                 if (part := self.read_crop(grey, textual[index].bbox, script, engine, languages)).text]
         if not parts:
             return OcrPage("", 0.0, engine.model_for(script))
         lines = [line for part in parts for line in part.lines]
@@ -131,11 +131,14 @@ class OcrStage(Stage):
         return OcrPage("\n".join(part.text for part in parts), letter_weighted(lines), parts[0].model,
                        lines, round(evidence, 2))
 
-    def read_crop(self, grey: PageImage, box: BBox, script: Script, engine: OcrEngine) -> OcrPage:
-        """One region read on its own, with a margin (tight crops mangle vowel signs), its lines in page pixels."""
+    def read_crop(self, grey: PageImage, box: BBox, script: Script, engine: OcrEngine,
+                  languages: tuple[str, ...] | None = None) -> OcrPage:
+        """One region read on its own, with a margin (tight crops mangle vowel signs), its lines in page pixels;
+        with `languages`, else the script's hinted languages."""
         margin = round(REGION_PAD_IN * grey.dpi)
         x0, y0, _, _ = pad(box, margin, grey.width, grey.height)
-        part = engine.recognize(crop(grey, box, margin), script, self.hints.get(script.code, ()))
+        chosen = languages if languages is not None else tuple(self.hints.get(script.code, ()))
+        part = engine.recognize(crop(grey, box, margin), script, chosen)
         return replace(part, lines=[line.shifted(x0, y0) for line in part.lines])
 
     def read_foreign_regions(self, grey: PageImage, read: list[ReadRegion], page: OcrPage, script: Script,
