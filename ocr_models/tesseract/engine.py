@@ -63,7 +63,7 @@ class TesseractOptions(BaseModel):
                     "its text as that model's language with `try_first_confidence`, else it is read again "
                     "with the script's model. Real English receipts: `eng` reads them at CER 0.280 in 8.9 s, "
                     "eng+vie at 0.288 in 14.2 s; Vietnamese read with `eng` is named Vietnamese and read again "
-                    "(docs/accuracy.md, \"Latin pages\").")
+                    "(docs/accuracy.md, \"Real scans\").")
     try_first_confidence: float = Field(
         0.5, ge=0, le=1, description="Language confidence at which a `try_first` reading is kept.")
     reread_below_confidence: float = Field(
@@ -118,6 +118,8 @@ class TesseractEngine:
                                          "(apt-get install tesseract-ocr, or set tesseract.tessdata_dir)")
         self._apis = tess.TesseractApis(tessdata)
         self.steps = Steps()  # what the engine did since the stage last took them: calls and CPU seconds
+        if self.options.try_first:  # the models that judge a try_first reading load with the engine (~2 s),
+            _ = language_id().naive_bayes  # a fixed cost of the worker, not of its first Latin page
 
     def version(self) -> str:
         return tess.version()
