@@ -148,7 +148,8 @@ def layer_lines(page: pymupdf.Page, dpi: float) -> list[OcrLine]:
 @cache
 def _engine(options_json: str) -> TesseractEngine:
     """The trial's Tesseract, loaded once a process (with the run's `tesseract.*` options)."""
-    return TesseractEngine(TesseractOptions.model_validate_json(options_json) if options_json else None)
+    options = TesseractOptions.model_validate_json(options_json) if options_json else TesseractOptions()
+    return TesseractEngine(options.model_copy(update={"try_first": {}}))  # it reads lines: no first model
 
 
 def _pixels(pixmap: pymupdf.Pixmap) -> np.ndarray:

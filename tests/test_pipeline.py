@@ -54,3 +54,11 @@ def test_a_stream_of_text_layer_units_runs_ingest_alone_at_its_own_share():
     assert (ingest.num_cpus, stages) == (1.0, [])
     ingest, _ = build_stages(load_config(**{"ray.text_ingest_cpus_per_task": 0.5}), {"CPU": 2.0}, text_only=True)
     assert ingest.num_cpus == 0.5
+
+
+def test_the_ocr_stage_tries_a_first_model_only_for_scripts_the_run_can_meet():
+    """Latin is read with `eng` first by default; a Kannada-only run loads no language models for it."""
+    ocr = build_stages(load_config(), {"CPU": 2.0})[1][-1]
+    assert ocr.name == "ocr" and ocr.options.try_first == {"Latn": "eng"}
+    kannada = build_stages(load_config(langs=["kan"]), {"CPU": 2.0})[1][-1]
+    assert kannada.options.try_first == {}

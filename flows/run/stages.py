@@ -47,8 +47,11 @@ def build_stages(config: RunConfig, resources: dict, text_only: bool = False) ->
         caption = CaptionStage(config.caption)
         _share(caption, ray.caption_cpus_per_actor, ray.max_caption_actors, gpus, ray.gpus_per_model_actor)
         after.append(caption)
-    ocr = OcrStage(config.tesseract, config.candidate_scripts(),
-                   {code: config.hinted_languages(code) for code in config.candidate_scripts()}, config.pairs,
+    scripts = config.candidate_scripts()
+    # a script the run cannot meet needs no first model (nor the language models that judge its readings)
+    tesseract = config.tesseract.model_copy(
+        update={"try_first": {code: m for code, m in config.tesseract.try_first.items() if code in scripts}})
+    ocr = OcrStage(tesseract, scripts, {code: config.hinted_languages(code) for code in scripts}, config.pairs,
                    config.limits)
     ocr.num_cpus, ocr.num_gpus = ray.ocr_cpus_per_actor, 0.0
     # each pool may grow to its max_actors, every actor holding its CPUs: they must all fit beside OCR
