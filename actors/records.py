@@ -99,9 +99,11 @@ class Column:
 
 LANGUAGE_COLUMNS: tuple[Column, ...] = (
     Column("language", pa.string(), "Language of `text`, ISO 639-3 (`hin`, `mar`, `san`, `eng`, ...): fastText "
-           "lid.176 asked only about the languages written in `script` (docs/schema.md, \"Languages\"); null when "
-           "`text` has no letters. Pairs in their page's script take the page's language."),
-    Column("language_confidence", pa.float32(), "The model's probability of `language`, 0-1."),
+           "lid.176 pooled with py3langid, asked only about the languages written in `script` (docs/schema.md, "
+           "\"Languages\"); null when `text` has no letters. Pairs in their page's script take the page's "
+           "language."),
+    Column("language_confidence", pa.float32(), "The probability of `language`, 0-1 (for a text of several "
+           "languages: the share of its surely named lines' letters in it)."),
     Column("language_runner_up", pa.string(), "The next most likely language written in `script`."),
 )
 
