@@ -17,7 +17,6 @@ from typing import Any
 from ocr_models.lontar_errors import MissingDependencyError
 from ocr_models.scripts import LANGUAGES_BY_SCRIPT
 
-MODEL_ID = "fasttext-lid.176.ftz+py3langid-0.4"
 # lid.176's and py3langid's labels (ISO 639-1 where there is one) as ISO 639-3, for the languages of LANGUAGES_BY_SCRIPT
 LABELS = {
     "en": "eng", "vi": "vie", "id": "ind", "ms": "msa", "tl": "tgl", "jv": "jav", "su": "sun", "ceb": "ceb",
