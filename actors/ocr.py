@@ -132,13 +132,14 @@ class OcrStage(Stage):
                        lines, round(evidence, 2))
 
     def read_crop(self, grey: PageImage, box: BBox, script: Script, engine: OcrEngine,
-                  languages: tuple[str, ...] | None = None) -> OcrPage:
+                  languages: tuple[str, ...] | None = None, once: bool = False) -> OcrPage:
         """One region read on its own, with a margin (tight crops mangle vowel signs), its lines in page pixels;
-        with `languages`, else the script's hinted languages."""
+        with `languages`, else the script's hinted languages; `once`: a single trial reading (`read_once`)."""
         margin = round(REGION_PAD_IN * grey.dpi)
         x0, y0, _, _ = pad(box, margin, grey.width, grey.height)
         chosen = languages if languages is not None else tuple(self.hints.get(script.code, ()))
-        part = engine.recognize(crop(grey, box, margin), script, chosen)
+        image = crop(grey, box, margin)
+        part = engine.read_once(image, script, chosen) if once else engine.recognize(image, script, chosen)
         return replace(part, lines=[line.shifted(x0, y0) for line in part.lines])
 
     def read_foreign_regions(self, grey: PageImage, read: list[ReadRegion], page: OcrPage, script: Script,
@@ -155,7 +156,7 @@ class OcrStage(Stage):
             if region.region.kind in BODY_KINDS or region.region.kind == "figure" or not region.lines \
                     or (region.confidence or 0.0) >= FOREIGN_BELOW:
                 continue
-            again = self.read_crop(grey, region.region.bbox, latin, engine)
+            again = self.read_crop(grey, region.region.bbox, latin, engine, once=True)
             if not engine.proves(again, latin) or again.confidence <= (region.confidence or 0.0):
                 continue
             replaced.update({id(line): [] for line in region.lines})

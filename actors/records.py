@@ -181,7 +181,8 @@ PAGE_COLUMNS: tuple[Column, ...] = (
     Column("ocr_seconds", pa.float32(), "Wall time the OCR stage spent on the page (detection included)."),
     Column("ocr_steps", pa.list_(STEP_TYPE), "What the OCR stage did on the page, step by step: `osd`, "
            "`find_lines`, `trial` (a candidate script's model reading the trial lines), `read` (the whole-page "
-           "reading), `reread`, `missed_lines`, `other` (layout clean-up, pairs, decoding); each with its calls "
+           "reading), `reread`, `missed_lines`, `foreign` (a caption, table or header tried in Latin), `other` "
+           "(layout clean-up, pairs, decoding); each with its calls "
            "and CPU seconds, which add up to the page's OCR CPU time. Null for text layers."),
     *QUALITY_COLUMNS,
     Column("near_duplicate_of", pa.string(), "The `page_id` of the earliest page in the dataset whose text this "

@@ -70,6 +70,11 @@ class Recognizer(Protocol):
         it left out are looked for within `areas` (the text regions), else the whole image."""
         ...
 
+    def read_once(self, image: PageImage, script: Script, languages: Sequence[str] = ()) -> OcrPage:
+        """One reading of `image` (a region) to see whether it is in `script` (`languages` of it): no re-reading,
+        no search for left-out lines. Its cost is bounded by one reading of the region."""
+        ...
+
     def model_for(self, script: Script, languages: Sequence[str] = ()) -> str:
         """The model that reads `script` (with `languages`), as rows name it (`lang`)."""
         ...

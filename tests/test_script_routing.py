@@ -140,6 +140,24 @@ def test_a_reading_by_the_wrong_scripts_model_is_given_a_low_confidence_and_prov
         assert reading.confidence < 0.3 and not engine.proves(reading, BY_CODE[wrong]), wrong
 
 
+def test_a_region_tried_in_another_script_costs_one_reading(engine):
+    """A caption or table the page's model read poorly is tried in Latin with `read_once`: one reading with the
+    first model, no re-reading as a block and no search for left-out lines, however badly it reads (a Sanskrit
+    page's body tried in Latin cost three readings before); a second, with the script's own model, only when
+    the first proves Latin but is not English (a Vietnamese caption)."""
+    latin = BY_CODE["Latn"]
+    for lang, model, readings in (("hin", "eng", 1), ("eng", "eng", 1), ("vie", "eng+vie", 2)):
+        page = render_page(lang, seed=112)
+        engine.steps.take()
+        reading = engine.read_once(PageImage(np.asarray(page.image), 300), latin)
+        taken = {step["step"]: step["calls"] for step in engine.steps.take()}
+        assert taken == {"foreign": readings} and reading.model == model, lang
+        if lang == "hin":
+            assert not engine.proves(reading, latin)
+        else:
+            assert cer(page.text, reading.text) <= REQUIRED[lang], lang
+
+
 def test_osd_calling_a_latin_page_cyrillic_proposes_latin():
     assert script_for_osd_label("Cyrillic") is BY_CODE["Latn"]
 
