@@ -12,7 +12,8 @@ In one run on one machine:
 1. the limit and the accuracy oracle: `tesseract PAGE - -l <lang>` per page, OMP_THREAD_LIMIT=1, one process
    per core (the CPU seconds of each process are its own, from wait4);
 2. `lontar run` on the same pages with no hint (symlinks in a work folder), all cores;
-3. per page and per script: CER and order-free word error of both (flows/dataset/evaluate.py's normalisation),
+3. per page and per script: CER and order-free word error of both (flows/dataset/evaluate.py's normalisation;
+   without case where the transcription is in capitals only, a convention: SROIE's receipts),
    whether Lontar named the script right, OCR CPU seconds of both, and the steps Lontar ran on the page with
    their seconds (the `ocr_steps` column);
 4. the calibration of `ocr_confidence`: pages binned by it, the mean of (1 - CER) in each bin;
@@ -58,8 +59,18 @@ class Page:
     cli_cpu: float = 0.0
     row: dict = field(default_factory=dict)
 
+    @property
+    def capitals_only(self) -> bool:
+        """A transcription in capitals only (SROIE's receipts: the paper is in mixed case) is a convention,
+        not what the paper says: readings are compared with it without case."""
+        return any(c.isupper() for c in self.truth) and not any(c.islower() for c in self.truth)
+
+    def compared(self, text: str) -> tuple[str, str]:
+        """(transcription, reading) as they are compared."""
+        return (self.truth.casefold(), text.casefold()) if self.capitals_only else (self.truth, text)
+
     def scores(self, text: str) -> tuple[float, float, int]:
-        edits, chars, _, _, matched, read = score_page(self.truth, text)
+        edits, chars, _, _, matched, read = score_page(*self.compared(text))
         words = len(self.truth.split())
         f1 = 2 * matched / max(1, words + read)
         return edits / max(1, chars), 1 - f1, chars
@@ -148,7 +159,7 @@ def pooled(pages: list[Page], text: str) -> tuple[float, float]:
     """(pooled CER, pooled order-free word error) of `pages` read as `text` ('lontar' or 'cli')."""
     edits = chars = matched = both = 0
     for p in pages:
-        e, n, _, words, m, read = score_page(p.truth, p.row.get("text") or "" if text == "lontar" else p.cli_text)
+        e, n, _, words, m, read = score_page(*p.compared(p.row.get("text") or "" if text == "lontar" else p.cli_text))
         edits, chars, matched, both = edits + e, chars + n, matched + m, both + words + read
     return edits / max(1, chars), 1 - 2 * matched / max(1, both)
 
@@ -192,7 +203,8 @@ def main() -> None:
     args = parser.parse_args()
     pages = load(args.scans, set(args.only.split(",")) if args.only else set())
     cores = os.cpu_count() or 1
-    print(f"{len(pages)} real pages from {args.scans}, {cores} cores")
+    print(f"{len(pages)} real pages from {args.scans}, {cores} cores; "
+          f"{sum(p.capitals_only for p in pages)} transcribed in capitals only are compared without case")
     started = time.monotonic()
     with ThreadPoolExecutor(cores) as pool:
         list(pool.map(tesseract, pages))
