@@ -31,7 +31,9 @@ def embedded_prefect_tuned() -> contextlib.AbstractContextManager:
     """With no Prefect server configured, the flow runs against an embedded one that dies with this process,
     so flow-run heartbeats (for finding crashed runs later) have no reader; their thread also holds every
     flow's end for up to a second. Off for such runs; a served or remote Prefect keeps them."""
-    if os.environ.get("PREFECT_API_URL"):
+    from flows.run.prefect_server import is_embedded
+
+    if not is_embedded():
         return contextlib.nullcontext()
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -56,23 +57,24 @@ def run(inputs: tuple[str, ...], out: str, langs: str | None, config_file: str |
                     else BarReporter() if progress else LogReporter(config.progress_every))
         import psutil
 
-        from flows.run import log_capture
-        from flows.run.digitize import digitize, new_run_id
-        from flows.run.report import summary_lines
+        from flows.run import log_capture, prefect_server
+        from flows.run.report import new_run_id, summary_lines
 
         verbose = logging.getLogger().level <= logging.DEBUG
-        environment.quiet_libraries(verbose)  # Prefect set its levels on import
         run_id = new_run_id()
         launched_at = psutil.Process().create_time()
-        with environment.embedded_prefect_tuned():
-            if verbose:  # everything on the terminal, as it comes
+        with (contextlib.nullcontext() if verbose else log_capture.library_output_captured(run_id)) as capture, \
+                prefect_server.embedded_server() as server:
+            from flows.run.digitize import digitize  # Lontar's and Prefect's imports while the server starts
+
+            environment.quiet_libraries(verbose)  # Prefect set its levels on import
+            if server is not None:
+                server.wait_ready()
+            with environment.embedded_prefect_tuned():
                 result = digitize(list(inputs), out, config, run_id=run_id, reporter=reporter,
-                                  launched_at=launched_at)
-            else:
-                with log_capture.library_output_captured(run_id) as capture:
-                    result = digitize(list(inputs), out, config, run_id=run_id, reporter=reporter, run_log=True,
-                                      launched_at=launched_at)
-                log_capture.keep(capture, out, result["log_path"])
+                                  run_log=capture is not None, launched_at=launched_at)
+        if capture is not None:
+            log_capture.keep(capture, out, result["log_path"])
     for line in summary_lines(result):
         click.echo(line)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,10 +34,6 @@ log = logging.getLogger(__name__)
 # A stream of its own costs text-layer pages about 2 s to start and saves them about 11 ms a page against
 # passing the model stages (85.7 against 45.7 pages/s on 2 cores): worth it from about 200 pages.
 TEXT_STREAM_MIN_PAGES = 200
-
-
-def new_run_id() -> str:
-    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
 
 
 def retry_if_transient(task, task_run, state) -> bool:
@@ -130,7 +125,7 @@ def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None 
     `launched_at`: when the calling process started (epoch seconds); the report's `launch_s` is the time from
     then to this flow's first step (interpreter, imports, Prefect's server).
     """
-    run_id = run_id or new_run_id()
+    run_id = run_id or report.new_run_id()
     reporter = reporter or LogReporter(config.progress_every)
     timings: dict[str, float] = {}
     if launched_at is not None:

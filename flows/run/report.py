@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import platform
+import secrets
 from collections import Counter
+from datetime import UTC, datetime
 from importlib import metadata
 
 from actors.writer import UnitStats
 from flows.run.planning import Plan
 
 VERSIONED = ("lontar", "ray", "prefect", "pymupdf", "pyarrow", "tesserocr", "pillow")
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
 
 
 def versions(tesseract: str) -> dict[str, str]:
