@@ -71,8 +71,9 @@ class Recognizer(Protocol):
         ...
 
     def read_once(self, image: PageImage, script: Script, languages: Sequence[str] = ()) -> OcrPage:
-        """One reading of `image` (a region) to see whether it is in `script` (`languages` of it): no re-reading,
-        no search for left-out lines. Its cost is bounded by one reading of the region."""
+        """One reading of `image` (a region) to see whether it is in `script` (`languages` of it): no block
+        re-reading, no search for left-out lines; a second reading only where the first proves the script but
+        was made with a model for another of its languages."""
         ...
 
     def model_for(self, script: Script, languages: Sequence[str] = ()) -> str:

@@ -78,7 +78,8 @@ class TesseractOptions(BaseModel):
     osd_characters: int = Field(
         20, ge=1, description="Characters OSD classifies before it may stop (Tesseract's `min_characters_to_try`; "
                               "it stops by 5 x this): its own default, 50, costs twice the CPU (17.7 against "
-                              "9.9 s on the 51 real scans) and named one page fewer right (docs/accuracy.md).")
+                              "9.9 s on the 51 real scans) for one more page named right by OSD alone; the "
+                              "reading proves or overturns OSD, and names all 51 either way (docs/accuracy.md).")
     osd_margin: float = Field(
         0.02, ge=0, description="Calibrated trial score by which another script (or another orientation) must "
                                "beat OSD's proposal (or the page as scanned) to be chosen instead.")
@@ -100,6 +101,10 @@ class TesseractOptions(BaseModel):
 
     def model_for(self, script: Script, languages: Sequence[str] = ()) -> str:
         return "+".join(languages) if languages else self.models.get(script.code, script.model)
+
+    def psm_for(self, script: Script) -> int:
+        """The page segmentation mode for whole pages (and regions) of `script`."""
+        return self.psm_by_script.get(script.code, self.page_segmentation_mode)
 
     def first_model(self, script: Script, languages: Sequence[str] = ()) -> str | None:
         """The model to try before the script's own (`try_first`), if any."""
@@ -140,7 +145,7 @@ class TesseractEngine:
         estimate the share of characters read right (`estimated_accuracy`); `evidence` says how surely the
         text is in `script`."""
         model = self.options.model_for(script, languages)
-        psm = self.options.psm_by_script.get(script.code, self.options.page_segmentation_mode)
+        psm = self.options.psm_for(script)
         first = self.options.first_model(script, languages)
         with self.steps.timed(READ):
             page = self._read(image, first or model, psm, script)
@@ -172,7 +177,7 @@ class TesseractEngine:
         but is not named in that model's language is read again with the script's own (an English model's
         guess at a Vietnamese caption); nothing else: no block re-reading, no left-out lines (a region in
         another script would pay each of them: 3 readings of a Sanskrit page's body tried in Latin)."""
-        psm = self.options.psm_by_script.get(script.code, self.options.page_segmentation_mode)
+        psm = self.options.psm_for(script)
         first, model = self.options.first_model(script, languages), self.options.model_for(script, languages)
         with self.steps.timed(FOREIGN):
             page = self._read(image, first or model, psm, script)
@@ -192,7 +197,7 @@ class TesseractEngine:
 
     def orders_lines(self, script: Script) -> bool:
         """Sparse-text mode (Myanmar, Khmer, Gurmukhi) has no reading order of its own."""
-        return self.options.psm_by_script.get(script.code, self.options.page_segmentation_mode) != PSM_SPARSE_TEXT
+        return self.options.psm_for(script) != PSM_SPARSE_TEXT
 
     def certainty(self, page: OcrPage, script: Script) -> float:
         """The reading's evidence placed between the script's model's floor and typical level, 0-1."""
