@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from real_scans import BINS, DEFAULT_SCANS, Page, load
 
 from ocr_models.scripts import BY_CODE
-from ocr_models.tesseract.engine import ACCURACY_KNOTS, TesseractEngine, TesseractOptions, evidence_level
+from ocr_models.tesseract.engine import TesseractEngine, TesseractOptions
+from ocr_models.tesseract.evidence import ACCURACY_KNOTS, evidence_level, on_knots
 from ocr_models.types import PageImage
 
 WRONG = {"Knda": "Telu", "Deva": "Beng", "Latn": "Mymr", "Taml": "Mlym", "Telu": "Knda", "Beng": "Deva"}
@@ -66,15 +67,6 @@ def readings(page: Page) -> list[tuple[float, float, str]]:
         read = _engine.recognize(PageImage(np.asarray(image), 300 * scale, scale != 1.0), script)
         out.append((evidence_level(read.evidence, script), 1 - page.scores(read.text)[0], kind))
     return out
-
-
-def estimate(knots: tuple[tuple[float, float], ...], level: float) -> float:
-    if level <= knots[0][0]:
-        return knots[0][1]
-    for (x0, y0), (x1, y1) in itertools.pairwise(knots):
-        if level <= x1:
-            return y0 + (y1 - y0) * (level - x0) / (x1 - x0)
-    return knots[-1][1]
 
 
 def fit(points: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
@@ -129,13 +121,13 @@ def main() -> None:
     for held in sorted({source(p) for p in pages}):
         knots = fit([(x, a) for p in pages if source(p) != held for x, a, _ in read[p.name]])
         print(f"without {held:<10} {knots}")
-        left_out += [(estimate(knots, x), a) for p in pages if source(p) == held for x, a, _ in read[p.name]]
+        left_out += [(on_knots(knots, x), a) for p in pages if source(p) == held for x, a, _ in read[p.name]]
     calibration(left_out, "each source's readings, by knots fitted without that source")
     print(f"\nthe knots in the code: {ACCURACY_KNOTS}")
     for kind in ("as scanned", "at 45%", "at 33%", "wrong script"):
-        pairs = [(estimate(ACCURACY_KNOTS, x), a) for p in pages for x, a, k in read[p.name] if k == kind]
+        pairs = [(on_knots(ACCURACY_KNOTS, x), a) for p in pages for x, a, k in read[p.name] if k == kind]
         calibration(pairs, f"{kind}, by the knots in the code")
-    calibration([(estimate(ACCURACY_KNOTS, x), a) for x, a in points], "all readings, by the knots in the code")
+    calibration([(on_knots(ACCURACY_KNOTS, x), a) for x, a in points], "all readings, by the knots in the code")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ from actors.ocr import OcrStage
 from flows.dataset.metrics import cer
 from flows.synth.text import png_bytes, render_page
 from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT, SCRIPTS, canonical_text, script_for_osd_label
-from ocr_models.tesseract.engine import TesseractEngine, TesseractOptions, _purity_weighted
+from ocr_models.tesseract.engine import TesseractEngine, TesseractOptions
+from ocr_models.tesseract.evidence import purity_weighted
 from ocr_models.tesseract.tesserocr_api import LineText
 from ocr_models.types import PageImage
 
@@ -165,8 +166,8 @@ def test_osd_calling_a_latin_page_cyrillic_proposes_latin():
 def test_a_reading_of_digits_and_brackets_does_not_count_as_the_script():
     junk = LineText("၉၂၆088 [၂၀၀ [၂၉၀၈၂၉ (၂၂ ၉ပ၀08876)1[၅56/[ »_61[61[6", 94.6)  # Myanmar model on Tamil
     real = LineText("மொழி மிகவும் பழமையான மொழிகளில் ஒன்று.", 99.5)
-    assert _purity_weighted(junk, BY_CODE["Mymr"]) < 0.5 * junk.confidence
-    assert _purity_weighted(real, BY_CODE["Taml"]) == pytest.approx(real.confidence)
+    assert purity_weighted(junk, BY_CODE["Mymr"]) < 0.5 * junk.confidence
+    assert purity_weighted(real, BY_CODE["Taml"]) == pytest.approx(real.confidence)
 
 
 @pytest.mark.parametrize(("lang", "degrees"), [("hin", 180), ("mal", 180), ("tam", 90), ("eng", 270), ("ben", 90),

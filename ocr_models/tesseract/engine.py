@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Sequence
 from dataclasses import replace
@@ -15,14 +14,14 @@ from ocr_models.geometry.boxes import crop, rotate
 from ocr_models.geometry.ink import LINE_MIN_IN, halves, ink_bands, lines_run_vertically
 from ocr_models.language_id import language_id
 from ocr_models.lontar_errors import MissingDependencyError
-from ocr_models.scripts import BY_CODE, Script, letter_counts, script_for_osd_label
+from ocr_models.scripts import BY_CODE, Script, script_for_osd_label
 from ocr_models.steps import FIND_LINES, FOREIGN, MISSED_LINES, OSD, READ, REREAD, TRIAL, Steps
 from ocr_models.tesseract import tesserocr_api as tess
+from ocr_models.tesseract.evidence import estimated_accuracy, evidence_level, purity, purity_weighted
 from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, ScriptGuess
 
 DEBIAN_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
 PSM_AUTO, PSM_SINGLE_BLOCK, PSM_SINGLE_LINE, PSM_SPARSE_TEXT, PSM_OSD_ONLY = 3, 6, 7, 11, 0
-MIN_LETTER_SHARE = 0.6  # of a reading's visible characters, below which its trial score is scaled down
 TIE_MARGIN = 0.01  # trial scores this close are a tie, broken by reading more lines
 TIE_LINES = 6
 WORDS_INFORMATIVE = 30  # points between a model's word floor and its typical level for its words to rule it out
@@ -231,10 +230,10 @@ class TesseractEngine:
             # mostly page edges, rules and pictures, which models read as confident letters
             proof = script.words[0] + self.options.proof_margin
             kept = [r for r in read(band, MISSED_LINE_SPLITS)
-                    if r.text.strip() and r.words * _purity(r.text, script) >= proof]
+                    if r.text.strip() and r.words * purity(r.text, script) >= proof]
             if kept:
                 text = " ".join(r.text.strip() for r in kept)
-                words = min(r.words * _purity(r.text, script) for r in kept)
+                words = min(r.words * purity(r.text, script) for r in kept)
                 found.append(OcrLine(text, band, estimated_accuracy(words, script),
                                      tuple(word for r in kept for word in r.word_boxes)))
         return found
@@ -248,8 +247,8 @@ class TesseractEngine:
         api = self._apis.api(model, psm)
         tess.set_image(api, image)
         text, lines, words = tess.recognize(api, self.options.timeout_s)
-        evidence = words * 100 * _purity(text, script)
-        lines = [replace(ln, confidence=estimated_accuracy(ln.confidence * 100 * _purity(ln.text, script), script))
+        evidence = words * 100 * purity(text, script)
+        lines = [replace(ln, confidence=estimated_accuracy(ln.confidence * 100 * purity(ln.text, script), script))
                  for ln in lines]
         return OcrPage(text.strip(), estimated_accuracy(evidence, script), model, lines, round(evidence, 2))
 
@@ -384,8 +383,8 @@ class TesseractEngine:
         read = [r for r in reads if r.text.strip()]
         if not read:
             return 0.0, 0.0
-        letters = sum(_purity_weighted(r, script) for r in read) / len(read) / script.typical_confidence
-        return letters, sum(r.words * _purity(r.text, script) for r in read) / len(read)
+        letters = sum(purity_weighted(r, script) for r in read) / len(read) / script.typical_confidence
+        return letters, sum(r.words * purity(r.text, script) for r in read) / len(read)
 
     def line_boxes(self, image: PageImage) -> list[BBox]:
         """Boxes of the text lines Tesseract's layout analysis finds (sparse-text mode; nothing is read)."""
@@ -412,60 +411,9 @@ class TesseractEngine:
         return []
 
 
-# A reading's word evidence, placed between its model's floor (0) and typical level (1) -> the share of
-# characters read right; linear between the knots. Fitted on 204 readings of the 51 real scans
-# (benchmarks/confidence.py: each page as scanned, at 45 % and 33 % of its resolution, and by a wrong script's
-# model, whose readings sit at or under 0.08): the mean 1 - CER of the readings around each level, made
-# non-decreasing.
-ACCURACY_KNOTS: tuple[tuple[float, float], ...] = (
-    (-1.0, 0.0), (0.05, 0.05), (0.25, 0.54), (0.4, 0.78), (0.6, 0.88), (0.8, 0.9), (0.9, 0.96), (1.0, 0.99),
-    (1.5, 0.99))
-
-
-def evidence_level(evidence: float, script: Script) -> float:
-    """Word evidence (0-100) placed between the script's model's floor (0) and its typical level (1)."""
-    floor, typical = script.words
-    return (evidence - floor) / (typical - floor)
-
-
-def estimated_accuracy(evidence: float, script: Script) -> float:
-    """The share of characters a reading got right, estimated from its evidence (purity x mean word confidence,
-    0-100) placed between its model's floor and typical level (`Script.words`): symbol confidences say
-    nothing here (0.97-0.99 on real pages read at CER 0.01 and at 1.0 alike)."""
-    x = evidence_level(evidence, script)
-    if x <= ACCURACY_KNOTS[0][0]:
-        return ACCURACY_KNOTS[0][1]
-    for (x0, y0), (x1, y1) in itertools.pairwise(ACCURACY_KNOTS):
-        if x <= x1:
-            return round(y0 + (y1 - y0) * (x - x0) / (x1 - x0), 4)
-    return ACCURACY_KNOTS[-1][1]
-
-
 def _rivals(script: Script, candidates: Sequence[Script]) -> list[Script]:
     """The candidates `script` is known to be confused with: a proposal must read better than these."""
     return [BY_CODE[c] for c in script.confusable if BY_CODE[c] in candidates]
-
-
-def _purity(text: str, script: Script) -> float:
-    """The share of `text`'s letters that are in `script` (0 when it has none)."""
-    counts = letter_counts(text)
-    letters = sum(counts.values())
-    return counts[script.code] / letters if letters else 0.0
-
-
-def _purity_weighted(line: tess.LineText, script: Script) -> float:
-    """Confidence x the share of letters in `script`, scaled down when letters are not most of the reading.
-
-    A wrong model often reads digits and brackets (Myanmar reads Tamil as Myanmar digits): a few letters, all
-    of its script, would give perfect purity. Real text is mostly letters.
-    """
-    counts = letter_counts(line.text)
-    letters = sum(counts.values())
-    if not letters:
-        return 0.0
-    visible = sum(1 for char in line.text if not char.isspace())
-    letter_share = min(1.0, letters / visible / MIN_LETTER_SHARE)
-    return line.confidence * counts[script.code] / letters * letter_share
 
 
 def _placed(lines: list[OcrLine], found: list[OcrLine]) -> list[OcrLine]:
