@@ -22,8 +22,9 @@ import ray.data  # before the log levels are set: importing it configures its lo
 import actors
 import configs
 import ocr_models
-from actors import stop
+from actors import early_cluster, stop
 from actors.base import Row, Stage, error_fields
+from actors.early_cluster import cluster_address
 from actors.ingest import page_id
 from actors.records import RAN_ON_TYPE, batch_table
 from configs.environment import WORKER_ENV
@@ -123,27 +124,22 @@ def run_stream(tasks: list[Row], ingest: Stage, model_stages: list[Stage]) -> It
 @contextlib.contextmanager
 def ray_cluster(address: str | None, *, num_cpus: int | None, object_store_mb: int,
                 ship_code: bool = True) -> Iterator[None]:
-    """Join the Ray cluster at `address` (or RAY_ADDRESS), else start a local one for the run; disconnect
-    (or shut the local cluster down) at the end."""
-    if ray.is_initialized():  # a caller (a test, a notebook) already connected: use that cluster
+    """Join the Ray cluster at `address` (or RAY_ADDRESS), else take over the local one the command started
+    early (actors/early_cluster.py) or start one for the run; disconnect (or shut the local cluster down) at
+    the end."""
+    address = cluster_address(address)
+    early = None if address else early_cluster.take(num_cpus, object_store_mb)
+    if early is None and ray.is_initialized():  # a caller (a test, a notebook) connected: use that cluster
         yield
         return
-    address = cluster_address(address)
     sigterm = signal.getsignal(signal.SIGTERM)
     if address:
         runtime_env: dict = {"env_vars": WORKER_ENV}
         if ship_code:
             runtime_env.update(py_modules=[str(path) for path in CODE], excludes=["__pycache__"])
         join(address, runtime_env)
-    else:
-        # A local cluster's workers inherit this process's environment: only what differs goes into a runtime
-        # env, because a runtime env keeps Ray from handing an actor a worker it started in advance (an actor
-        # started in 0.45 s without one, 1.1 s with one).
-        differs = {key: value for key, value in WORKER_ENV.items() if os.environ.get(key) != value}
-        local_env = {"env_vars": differs} if differs else None
-        start_local(num_cpus=num_cpus or os.cpu_count(), object_store_memory=object_store_mb * 1024 * 1024,
-                    include_dashboard=False, runtime_env=local_env, logging_level=logging.WARNING,
-                    log_to_driver=False, _node_ip_address="127.0.0.1")
+    elif early is None:
+        start_local_cluster(num_cpus, object_store_mb)
     if callable(sigterm) and threading.current_thread() is threading.main_thread():
         # ray.init installs a C handler that aborts on SIGTERM; the caller's handler exits cleanly instead
         signal.signal(signal.SIGTERM, stop.recording(sigterm))
@@ -153,12 +149,10 @@ def ray_cluster(address: str | None, *, num_cpus: int | None, object_store_mb: i
     try:
         yield
     finally:
-        ray.shutdown()
-
-
-def cluster_address(configured: str | None) -> str | None:
-    """The cluster a run joins: the configured address, else RAY_ADDRESS; None means a local cluster."""
-    return configured or os.environ.get("RAY_ADDRESS") or None
+        if early is not None:
+            early.stop(wait=False)  # from the thread that started it, while the run writes its report
+        else:
+            ray.shutdown()
 
 
 def join(address: str, runtime_env: dict) -> None:
@@ -183,6 +177,17 @@ def alive_nodes() -> int:
 def cluster_resources() -> dict[str, float]:
     """What the cluster holds now, all nodes together (CPU, GPU, memory...)."""
     return ray.cluster_resources()
+
+
+def start_local_cluster(num_cpus: int | None, object_store_mb: int) -> None:
+    """Start a local cluster for a run (every core unless `num_cpus`), quiet and on loopback."""
+    # A local cluster's workers inherit this process's environment: only what differs goes into a runtime env,
+    # because a runtime env keeps Ray from handing an actor a worker it started in advance (an actor started in
+    # 0.45 s without one, 1.1 s with one).
+    differs = {key: value for key, value in WORKER_ENV.items() if os.environ.get(key) != value}
+    start_local(num_cpus=num_cpus or os.cpu_count(), object_store_memory=object_store_mb * 1024 * 1024,
+                include_dashboard=False, runtime_env={"env_vars": differs} if differs else None,
+                logging_level=logging.WARNING, log_to_driver=False, _node_ip_address="127.0.0.1")
 
 
 def start_local(attempts: int = LOCAL_START_ATTEMPTS, **init_args: object) -> None:

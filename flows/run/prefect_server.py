@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from flows.child_process import die_with_parent
 from ocr_models.lontar_errors import OrchestratorError
 
 EMBEDDED = "LONTAR_EMBEDDED_PREFECT"  # set while PREFECT_API_URL names the server started here
@@ -45,7 +46,8 @@ class EmbeddedServer:
              "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port),
              "--log-level", "error", "--lifespan", "on"],
             env={**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
-                 "PREFECT__SERVER_FINAL": "1"})
+                 "PREFECT__SERVER_FINAL": "1"},
+            preexec_fn=die_with_parent)  # however the command ends (a crash in Ray's C++ aborts it)
         os.environ["PREFECT_API_URL"], os.environ[EMBEDDED] = self.api_url, "1"
 
     @property
