@@ -22,9 +22,8 @@ import ray.data  # before the log levels are set: importing it configures its lo
 import actors
 import configs
 import ocr_models
-from actors import early_cluster, stop
+from actors import stop
 from actors.base import Row, Stage, error_fields
-from actors.early_cluster import cluster_address
 from actors.ingest import page_id
 from actors.records import RAN_ON_TYPE, batch_table
 from configs.environment import WORKER_ENV
@@ -129,10 +128,9 @@ def run_stream(tasks: list[Row], ingest: Stage, model_stages: list[Stage]) -> It
 def ray_cluster(address: str | None, *, num_cpus: int | None, object_store_mb: int,
                 ship_code: bool = True) -> Iterator[None]:
     """Join the Ray cluster at `address` (or RAY_ADDRESS), else take over the local one the command started
-    early (actors/early_cluster.py) or start one for the run; disconnect (or shut the local cluster down) at
-    the end."""
+    early (`started_early`) or start one for the run; disconnect (or shut the local cluster down) at the end."""
     address = cluster_address(address)
-    early = None if address else early_cluster.take(num_cpus, object_store_mb)
+    early = None if address else _take_early(num_cpus, object_store_mb)
     if early is None and ray.is_initialized():  # a caller (a test, a notebook) connected: use that cluster
         yield
         return
@@ -160,6 +158,90 @@ def ray_cluster(address: str | None, *, num_cpus: int | None, object_store_mb: i
             early.stop(wait=False)  # from the thread that started it, while the run writes its report
         else:
             ray.shutdown()
+
+
+def cluster_address(configured: str | None) -> str | None:
+    """The cluster a run joins: the configured address, else RAY_ADDRESS; None means a local cluster."""
+    return configured or os.environ.get("RAY_ADDRESS") or None
+
+
+class EarlyCluster:
+    """A thread that starts a local cluster (`start_local_cluster`), holds it, and shuts it down when told to.
+
+    `ray.init` of a local cluster takes 3-4 s here, most of it waiting for the processes it starts (GCS,
+    raylet, agents, workers): `lontar run` starts it first thing (`started_early`), while Lontar and Prefect
+    import and Prefect's server comes up, and the run's `ray_cluster` takes it over. Ray ties the processes it
+    starts to the thread that started them (the kernel's parent-death signal follows the parent thread; a start
+    thread that ended took GCS down with it), so that thread lives as long as the cluster and shuts it down."""
+
+    def __init__(self, num_cpus: int | None, object_store_mb: int) -> None:
+        self.settings = (num_cpus, object_store_mb)
+        self.error: BaseException | None = None
+        self._up, self._stop = threading.Event(), threading.Event()
+        # a daemon: if the command dies without stopping it, the cluster's processes die with this thread
+        self._thread = threading.Thread(target=self._hold, name="lontar-ray", daemon=True)
+        self._thread.start()
+
+    def _hold(self) -> None:
+        try:
+            start_local_cluster(*self.settings)
+        except BaseException as exc:  # raised where the run asks for its cluster, as a start there would be
+            self.error = exc
+            return
+        finally:
+            self._up.set()
+        self._stop.wait()
+        ray.shutdown()
+
+    def wait(self) -> None:
+        """Until the cluster is up; the start's error if it failed."""
+        self._up.wait()
+        if self.error is not None:
+            raise self.error
+
+    def stop(self, wait: bool = True) -> None:
+        """Shut the cluster down (after its start, if it is still starting); with `wait`, return when it is
+        down. Ray takes 1-1.5 s to stop its processes: a run writes its report meanwhile."""
+        self._stop.set()
+        if wait:
+            self._thread.join()
+
+
+_early: EarlyCluster | None = None
+
+
+@contextlib.contextmanager
+def started_early(address: str | None, num_cpus: int | None, object_store_mb: int) -> Iterator[None]:
+    """Start the local cluster a run of these settings would start, now, in the background; on the way out,
+    wait until it is down (a run that took it over has told it to stop; one that needed none, a finished
+    batch, did not use it). Nothing where the run joins a cluster (`address`, RAY_ADDRESS) or Ray is connected
+    already."""
+    global _early
+    if cluster_address(address) or ray.is_initialized():
+        yield
+        return
+    early = _early = EarlyCluster(num_cpus, object_store_mb)
+    try:
+        yield
+    finally:
+        _early = None
+        early.stop()
+
+
+def _take_early(num_cpus: int | None, object_store_mb: int) -> EarlyCluster | None:
+    """The cluster of these settings started early, once it is up, for `ray_cluster` to tell to stop when the
+    run is done; raises the start's error. None when none was (or one of other settings, left to its owner)."""
+    global _early
+    early = _early
+    if early is None or early.settings != (num_cpus, object_store_mb):
+        return None
+    _early = None
+    try:
+        early.wait()
+    except BaseException:
+        early.stop()
+        raise
+    return early
 
 
 def join(address: str, runtime_env: dict) -> None:

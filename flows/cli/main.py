@@ -57,7 +57,6 @@ def run(inputs: tuple[str, ...], out: str, langs: str | None, config_file: str |
                     else BarReporter() if progress else LogReporter(config.progress_every))
         import psutil
 
-        from actors import early_cluster
         from flows.run import log_capture, prefect_server
         from flows.run.report import new_run_id, summary_lines
 
@@ -65,17 +64,19 @@ def run(inputs: tuple[str, ...], out: str, langs: str | None, config_file: str |
         run_id = new_run_id()
         launched_at = psutil.Process().create_time()
         with (contextlib.nullcontext() if verbose else log_capture.library_output_captured(run_id)) as capture, \
-                prefect_server.embedded_server() as server, \
-                early_cluster.started_early(config.ray.address, config.ray.num_cpus, config.ray.object_store_mb):
-            # Lontar's and Prefect's imports while Prefect's server and the local Ray cluster start
-            from flows.run.digitize import digitize
+                prefect_server.embedded_server() as server:
+            from actors.ray_adapter import started_early
 
-            environment.quiet_libraries(verbose)  # Prefect set its levels on import
-            if server is not None:
-                server.wait_ready()
-            with environment.embedded_prefect_tuned():
-                result = digitize(list(inputs), out, config, run_id=run_id, reporter=reporter,
-                                  run_log=capture is not None, launched_at=launched_at)
+            with started_early(config.ray.address, config.ray.num_cpus, config.ray.object_store_mb):
+                # Lontar's and Prefect's imports while Prefect's server and the local Ray cluster start
+                from flows.run.digitize import digitize
+
+                environment.quiet_libraries(verbose)  # Prefect set its levels on import
+                if server is not None:
+                    server.wait_ready()
+                with environment.embedded_prefect_tuned():
+                    result = digitize(list(inputs), out, config, run_id=run_id, reporter=reporter,
+                                      run_log=capture is not None, launched_at=launched_at)
         if capture is not None:
             log_capture.keep(capture, out, result["log_path"])
     for line in summary_lines(result):

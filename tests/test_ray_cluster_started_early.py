@@ -9,8 +9,8 @@ import psutil
 import pytest
 import ray
 
-from actors import early_cluster
-from actors.ray_adapter import ray_cluster
+from actors import ray_adapter
+from actors.ray_adapter import ray_cluster, started_early
 
 SETTINGS = {"num_cpus": 1, "object_store_mb": 100}
 
@@ -27,7 +27,7 @@ def ray_processes() -> set[int]:
 
 def test_the_run_takes_over_the_cluster_started_early_and_it_is_down_when_the_command_ends():
     before = ray_processes()
-    with early_cluster.started_early(None, **SETTINGS):
+    with started_early(None, **SETTINGS):
         time.sleep(1)  # the command imports meanwhile
         with ray_cluster(None, **SETTINGS):
             assert ray.cluster_resources()["CPU"] == 1
@@ -41,18 +41,18 @@ def test_the_run_takes_over_the_cluster_started_early_and_it_is_down_when_the_co
 
 def test_a_run_that_needs_no_cluster_leaves_it_to_the_command_which_stops_it():
     before = ray_processes()
-    with early_cluster.started_early(None, **SETTINGS):
+    with started_early(None, **SETTINGS):
         time.sleep(1)
     assert not ray.is_initialized()
     assert ray_processes() <= before
 
 
 def test_nothing_starts_early_for_a_run_that_joins_a_cluster(monkeypatch):
-    with early_cluster.started_early("127.0.0.1:1", **SETTINGS):
-        assert early_cluster.take(SETTINGS["num_cpus"], SETTINGS["object_store_mb"]) is None
+    with started_early("127.0.0.1:1", **SETTINGS):
+        assert ray_adapter._take_early(SETTINGS["num_cpus"], SETTINGS["object_store_mb"]) is None
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
-    with early_cluster.started_early(None, **SETTINGS):
-        assert early_cluster.take(SETTINGS["num_cpus"], SETTINGS["object_store_mb"]) is None
+    with started_early(None, **SETTINGS):
+        assert ray_adapter._take_early(SETTINGS["num_cpus"], SETTINGS["object_store_mb"]) is None
     assert not ray.is_initialized()
 
 
@@ -61,7 +61,7 @@ def test_a_failed_start_is_the_runs_error_where_it_asks_for_its_cluster(monkeypa
         raise RuntimeError("no room for a raylet")
 
     monkeypatch.setattr("actors.ray_adapter.start_local_cluster", broken)
-    with early_cluster.started_early(None, **SETTINGS), pytest.raises(RuntimeError, match="no room for a raylet"), \
+    with started_early(None, **SETTINGS), pytest.raises(RuntimeError, match="no room for a raylet"), \
             ray_cluster(None, **SETTINGS):
         raise AssertionError("the run went on without a cluster")
     assert not ray.is_initialized()
