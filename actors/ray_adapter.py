@@ -201,7 +201,7 @@ class EarlyCluster:
 
     def stop(self, wait: bool = True) -> None:
         """Shut the cluster down (after its start, if it is still starting); with `wait`, return when it is
-        down. Ray takes 1-1.5 s to stop its processes: a run writes its report meanwhile."""
+        down. Ray takes 1.4-2 s to stop its processes here: a run writes its report meanwhile."""
         self._stop.set()
         if wait:
             self._thread.join()
