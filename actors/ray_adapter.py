@@ -7,6 +7,7 @@ for more whole CPUs than the cluster has), and the OCR workers start with `OMP_T
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -27,7 +28,7 @@ from actors.base import Row, Stage, error_fields
 from actors.ingest import page_id
 from actors.records import RAN_ON_TYPE, batch_table
 from configs.environment import WORKER_ENV
-from ocr_models.lontar_errors import TransientError, UsageError
+from ocr_models.lontar_errors import LontarError, TransientError, UsageError
 
 log = logging.getLogger(__name__)
 LOCAL_START_ATTEMPTS = 3
@@ -152,12 +153,42 @@ def ray_cluster(address: str | None, *, num_cpus: int | None, object_store_mb: i
     _own_cluster = not address
     try:
         yield
-    finally:
+    except BaseException:
         _own_cluster = False
-        if early is not None:
-            early.stop(wait=False)  # from the thread that started it, while the run writes its report
-        else:
-            ray.shutdown()
+        try:
+            let_go(early, in_background=False)  # the error's traceback still holds the stream's objects
+        except Exception as stop_error:  # the run's own error is the one to report
+            log.warning("%s", stop_error)
+        raise
+    _own_cluster = False
+    let_go(early, in_background=True)
+
+
+def let_go(early: EarlyCluster | None, in_background: bool) -> None:
+    """Disconnect from Ray (shut the local cluster down) once the driver holds nothing of it.
+
+    Ray's core worker ends the whole process (`core_worker_process.cc: The core worker has already been
+    shutdown`, exit 1, nothing more said) when Python releases an object reference while `ray.shutdown` runs
+    in another thread, and a finished stream leaves reference cycles holding some behind (12 after a one-page
+    run), freed whenever the garbage collector next runs, in any thread. So the garbage is collected here,
+    first; the early cluster's thread then shuts Ray down while the run writes its report (`in_background`)
+    only when the driver holds no object reference at all, else before this returns."""
+    held = held_object_refs()
+    if early is None:
+        shutdown_ray()
+        return
+    if held and in_background:
+        log.debug("the driver still holds %d Ray object reference(s): Ray stops before the report", held)
+    early.stop(wait=not in_background or bool(held))
+
+
+def held_object_refs() -> int:
+    """The object references this driver still holds, after a full garbage collection."""
+    gc.collect()
+    core_worker = getattr(ray._private.worker.global_worker, "core_worker", None)
+    if core_worker is None:
+        return 0
+    return sum(1 for count in core_worker.get_all_reference_counts().values() if count.get("local", 0) > 0)
 
 
 def cluster_address(configured: str | None) -> str | None:
@@ -176,7 +207,8 @@ class EarlyCluster:
 
     def __init__(self, num_cpus: int | None, object_store_mb: int) -> None:
         self.settings = (num_cpus, object_store_mb)
-        self.error: BaseException | None = None
+        self.error: BaseException | None = None  # the start's
+        self.stop_error: Exception | None = None  # the shutdown's, raised by `stop(wait=True)`
         self._up, self._stop = threading.Event(), threading.Event()
         # a daemon: if the command dies without stopping it, the cluster's processes die with this thread
         self._thread = threading.Thread(target=self._hold, name="lontar-ray", daemon=True)
@@ -191,7 +223,10 @@ class EarlyCluster:
         finally:
             self._up.set()
         self._stop.wait()
-        ray.shutdown()
+        try:
+            shutdown_ray()
+        except Exception as exc:  # raised by the command when it waits for the cluster to be down
+            self.stop_error = exc
 
     def wait(self) -> None:
         """Until the cluster is up; the start's error if it failed."""
@@ -205,6 +240,10 @@ class EarlyCluster:
         self._stop.set()
         if wait:
             self._thread.join()
+            if self.stop_error is not None:
+                error, self.stop_error = self.stop_error, None
+                raise LontarError(f"the local Ray cluster did not stop cleanly ({type(error).__name__}: {error}); "
+                                  "some of its processes may still run") from error
 
 
 _early: EarlyCluster | None = None
@@ -257,6 +296,11 @@ def join(address: str, runtime_env: dict) -> None:
         raise UsageError(f"could not join the Ray cluster at {address} ({exc}); if it was started with "
                          "RAY_AUTH_MODE=token, set RAY_AUTH_TOKEN_PATH (a file holding its token) or RAY_AUTH_TOKEN "
                          f"before starting lontar (RAY_AUTH_MODE here: {mode}; docs/scale-out.md)") from exc
+
+
+def shutdown_ray() -> None:
+    """ray.shutdown: disconnect, and stop the processes of a local cluster this process started."""
+    ray.shutdown()
 
 
 def alive_nodes() -> int:
