@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flows.synth.layouts import layout_page
 
 BIN = Path(sys.executable).parent
-LANGS = ("eng", "hin", "ben", "tam", "tha", "khm", "mya")
+LANGS = ("eng", "hin", "ben", "tam", "kan", "tha", "khm")
 
 
 def write_pages(folder: Path, count: int, seed: int) -> Path:
