@@ -41,18 +41,30 @@ def embedded_prefect_tuned() -> contextlib.AbstractContextManager:
 
 
 def configure_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(message)s",
-                        datefmt="%H:%M:%S", stream=sys.stderr)
+    """Lontar's lines on stderr, at debug level with `verbose`; called again (`lontar run ... -v` after the
+    group's own call), it turns debug on and gives the libraries their own levels back."""
+    level = logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
+    logging.getLogger().setLevel(level)
     quiet_libraries(verbose)
+
+
+QUIET_LEVELS = {"httpx": logging.WARNING, "fsspec": logging.WARNING, "urllib3": logging.WARNING,
+                "ray": logging.ERROR,
+                # Prefect logs every failed flow with its traceback, expected errors included.
+                "prefect": logging.CRITICAL, "prefect.flow_runs": logging.CRITICAL,
+                "prefect.task_runs": logging.CRITICAL, "prefect.flow_engine": logging.CRITICAL}
+_quieted: dict[str, int] = {}  # the levels quiet_libraries replaced, for a later verbose call to give back
 
 
 def quiet_libraries(verbose: bool) -> None:
     """Libraries log at their own levels; Lontar's errors reach the user once, as one line, from the CLI."""
     if verbose:
+        while _quieted:
+            name, level = _quieted.popitem()
+            logging.getLogger(name).setLevel(level)
         return
-    for name in ("httpx", "fsspec", "urllib3"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    logging.getLogger("ray").setLevel(logging.ERROR)
-    # Prefect logs every failed flow with its traceback, expected errors included.
-    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.flow_engine"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
+    for name, level in QUIET_LEVELS.items():
+        logger = logging.getLogger(name)
+        _quieted.setdefault(name, logger.level)
+        logger.setLevel(level)

@@ -66,15 +66,22 @@ def errors_to_exit_codes() -> Iterator[None]:
         yield
     except (Exception, SystemExit) as exc:
         if stop.received or _caused_by_sigterm(exc):  # whatever the stop turned into on its way up
-            click.echo("lontar: stopped by SIGTERM; finished units are kept and a re-run resumes", err=True)
+            click.echo(f"lontar: stopped by SIGTERM; finished units are kept and a re-run resumes{notes(exc)}",
+                       err=True)
             sys.exit(128 + signal.SIGTERM)
         if isinstance(exc, LontarError):
-            click.echo(f"lontar: error: {exc}", err=True)
+            click.echo(f"lontar: error: {exc}{notes(exc)}", err=True)
             sys.exit(exit_code(exc))
         if isinstance(exc, SystemExit) or logging.getLogger().level <= logging.DEBUG:
             raise
-        click.echo(f"lontar: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback; "
-                   "finished units are kept and a re-run resumes)", err=True)
+        click.echo(f"lontar: internal error: {type(exc).__name__}: {exc}{notes(exc)} (run with -v for the "
+                   "traceback; finished units are kept and a re-run resumes)", err=True)
         sys.exit(EXIT_INTERNAL)
+
+
+def notes(exc: BaseException) -> str:
+    """What the layers an error passed through added to it (what is safe, where the run log is), on the same
+    line: `; note; note`."""
+    return "".join(f"; {note}" for note in getattr(exc, "__notes__", ()))
 
 

@@ -16,7 +16,7 @@ environment.apply()
 
 from flows.cli import dataset_commands, queue_commands  # noqa: E402  (after the environment)
 from flows.cli.exit_codes import errors_to_exit_codes, exit_on_sigterm  # noqa: E402
-from flows.cli.options import config_option  # noqa: E402
+from flows.cli.options import config_option, verbose_everywhere  # noqa: E402
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -63,22 +63,29 @@ def run(inputs: tuple[str, ...], out: str, langs: str | None, config_file: str |
         verbose = logging.getLogger().level <= logging.DEBUG
         run_id = new_run_id()
         launched_at = psutil.Process().create_time()
-        with (contextlib.nullcontext() if verbose else log_capture.library_output_captured(run_id)) as capture, \
-                prefect_server.embedded_server() as server:
-            from actors.ray_adapter import started_early
+        result = None
+        try:
+            # The run log is kept (beside the report) however the run ends: entered first, left last.
+            with (contextlib.nullcontext() if verbose else log_capture.library_output_captured(run_id)) as capture, \
+                    prefect_server.embedded_server() as server:
+                from actors.ray_adapter import started_early
 
-            with started_early(config.ray.address, config.ray.num_cpus, config.ray.object_store_mb):
-                # Lontar's and Prefect's imports while Prefect's server and the local Ray cluster start
-                from flows.run.digitize import digitize
+                with started_early(config.ray.address, config.ray.num_cpus, config.ray.object_store_mb):
+                    # Lontar's and Prefect's imports while Prefect's server and the local Ray cluster start
+                    from flows.queue.dead_runs import mark_dead_runs_crashed, owned_by_this_process
+                    from flows.run.digitize import digitize
 
-                environment.quiet_libraries(verbose)  # Prefect set its levels on import
-                if server is not None:
-                    server.wait_ready()
-                with environment.embedded_prefect_tuned():
-                    result = digitize(list(inputs), out, config, run_id=run_id, reporter=reporter,
-                                      run_log=capture is not None, launched_at=launched_at)
-        if capture is not None:
-            log_capture.keep(capture, out, result["log_path"])
+                    environment.quiet_libraries(verbose)  # Prefect set its levels on import
+                    if server is not None:
+                        server.wait_ready()
+                    mark_dead_runs_crashed()
+                    with environment.embedded_prefect_tuned(), owned_by_this_process():
+                        result = digitize(list(inputs), out, config, run_id=run_id, reporter=reporter,
+                                          run_log=capture, launched_at=launched_at)
+        except BaseException as exc:
+            if result is not None:  # what failed came after the run (Ray's stop, the log's move)
+                exc.add_note(f"the run completed and its report is written: {result['report_path']}")
+            raise
     for line in summary_lines(result):
         click.echo(line)
 
@@ -137,6 +144,7 @@ main.add_command(queue_commands.status)
 main.add_command(queue_commands.report)
 main.add_command(queue_commands.nightly)
 main.add_command(queue_commands.serve)
+verbose_everywhere(main)
 
 if __name__ == "__main__":
     main()

@@ -18,6 +18,7 @@ environment.apply()
 from prefect import flow  # noqa: E402  (the environment must be set before Prefect and Ray import)
 
 from configs.model import RunConfig  # noqa: E402
+from flows.queue.dead_runs import owned_by_this_process  # noqa: E402
 from flows.run.digitize import digitize  # noqa: E402
 from flows.run.report import summary_lines  # noqa: E402
 
@@ -28,7 +29,8 @@ def process_batch(batch_id: str, inputs: list[str], out: str, name: str = "", co
     from prefect.artifacts import create_markdown_artifact
 
     run_config = RunConfig.model_validate({**(config or {}), "batch_id": batch_id})
-    report = digitize(inputs, out, run_config)
+    with owned_by_this_process():  # if this process dies, the next nightly run marks the digitize run Crashed
+        report = digitize(inputs, out, run_config)
     lines = summary_lines(report)
     create_markdown_artifact(key=f"batch-{batch_id}"[:100], description=f"Lontar batch {name or batch_id}",
                              markdown="\n".join(["```", *lines, "```"]))

@@ -22,6 +22,7 @@ from prefect import flow
 
 from flows.child_process import die_with_parent
 from flows.queue.batches import Batch, claim, queued, requeue_orphans
+from flows.queue.dead_runs import mark_dead_runs_crashed
 from flows.queue.lease import QueueLease
 from flows.queue.prefect_api import prefect_client
 
@@ -48,6 +49,7 @@ def nightly(batches_at_once: int = 1, lease_s: int = 60) -> dict:
 
 def drain(client: Any, api_url: str, batches_at_once: int, lease: QueueLease) -> dict:
     requeued = requeue_orphans(client)
+    mark_dead_runs_crashed(client)  # the digitize runs inside batches whose process died
     running: dict[str, tuple[Batch, subprocess.Popen]] = {}
     ended: list[dict] = []
     try:
@@ -106,6 +108,7 @@ def _finish(client: Any, batch: Batch, returncode: int | None) -> dict:
     elif not state.is_final():
         client.set_flow_run_state(batch.flow_run_id, Crashed(
             message=f"its process ended with exit code {returncode}; the next nightly run resumes it"), force=True)
+        mark_dead_runs_crashed(client)  # and the digitize run inside it
     state = client.read_flow_run(batch.flow_run_id).state
     log.info("batch %s: %s", batch.batch_id, state.name)
     return {"batch_id": batch.batch_id, "name": batch.name, "priority": batch.priority, "state": state.name,

@@ -6,9 +6,11 @@ failed try committed); Ray executes. Units stay the unit of commit and resume.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +30,7 @@ from flows.dataset.review import review_html
 from flows.run import planning, preflight, report
 from flows.run.progress import LogReporter
 from flows.run.stages import build_stages
-from ocr_models.lontar_errors import LontarError
+from ocr_models.lontar_errors import LontarError, OutputError
 
 log = logging.getLogger(__name__)
 # A stream of its own costs text-layer pages about 2 s to start and saves them about 11 ms a page against
@@ -117,11 +119,12 @@ def streams(pending: list[planning.Unit]) -> list[tuple[bool, list[planning.Unit
 
 @flow(name="lontar-digitize", validate_parameters=False, log_prints=False)
 def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None = None,
-             reporter: Any = None, run_log: bool = False, launched_at: float | None = None) -> dict:
+             reporter: Any = None, run_log: Any = None, launched_at: float | None = None) -> dict:
     """Digitize `inputs` into the dataset at `out`; returns the run report (also written to OUT/_runs/).
 
     `reporter` is a `flows.run.progress.Reporter` (typed Any: Prefect cannot build a schema for a Protocol).
-    `run_log`: the caller captures the libraries' output and will write it to the report's `log_path`.
+    `run_log`: the libraries' output captured by the caller (`flows.run.log_capture.Capture`), told here where
+    it goes: the report's `log_path`, beside the report.
     `launched_at`: when the calling process started (epoch seconds); the report's `launch_s` is the time from
     then to this flow's first step (interpreter, imports, Prefect's server).
     """
@@ -149,7 +152,7 @@ def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None 
 
 def _write_batch(inputs: list[str], out: str, config: RunConfig, files: list[planning.SourceFile],
                  stamp: dict[str, str], reporter: Any, tesseract_version: str, timings: dict[str, float],
-                 t0: float, t: float, run_log: bool) -> dict:
+                 t0: float, t: float, run_log: Any) -> dict:
     """Plan against the dataset, write the pending units, report; under the batch's lock."""
     run_id, batch_id = stamp["run_id"], stamp["batch_id"]
     files = planning.skip_committed(files, views.source_owners(out, [f.sha256 for f in files]), batch_id,
@@ -161,6 +164,9 @@ def _write_batch(inputs: list[str], out: str, config: RunConfig, files: list[pla
 
     t = time.monotonic()
     fs, root = fsspec.core.url_to_fs(out)
+    report_path = layout.report_path(root, batch_id, run_id)
+    if run_log is not None:  # from now on, however the run ends, its log goes beside the report
+        run_log.keep_at(out, layout.log_path(report_path))
     done = {unit.unit_id: read_done_unit(fs, root, unit.unit_id) for unit in plan.units}
     pending = [unit for unit in plan.units if done[unit.unit_id] is None]
     reporter.start(plan.pages)
@@ -189,11 +195,10 @@ def _write_batch(inputs: list[str], out: str, config: RunConfig, files: list[pla
     if "first_batch_s" in timings and processed > streamed.first_batch_rows:  # the stream's pace once going
         timings["steady_pages_per_s"] = ((processed - streamed.first_batch_rows)
                                          / max(timings["process_s"] - timings["first_batch_s"], 1e-9))
-    report_path = layout.report_path(root, batch_id, run_id)
     result: layout.RunReport = {
         "run_id": run_id, "batch_id": batch_id, "status": "completed", "finished_at": datetime.now(UTC).isoformat(),
         "inputs": [planning.redact(i) for i in inputs], "output": planning.redact(out), "report_path": report_path,
-        "log_path": layout.log_path(report_path) if run_log else None,
+        "log_path": layout.log_path(report_path) if run_log is not None else None,
         "review_path": layout.review_path(report_path), **body,
         "units": {"total": len(stats), "written": len(written), "skipped": len(stats) - len(written)},
         "timings": {k: round(v, 3) for k, v in timings.items()},
@@ -202,12 +207,31 @@ def _write_batch(inputs: list[str], out: str, config: RunConfig, files: list[pla
     t = time.monotonic()
     try:
         write_text(fs, result["review_path"], review_html(out, batch_id, dict(result)))
+        log.info("dataset review page of batch %s written in %.1f s", batch_id, time.monotonic() - t)
     except Exception as exc:  # the rows and the report stand without their page; say why, keep the run
-        log.warning("the batch review page could not be written: %s", exc)
+        log.warning("the batch review page could not be written (%s: %s); the data and the run report are "
+                    "safe, and running the same command again writes it", type(exc).__name__, exc)
         result["review_path"] = None
-    log.info("dataset review page of batch %s written in %.1f s", batch_id, time.monotonic() - t)
-    write_text(fs, report_path, json.dumps(result, indent=1, ensure_ascii=False))
+    committed = f"every unit of batch {batch_id} is committed ({body['pages']['total']} pages)"
+    with after_commit("the run report", committed):
+        write_text(fs, report_path, json.dumps(result, indent=1, ensure_ascii=False))
     t = time.monotonic()
-    manifest.refresh(out)
+    with after_commit("the dataset manifest", f"{committed}, and the run report is written"):
+        manifest.refresh(out)
     log.info("dataset manifest and card rebuilt in %.1f s", time.monotonic() - t)
     return result
+
+
+@contextlib.contextmanager
+def after_commit(step: str, done: str) -> Iterator[None]:
+    """A step after the batch's units committed that fails says what failed and that the data is safe; an
+    error writing it is the output's (exit code 4); a re-run of the batch finishes what is missing."""
+    try:
+        yield
+    except OSError as exc:
+        error = OutputError(f"{step} could not be written: {exc.strerror or exc}")
+        error.add_note(f"{done}: the data is safe; run the same command again to finish the run")
+        raise error from exc
+    except Exception as exc:
+        exc.add_note(f"{step} failed after {done}: the data is safe; run the same command again to finish the run")
+        raise

@@ -14,7 +14,6 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import fsspec
@@ -29,20 +28,31 @@ def is_ours(record: logging.LogRecord) -> bool:
     return record.name.split(".", 1)[0] in LOGGER_ROOTS
 
 
-@dataclass
 class Capture:
-    path: Path  # the local file holding the run's library output while it runs
+    """The run's library output: a local file while the run lives (`path`, named on the terminal at the start,
+    so that it can be found however the process ends); `keep_at(out, path)` names its place in the dataset,
+    beside the run report, once the run knows its batch. A plain class: the flow is handed it (Prefect would
+    rebuild a dataclass parameter) and fills in where it goes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.kept: tuple[str, str] | None = None  # (dataset, path in it)
+
+    def keep_at(self, out: str, path: str) -> None:
+        self.kept = (out, path)
 
 
 @contextlib.contextmanager
 def library_output_captured(run_id: str) -> Iterator[Capture]:
     """While inside, fd 2 and the libraries' log records go to a local file; Lontar's records still reach the
-    terminal. On an error the file is kept and its path logged, so that the user can look."""
+    terminal. On the way out, however the run ends, the file goes where the run said (`Capture.keep_at`); an
+    error leaving carries a note naming where the log is."""
     fd, name = tempfile.mkstemp(prefix=f"lontar-{run_id}-", suffix=".log")
     capture = Capture(Path(name))
+    log.info("run log: %s (moved beside the run report at the end)", capture.path)
     sys.stderr.flush()
     terminal_fd = os.dup(2)
-    # kept open across the yield, closed in the finally below
+    # kept open across the yield, closed by _restore
     terminal = open(terminal_fd, "w", buffering=1, encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
     root = logging.getLogger()
     moved = [h for h in root.handlers if isinstance(h, logging.StreamHandler) and _on_fd2(h.stream)]
@@ -55,11 +65,8 @@ def library_output_captured(run_id: str) -> Iterator[Capture]:
     for handler in moved:
         handler.addFilter(is_ours)
     root.addHandler(to_file)
-    failed = True
-    try:
-        yield capture
-        failed = False
-    finally:
+
+    def _restore() -> None:
         root.removeHandler(to_file)
         for handler, stream in previous.items():
             handler.removeFilter(is_ours)
@@ -67,8 +74,29 @@ def library_output_captured(run_id: str) -> Iterator[Capture]:
         sys.stderr.flush()
         os.dup2(terminal_fd, 2)
         terminal.close()
-        if failed:
-            log.info("what Ray and Prefect printed in this run: %s", capture.path)
+
+    try:
+        yield capture
+    except BaseException as exc:
+        _restore()
+        exc.add_note(f"run log: {_kept(capture, failed=True)}")
+        raise
+    _restore()
+    _kept(capture, failed=False)
+
+
+def _kept(capture: Capture, failed: bool) -> str:
+    """Move the captured output to its place in the dataset, if the run got as far as knowing it; where it is
+    now. An error only when the run itself succeeded: a failed run's own error is the one to report."""
+    if capture.kept is None:
+        return str(capture.path)
+    try:
+        keep(capture, *capture.kept)
+    except Exception as exc:
+        if not failed:
+            raise
+        return f"{capture.path} (not moved into the dataset: {exc.__cause__ or exc})"
+    return capture.kept[1]
 
 
 def _on_fd2(stream: object) -> bool:
