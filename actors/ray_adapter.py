@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -173,12 +174,13 @@ def let_go(early: EarlyCluster | None, in_background: bool) -> None:
     run), freed whenever the garbage collector next runs, in any thread. So the garbage is collected here,
     first; the early cluster's thread then shuts Ray down while the run writes its report (`in_background`)
     only when the driver holds no object reference at all, else before this returns."""
+    started = time.monotonic()
     held = held_object_refs()
+    log.debug("the driver holds %d Ray object reference(s) after its garbage is collected (%.3f s)", held,
+              time.monotonic() - started)
     if early is None:
         shutdown_ray()
         return
-    if held and in_background:
-        log.debug("the driver still holds %d Ray object reference(s): Ray stops before the report", held)
     early.stop(wait=not in_background or bool(held))
 
 

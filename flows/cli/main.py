@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -76,12 +77,16 @@ def run(inputs: tuple[str, ...], out: str, langs: str | None, config_file: str |
                     from flows.run.digitize import digitize
 
                     environment.quiet_libraries(verbose)  # Prefect set its levels on import
+                    # What the imports made lives as long as the command: the run's collections (one before Ray
+                    # stops, actors/ray_adapter.py) need not look at it again (0.22 -> 0.07 s, one-page run).
+                    gc.freeze()
                     if server is not None:
                         server.wait_ready()
-                    mark_dead_runs_crashed()
                     with environment.embedded_prefect_tuned(), owned_by_this_process():
                         result = digitize(list(inputs), out, config, run_id=run_id, reporter=reporter,
                                           run_log=capture, launched_at=launched_at)
+                    # earlier commands' runs; here, with Prefect's client warm, it costs 0.09 s (1.6 s before the flow)
+                    mark_dead_runs_crashed()
         except BaseException as exc:
             if result is not None:  # what failed came after the run (Ray's stop, the log's move)
                 exc.add_note(f"the run completed and its report is written: {result['report_path']}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import time
 from typing import Any
 
 import psutil
@@ -53,9 +54,12 @@ def mark_dead_runs_crashed(client: Any | None = None) -> list[str]:
     if client is None:
         from flows.queue.prefect_api import prefect_client
 
+        started = time.monotonic()
         try:
             with prefect_client() as own:
-                return mark_dead_runs_crashed(own)
+                marked = mark_dead_runs_crashed(own)
+            log.debug("looked for flow runs of dead processes in %.3f s", time.monotonic() - started)
+            return marked
         except Exception as exc:
             log.warning("could not look for flow runs left Running by a process that died: %s", exc)
             return []
