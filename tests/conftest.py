@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -39,6 +40,14 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 600) -
     """Run the real `lontar` command line in a child process."""
     return subprocess.run([LONTAR, *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
+
+
+def digitize_states(prefect_home: Path) -> list[str]:
+    """The state of every `lontar-digitize` flow run in the Prefect database of `prefect_home`, oldest first."""
+    with sqlite3.connect(prefect_home / "prefect.db") as db:
+        return [state for (state,) in db.execute(
+            "SELECT fr.state_type FROM flow_run fr JOIN flow f ON fr.flow_id = f.id "
+            "WHERE f.name = 'lontar-digitize' ORDER BY fr.created")]
 
 
 @pytest.fixture(scope="session")

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, digitize_states, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -59,13 +58,6 @@ def broken_run(page: Path, out: Path, prefect_home: Path, module: str, name: str
     return subprocess.run([sys.executable, "-c", script, "run", str(page), "--out", str(out), "--no-progress"],
                           capture_output=True, text=True, timeout=600, cwd=REPO, stdin=subprocess.DEVNULL,
                           env={**os.environ, "PREFECT_HOME": str(prefect_home)})
-
-
-def digitize_states(prefect_home: Path) -> list[str]:
-    with sqlite3.connect(prefect_home / "prefect.db") as db:
-        return [state for (state,) in db.execute(
-            "SELECT fr.state_type FROM flow_run fr JOIN flow f ON fr.flow_id = f.id "
-            "WHERE f.name = 'lontar-digitize' ORDER BY fr.created")]
 
 
 def reports(out: Path) -> list[dict]:

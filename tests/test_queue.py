@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from flows.dataset.views import read_table
-from tests.conftest import LONTAR, run_cli
+from tests.conftest import LONTAR, digitize_states, run_cli
 from tests.test_resume import kill_tree
 
 pytestmark = pytest.mark.integration
@@ -155,6 +155,9 @@ def test_a_nightly_run_killed_mid_batch_is_resumed_by_the_next_with_every_page_o
     result = lontar(served, "nightly", "--now", "--config", str(small_config))
     assert f"{batch}: queued again" in result.stdout
     assert batches(served)[batch]["state_name"] == "Completed"
+    # the digitize run inside the killed batch process ends Crashed, not Running for ever
+    states = digitize_states(Path(served["PREFECT_HOME"]))
+    assert "RUNNING" not in states and "CRASHED" in states and states[-1] == "COMPLETED"
     keys = page_keys(out)
     assert len(keys) == len(set(keys)) == 3
     (report,) = [json.loads(p.read_text()) for p in (out / "_runs" / batch).glob("*.json")]
