@@ -16,12 +16,12 @@ from typing import Protocol
 import pymupdf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from actors.text_layer import judge, layer_lines, letter_count, private_use_share
+from actors.text_layer import judge, layer_lines, letter_count, private_use_share, unmapped_glyphs
 from configs.model import IngestOptions
 from ocr_models.lontar_errors import EncryptedInputError, InputError, TooLargeError, UnsupportedFormatError
 from ocr_models.scripts import canonical_text
 from ocr_models.tesseract.engine import TesseractOptions
-from ocr_models.types import OcrLine
+from ocr_models.types import OcrLine, valid_text
 
 USABLE = ("text_layer", "text_layer_preferred")  # the judgements under which a text layer is the page's text
 
@@ -145,11 +145,16 @@ class PdfDocument:
             return None, "text_layer_ignored"
         # blocks sorted top-down then left-right: the reading order of sort=True at a twentieth of its cost
         blocks = page.get_text("blocks", sort=True)
-        text = canonical_text("\n".join(b[4].rstrip() for b in blocks if b[6] == 0)).strip()
+        text = valid_text(canonical_text("\n".join(b[4].rstrip() for b in blocks if b[6] == 0))).strip()
         if letter_count(text) < self.options.min_text_layer_chars:
-            # private-use code points are no letters: a layer of them is a font's own encoding, not absent
-            private = len(text) * private_use_share(text) >= self.options.min_text_layer_chars
-            return None, "private_use" if private and self.options.text_layer == "auto" else "no_text_layer"
+            # private-use code points are no letters: a layer of them is a font's own encoding, not absent; nor
+            # is one of glyphs that map to nothing (a font without its ToUnicode map)
+            if self.options.text_layer == "auto":
+                if len(text) * private_use_share(text) >= self.options.min_text_layer_chars:
+                    return None, "private_use"
+                if unmapped_glyphs(page.get_texttrace()) >= self.options.min_text_layer_chars:
+                    return None, "unmapped_glyphs"
+            return None, "no_text_layer"
         reason = judge(page, text, self.options, self.tesseract)
         return (text if reason in USABLE else None), reason
 

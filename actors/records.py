@@ -49,6 +49,8 @@ TEXT_SOURCE_REASONS: dict[str, str] = {
                    "(`ingest.legacy_fonts`)",
     "glyph_mismatch": "the layer's letters are not what its glyphs show: Tesseract reading a strip of the "
                       "page as the layer's script disagrees with the layer there",
+    "unmapped_glyphs": "more than `ingest.max_unmapped_glyph_share` of the glyphs the layer draws map to no "
+                       "character (a shaping tool's subset font whose ToUnicode map leaves conjuncts out)",
     "garbled": "the layer has letters of no known script, vowel signs with no letter, or no main script",
 }
 

@@ -7,8 +7,10 @@ language identification:
 2. private-use code points: a font with its own encoding (`private_use`);
 3. characters drawn in a legacy Indic font, known by its name (`legacy_font`): Kruti Dev, Walkman-Chanakya,
    Shree-Lipi, DV-TT, Bamini, TSCII, Nudi, ...;
-4. letters of no known script, vowel signs with no letter, no main script (`garbled`);
-5. a Latin layer whose language the language model cannot tell (legacy fonts type Indic text with ASCII
+4. glyphs drawn with no Unicode mapping: a shaping PDF tool's subset font whose ToUnicode map leaves the
+   conjuncts, reordered vowel signs and stacked consonants out (`unmapped_glyphs`);
+5. letters of no known script, vowel signs with no letter, no main script (`garbled`);
+6. a Latin layer whose language the language model cannot tell (legacy fonts type Indic text with ASCII
    letters: "Hkkjr ljdkj" is भारत सरकार) is compared with Tesseract reading its longest lines as Latin from
    the rendered page; when they disagree, its letters are not what its glyphs show (`glyph_mismatch`).
 """
@@ -30,7 +32,7 @@ from ocr_models.geometry.boxes import union
 from ocr_models.language_id import language_id
 from ocr_models.scripts import BY_CODE, dominant_script, script_of_char
 from ocr_models.tesseract.engine import TesseractEngine, TesseractOptions
-from ocr_models.types import OcrLine, OcrWord, PageImage
+from ocr_models.types import OcrLine, OcrWord, PageImage, valid_text
 
 log = logging.getLogger(__name__)
 TRIAL_LINES = 2  # longest lines of a doubtful Latin layer read by Tesseract
@@ -59,6 +61,24 @@ def garbled(text: str) -> bool:
     _, purity = dominant_script(text)
     return not (junk <= 0.01 * len(text) and unrouted <= 0.05 * len(letters)
                 and orphans <= max(1, 0.05 * marks) and purity >= 0.5)
+
+
+def drawn_glyphs(trace: list[dict]) -> list[int]:
+    """The code point MuPDF's text trace gives each glyph the page draws: U+FFFD for a glyph with no Unicode
+    mapping (its extracted text holds a control character there). A glyph that stands for several characters
+    is followed by entries of glyph id -1, which are not glyphs of their own; glyph 0 (.notdef) is a character
+    the font could not draw at all (a quote mark in an Indic font), which no reading of the page would find."""
+    return [char[0] for span in trace for char in span.get("chars") or () if char[1] > 0]
+
+
+def unmapped_glyphs(trace: list[dict]) -> int:
+    return drawn_glyphs(trace).count(0xFFFD)
+
+
+def unmapped_glyph_share(trace: list[dict]) -> float:
+    """The share of the page's drawn glyphs that map to no character."""
+    glyphs = drawn_glyphs(trace)
+    return glyphs.count(0xFFFD) / len(glyphs) if glyphs else 0.0
 
 
 def letter_count(text: str) -> int:
@@ -97,6 +117,8 @@ def judge(page: pymupdf.Page, text: str, options: IngestOptions, tesseract: Tess
     if share >= options.min_legacy_font_share:
         log.debug("page %d: %.0f %% of its characters are in the legacy font %s", page.number, 100 * share, font)
         return "legacy_font"
+    if unmapped_glyph_share(trace) > options.max_unmapped_glyph_share:
+        return "unmapped_glyphs"
     if garbled(text):
         return "garbled"
     if dominant_script(text)[0] == "Latn" and options.glyph_trial_below > 0 and \
@@ -135,6 +157,8 @@ def layer_lines(page: pymupdf.Page, dpi: float) -> list[OcrLine]:
     to_pixels = page.rotation_matrix * pymupdf.Matrix(scale, scale) if page.rotation % 360 else None
     grouped: dict[tuple[int, int], list[OcrWord]] = {}
     for x0, y0, x1, y1, word, block, line, _ in page.get_text("words", sort=True):
+        if not valid_text(word):  # a glyph with no Unicode mapping alone: no word
+            continue
         if to_pixels is not None:  # a turned page: its words' boxes turn with it
             x0, y0, x1, y1 = pymupdf.Rect(x0, y0, x1, y1) * to_pixels
         else:

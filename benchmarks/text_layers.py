@@ -13,19 +13,25 @@ is counted per set, with the milliseconds judging took.
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 import time
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
 import pymupdf
+from rapidfuzz.distance import Levenshtein
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from actors.documents import PdfDocument
+from actors.text_layer import unmapped_glyph_share
 from configs.model import IngestOptions
 from flows.synth.legacy_fonts import legacy_font, legacy_text, private_use_font, private_use_text, text_pdf
 from flows.synth.text import FONT_DIR, SAMPLE_TEXT, font_path
+from ocr_models.scripts import LANGUAGE_SCRIPT
 
 DEBIAN_PDFS = ["/usr/share/doc/libtasn1-doc/libtasn1.pdf", "/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf"]
 FONTS = {"kan": "NotoSansKannada-Regular.ttf", "san": "NotoSansDevanagari-Regular.ttf",
@@ -98,6 +104,43 @@ def main() -> None:
         verdicts = Counter(reason for reason, _ in results)
         times = [ms for _, ms in results]
         print(f"{label:<72} {len(results):>5}  {dict(verdicts)}  ({sum(times) / len(times):.1f}, {max(times):.0f})")
+    shaped(options)
+
+
+def shaped(options: IngestOptions) -> None:
+    """Per script: text shaped by HarfBuzz into subset fonts (fpdf2), with its partial ToUnicode map and with
+    none; the share of glyphs that map to nothing, the verdict, and the CER against the typeset text of the
+    layer as Lontar would store it (control characters dropped) had it been kept: what the threshold
+    `ingest.max_unmapped_glyph_share` weighs against reading the page."""
+    from flows.synth.shaped_pdfs import shaped_pdf
+
+    unchecked = options.model_copy(update={"text_layer": "prefer"})
+    print(f"\nshaped text, subset fonts (ingest.max_unmapped_glyph_share = {options.max_unmapped_glyph_share}); "
+          "CER of the layer kept (control characters dropped) and of the `tesseract` CLI told the language on the "
+          "page rendered at 300 dpi")
+    print(f"{'script':<8} {'map':<8} {'unmapped':>8}  {'verdict':<16} {'CER kept':>8} {'CER OCR':>8}  ms")
+    for lang in sorted(SAMPLE_TEXT):
+        lines = list(SAMPLE_TEXT[lang]) * 4
+        truth = " ".join(" ".join(lines).split())
+        for to_unicode in (True, False):
+            data = shaped_pdf(lines, lang, to_unicode=to_unicode)
+            (verdict, ms), = judged(data, options)
+            doc = pymupdf.open(stream=data)
+            share = unmapped_glyph_share(doc[0].get_texttrace())
+            if to_unicode:  # the same page either way
+                png = doc[0].get_pixmap(dpi=300, colorspace=pymupdf.csGRAY).tobytes("png")
+                read = subprocess.run(["tesseract", "-", "-", "-l", lang, "--psm", "6"], input=png,
+                                      capture_output=True, check=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+                ocr = " ".join(unicodedata.normalize("NFC", read.stdout.decode()).split())
+                ocr_cer = Levenshtein.distance(ocr, truth) / len(truth)
+            doc.close()
+            kept = PdfDocument(data, unchecked)
+            layer = " ".join((kept._text_layer(kept._doc[0])[0] or "").split())
+            kept.close()
+            cer = Levenshtein.distance(layer, truth) / len(truth)
+            script = LANGUAGE_SCRIPT[lang].code
+            print(f"{script + ' ' + lang:<8} {'partial' if to_unicode else 'none':<8} {share:8.3f}  {verdict:<16} "
+                  f"{cer:8.3f} {ocr_cer:8.3f}  {ms:.1f}")
 
 
 def _renamed(pdf: bytes) -> bytes:

@@ -60,6 +60,10 @@ class IngestOptions(_Options):
                                      "layer is not used.")
     max_private_use_share: float = Field(
         0.01, ge=0, le=1, description="Share of private-use code points above which a text layer is not used.")
+    max_unmapped_glyph_share: float = Field(
+        0.01, ge=0, le=1, description="Share of a page's drawn glyphs with no Unicode mapping above which its text "
+                                       "layer is not used (each is a character or more missing from the text; "
+                                       "docs/accuracy.md, \"Text layers\").")
     glyph_trial_below: float = Field(
         0.5, ge=0, le=1, description="A Latin text layer whose language fastText (alone) names with less "
                                      "confidence than this has its longest lines read by Tesseract from the "

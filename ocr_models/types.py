@@ -9,12 +9,17 @@ import numpy as np
 
 BBox = tuple[int, int, int, int]  # x0, y0, x1, y1 in page pixels
 _LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+# C0 and C1 control characters but tab and newline: never text. MuPDF gives a PDF glyph with no Unicode
+# mapping as one (a conjunct of a shaped Indic font: "পূর্ব\x04াঞ্চলে"); the gap is truer than the control.
+CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def valid_text(text: str) -> str:
-    """`text` as valid Unicode: lone surrogates (bytes that were not UTF-8, let through by an engine or an
-    OS error message) become U+FFFD, which Parquet can store; Arrow refuses the surrogates themselves."""
-    return _LONE_SURROGATES.sub("\ufffd", text)
+    """`text` as Lontar stores it, whatever the source (a text layer, Tesseract, a routed model): lone
+    surrogates (bytes that were not UTF-8, let through by an engine or an OS error message) become U+FFFD,
+    which Parquet can store (Arrow refuses the surrogates themselves); control characters other than tab and
+    newline are dropped."""
+    return CONTROLS.sub("", _LONE_SURROGATES.sub("\ufffd", text))
 
 # The closed set of region kinds; detectors map their own labels onto these.
 REGION_KINDS = ("text", "title", "list", "caption", "figure_caption", "table_caption", "figure", "table",

@@ -20,6 +20,7 @@ from flows.dataset.views import read_reports, read_table
 from flows.run.planning import redact
 from ocr_models.geometry.boxes import iou
 from ocr_models.scripts import LANGUAGE_SCRIPT, LANGUAGES_BY_SCRIPT
+from ocr_models.types import CONTROLS
 from tests.bad_inputs import ATTACHMENT_PAYLOAD, PASSWORD, input_classes
 from tests.conftest import run_cli
 
@@ -84,8 +85,9 @@ def test_a_pdfs_attachments_are_never_extracted_and_passwords_never_written(firs
 def test_the_terminal_shows_lontars_lines_and_the_run_log_keeps_what_ray_and_prefect_print(first_run):
     out, report, stdout = first_run
     stderr = (out.parent / "stderr.txt").read_text().splitlines()
-    assert stderr and all(re.match(r"\d\d:\d\d:\d\d (planned|processing|pages|dataset)", line) for line in stderr), \
-        stderr
+    assert stderr and all(re.match(r"\d\d:\d\d:\d\d (run log|planned|processing|pages|dataset)", line)
+                          for line in stderr), stderr
+    assert "run log: " in stderr[0]  # named first: the place to look however the run ends
     log = Path(report["log_path"])
     assert log == (out / "_runs" / report["batch_id"] / f"{report['run_id']}.log") and f"log: {log}" in stdout
     assert "core_worker" in log.read_text()  # Ray's own complaint about Ray Data's actors: kept, not shown
@@ -113,6 +115,20 @@ def test_the_output_contract(first_run):
     assert file_errors >= {name for name, case in CLASSES.items() if case.outcome == "error"
                            and case.error_kind != "too_large"}  # those are pages too big, not unreadable files
     assert (out / "_runs" / report["batch_id"] / f"{report['run_id']}.json").exists()
+
+
+def test_no_text_in_the_dataset_holds_a_control_character(first_run):
+    """Whatever the source (a text layer, Tesseract), no text of a page, line, word, region or pair holds a C0 or
+    C1 control character other than tab and newline."""
+    out = first_run[0]
+    texts = []
+    for row in read_pages(out).to_pylist():
+        texts += [row["text"], *(line["text"] for line in row["lines"] or ()),
+                  *(word["text"] for line in row["lines"] or () for word in line["words"] or ()),
+                  *(region["text"] for region in row["regions"] or ())]
+    texts += read_table(str(out), "pairs", ["text"]).column("text").to_pylist()
+    texts = [text for text in texts if text]
+    assert len(texts) > 100 and [text for text in texts if CONTROLS.search(text)] == []
 
 
 def assert_words_inside_their_lines(row: dict) -> None:

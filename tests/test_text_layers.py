@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pymupdf
 import pytest
+from rapidfuzz.distance import Levenshtein
 
 from actors.documents import open_document
 from actors.ingest import IngestStage
 from configs.model import IngestOptions
 from flows.synth.legacy_fonts import legacy_font, legacy_pdf, legacy_text, private_use_pdf, text_pdf
+from flows.synth.shaped_pdfs import shaped_pdf
 from flows.synth.text import FONT_DIR, SAMPLE_TEXT
+from ocr_models.types import CONTROLS, OcrLine, OcrPage, OcrWord
 
 HINDI = list(SAMPLE_TEXT["hin"]) * 3
 TAMIL = list(SAMPLE_TEXT["tam"]) * 3
@@ -102,3 +105,50 @@ def test_words_of_a_turned_page_are_boxed_in_the_image_as_rendered():
     # the first line runs down the right-hand side: its words' boxes are taller than they are wide
     first = page.text_lines[0].words
     assert all(w.bbox[3] - w.bbox[1] > w.bbox[2] - w.bbox[0] for w in first if len(w.text) > 3)
+
+
+# Shaped text in subset fonts, as real tools typeset complex scripts: ToUnicode maps that leave conjuncts out
+# (fpdf2 with HarfBuzz), or no map at all. Every routed script with sample text.
+SHAPED = sorted(SAMPLE_TEXT)
+
+
+@pytest.mark.parametrize("to_unicode", [True, False], ids=["partial-map", "no-map"])
+@pytest.mark.parametrize("lang", SHAPED)
+def test_a_layer_whose_glyphs_map_to_nothing_is_read_by_ocr_or_kept_whole(lang, to_unicode):
+    lines = list(SAMPLE_TEXT[lang]) * 4
+    page, _ = first_page(shaped_pdf(lines, lang, to_unicode=to_unicode))
+    if page.text_layer is None:
+        assert page.text_source_reason == "unmapped_glyphs"
+    else:
+        truth = " ".join(" ".join(lines).split())
+        text = " ".join(page.text_layer.split())
+        assert not CONTROLS.search(page.text_layer)
+        assert Levenshtein.distance(text, truth) / len(truth) <= 0.02, page.text_layer
+
+
+def test_shaped_layers_that_lose_conjuncts_go_to_ocr_and_clean_ones_are_kept():
+    verdicts = {lang: first_page(shaped_pdf(list(SAMPLE_TEXT[lang]) * 4, lang))[0].text_source_reason
+                for lang in SHAPED}
+    # conjuncts and stacked consonants: every Brahmic script but Gujarati (whose font maps them), Khmer, Myanmar
+    assert {lang for lang, reason in verdicts.items() if reason == "unmapped_glyphs"} == {
+        "ben", "hin", "kan", "khm", "mal", "mar", "mya", "ori", "pan", "tam", "tel"}
+    assert {lang for lang, reason in verdicts.items() if reason == "text_layer"} == {"eng", "guj", "lao", "tha",
+                                                                                    "vie"}
+
+
+def test_a_kept_layer_never_holds_a_control_character():
+    """`--text-layer prefer` takes a layer unchecked: the glyphs with no mapping are gaps, not controls."""
+    data = shaped_pdf(list(SAMPLE_TEXT["ben"]) * 4, "ben")
+    assert CONTROLS.search(pymupdf.open(stream=data)[0].get_text())  # MuPDF's own text has them
+    page, _ = first_page(data, IngestOptions(text_layer="prefer"))
+    assert page.text_source_reason == "text_layer_preferred" and page.text_layer
+    assert not CONTROLS.search(page.text_layer)
+    assert not any(CONTROLS.search(line.text) or any(CONTROLS.search(w.text) or not w.text for w in line.words)
+                   for line in page.text_lines)
+
+
+def test_text_from_any_engine_is_stored_without_control_characters():
+    word = OcrWord("ক\x04া", (0, 0, 1, 1), 0.9)
+    line = OcrLine("ক\x04া\tখ\x7f\x85", (0, 0, 1, 1), 0.9, (word,))
+    page = OcrPage("ক\x04া\nখ\x1b", 0.9, "ben", [line])
+    assert (word.text, line.text, page.text) == ("কা", "কা\tখ", "কা\nখ")
