@@ -112,15 +112,15 @@ def shaped(options: IngestOptions) -> None:
     none; the share of glyphs that map to nothing, the verdict, and the CER against the typeset text of the
     layer as Lontar would store it (control characters dropped) had it been kept: what the threshold
     `ingest.max_unmapped_glyph_share` weighs against reading the page."""
-    from flows.synth.shaped_pdfs import shaped_pdf
+    from flows.synth.shaped_pdfs import SHAPED_TEXT, shaped_pdf
 
     unchecked = options.model_copy(update={"text_layer": "prefer"})
     print(f"\nshaped text, subset fonts (ingest.max_unmapped_glyph_share = {options.max_unmapped_glyph_share}); "
           "CER of the layer kept (control characters dropped) and of the `tesseract` CLI told the language on the "
           "page rendered at 300 dpi")
     print(f"{'script':<8} {'map':<8} {'unmapped':>8}  {'verdict':<16} {'CER kept':>8} {'CER OCR':>8}  ms")
-    for lang in sorted(SAMPLE_TEXT):
-        lines = list(SAMPLE_TEXT[lang]) * 4
+    for lang in sorted(SHAPED_TEXT):
+        lines = list(SHAPED_TEXT[lang]) * 4
         truth = " ".join(" ".join(lines).split())
         for to_unicode in (True, False):
             data = shaped_pdf(lines, lang, to_unicode=to_unicode)

@@ -14,7 +14,7 @@ from actors.documents import open_document
 from actors.ingest import IngestStage
 from configs.model import IngestOptions
 from flows.synth.legacy_fonts import legacy_font, legacy_pdf, legacy_text, private_use_pdf, text_pdf
-from flows.synth.shaped_pdfs import shaped_pdf
+from flows.synth.shaped_pdfs import SHAPED_TEXT, shaped_pdf
 from flows.synth.text import FONT_DIR, SAMPLE_TEXT
 from ocr_models.types import CONTROLS, OcrLine, OcrPage, OcrWord
 
@@ -108,14 +108,14 @@ def test_words_of_a_turned_page_are_boxed_in_the_image_as_rendered():
 
 
 # Shaped text in subset fonts, as real tools typeset complex scripts: ToUnicode maps that leave conjuncts out
-# (fpdf2 with HarfBuzz), or no map at all. Every routed script with sample text.
-SHAPED = sorted(SAMPLE_TEXT)
+# (fpdf2 with HarfBuzz), or no map at all.
+SHAPED = sorted(SHAPED_TEXT)
 
 
 @pytest.mark.parametrize("to_unicode", [True, False], ids=["partial-map", "no-map"])
 @pytest.mark.parametrize("lang", SHAPED)
 def test_a_layer_whose_glyphs_map_to_nothing_is_read_by_ocr_or_kept_whole(lang, to_unicode):
-    lines = list(SAMPLE_TEXT[lang]) * 4
+    lines = list(SHAPED_TEXT[lang]) * 4
     page, _ = first_page(shaped_pdf(lines, lang, to_unicode=to_unicode))
     if page.text_layer is None:
         assert page.text_source_reason == "unmapped_glyphs"
@@ -127,11 +127,11 @@ def test_a_layer_whose_glyphs_map_to_nothing_is_read_by_ocr_or_kept_whole(lang, 
 
 
 def test_shaped_layers_that_lose_conjuncts_go_to_ocr_and_clean_ones_are_kept():
-    verdicts = {lang: first_page(shaped_pdf(list(SAMPLE_TEXT[lang]) * 4, lang))[0].text_source_reason
+    verdicts = {lang: first_page(shaped_pdf(list(SHAPED_TEXT[lang]) * 4, lang))[0].text_source_reason
                 for lang in SHAPED}
     # conjuncts and stacked consonants: every Brahmic script but Gujarati (whose font maps them), Khmer, Myanmar
     assert {lang for lang, reason in verdicts.items() if reason == "unmapped_glyphs"} == {
-        "ben", "hin", "kan", "khm", "mal", "mar", "mya", "ori", "pan", "tam", "tel"}
+        "ben", "hin", "kan", "khm", "mal", "mar", "mya", "ori", "pan", "sin", "tam", "tel"}
     assert {lang for lang, reason in verdicts.items() if reason == "text_layer"} == {"eng", "guj", "lao", "tha",
                                                                                     "vie"}
 

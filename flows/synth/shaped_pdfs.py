@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import pymupdf
 
-from flows.synth.text import font_path
+from flows.synth.text import SAMPLE_TEXT, font_path
+
+# Every script Lontar routes but Arabic: the sample text, and Sinhala (which the drawn pages do not have).
+SHAPED_TEXT: dict[str, tuple[str, ...]] = {
+    **SAMPLE_TEXT,
+    "sin": ("ශ්‍රී ලංකා ප්‍රජාතාන්ත්‍රික සමාජවාදී ජනරජය", "ජාතික ලේඛනාගාරය පැරණි ලිපි ගොනු රැක ගනී",
+            "පුස්තකාලයේ පුස්කොළ පොත් බොහොමයක් ඇත"),
+}
 
 
 def shaped_pdf(lines: list[str], lang: str, *, to_unicode: bool = True, size: float = 14) -> bytes:
