@@ -31,8 +31,8 @@ def is_ours(record: logging.LogRecord) -> bool:
 class Capture:
     """The run's library output: a local file while the run lives (`path`, named on the terminal at the start,
     so that it can be found however the process ends); `keep_at(out, path)` names its place in the dataset,
-    beside the run report, once the run knows its batch. A plain class: the flow is handed it (Prefect would
-    rebuild a dataclass parameter) and fills in where it goes."""
+    beside the run report, once the run knows its batch. The flow is handed it, as it is the progress reporter,
+    and fills in where it goes."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
