@@ -5,9 +5,12 @@ ROOT/
   pages/script=Deva/part-<unit_id>-00000.parquet     one row per page (records.PAGE_SCHEMA)
   pairs/kind=line/script=Orya/part-<unit_id>-...     one row per text-image pair (records.PAIR_SCHEMA)
   _units/<unit_id>.json                              a unit's stats: its done marker, written after its shards
+  pages/script=Deva/part-compact-<group>-00000.parquet  small shards of one partition merged by `lontar compact`
+  _compactions/<group>.json                          which shards a compacted shard replaces: its commit point
   _runs/<batch_id>/<run_id>.json                     run reports (RunReport; the `runs` view: RUN_COLUMNS)
   _runs/<batch_id>/<run_id>.log                      what Ray and Prefect printed during that run
-  _locks/<batch_id>.lock, _dataset.lock              flock files: one writer a batch, one manifest rebuild
+  _locks/<batch_id>.lock, _dataset.lock              flock files: one writer a batch, one manifest rebuild,
+  _compact.lock                                      one compaction
   _dataset.json, README.md                           the manifest and the dataset card, rebuilt after a run
   _card/<chart>.png                                  the card's charts, drawn again with it
 ```
@@ -27,6 +30,8 @@ TABLES = {"pages": (PAGE_SCHEMA, PAGE_PARTITIONING), "pairs": (PAIR_SCHEMA, PAIR
 MANIFEST = "_dataset.json"
 CARD = "README.md"
 DATASET_LOCK = "_dataset.lock"
+COMPACT_LOCK = "_compact.lock"
+COMPACTED_PREFIX = "part-compact-"  # not hex: no unit id begins so
 
 
 def _join(root: str, *parts: str) -> str:
@@ -55,6 +60,20 @@ def unit_marker(root: str, unit_id: str) -> str:
 def unit_markers(root: str) -> str:
     """A glob of every committed unit's marker."""
     return _join(root, "_units", "*.json")
+
+
+def compacted_shard(shard: str, group_id: str) -> str:
+    """The shard that merges a group of small shards of one partition, beside them (paths relative to the root)."""
+    return f"{shard.rsplit('/', 1)[0]}/{COMPACTED_PREFIX}{group_id}-00000.parquet"
+
+
+def compaction_journal(root: str, group_id: str) -> str:
+    return _join(root, "_compactions", f"{group_id}.json")
+
+
+def compaction_journals(root: str) -> str:
+    """A glob of every committed compaction's journal."""
+    return _join(root, "_compactions", "*.json")
 
 
 def report_path(root: str, batch_id: str, run_id: str) -> str:

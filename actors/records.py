@@ -18,6 +18,20 @@ from ocr_models.types import OcrLine
 
 # Bump on any change a reader could notice; docs/schema.md ("Schema versions") says what each one changed.
 SCHEMA_VERSION = 7
+# Versions since this one only added nullable columns and struct fields (ADDED_IN): a dataset of any of them takes
+# rows of this version, and readers that select by name see the new columns null on its older rows. Version 4
+# changed what `ocr_confidence` means (calibrated), so older datasets are refused rather than mixed.
+OLDEST_APPENDABLE_VERSION = 4
+# What each version added, per table: a column, or a field of each element of a list-of-struct column
+# ("regions.engine"). `lontar migrate` fills what it can derive of these; tests build older datasets from them.
+ADDED_IN: dict[int, dict[str, tuple[str, ...]]] = {
+    5: {"pages": ("language", "language_confidence", "language_runner_up", "near_duplicate_of",
+                  "near_duplicate_cluster", "text_minhash", "regions.language", "regions.language_confidence",
+                  "regions.language_runner_up"),
+        "pairs": ("language", "language_confidence", "language_runner_up")},
+    6: {"pages": ("text_source_reason", "rotation", "lines.words"), "pairs": ()},
+    7: {"pages": ("read_by", "regions.engine", "regions.model", "regions.guard"), "pairs": ()},
+}
 UNKNOWN_SCRIPT = "Zzzz"  # ISO 15924 "uncoded script": rows whose script could not be decided
 PAGE_PARTITIONING = ("script",)
 PAIR_PARTITIONING = ("kind", "script")

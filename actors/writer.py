@@ -68,6 +68,7 @@ class UnitStats:
     ocr_seconds: float = 0.0
     wall_seconds: float = 0.0
     schema_version: int = SCHEMA_VERSION
+    committed_at: str = ""  # ISO 8601, UTC, when its marker was written ("" for units of Lontar before it)
     reused: bool = False  # True when this run found the unit already committed and did not redo it
 
     def add(self, table: pa.Table) -> None:
@@ -274,6 +275,7 @@ class ShardWriter:
             self.stats.shards = self._pages.commit() + self._pairs.commit()
             self.stats.bytes = sum(shard["bytes"] for shard in self.stats.shards)
             self.stats.wall_seconds = wall_seconds
+            self.stats.committed_at = datetime.now(UTC).isoformat()
             write_text(self.fs, unit_marker(self.root, self.stats.unit_id), self.stats.to_json())
         self._known_images.update(self._new_images)  # only now: an aborted unit's images are in no shard
         if self._near is not None:  # likewise its pages' texts

@@ -9,6 +9,8 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from flows import environment
@@ -81,3 +83,35 @@ def first_run(archive: Path, tmp_path_factory: pytest.TempPathFactory, prefect_h
     (here / "stderr.txt").write_text(result.stderr)
     (report_path,) = (out / "_runs").glob("*/*.json")
     return out, json.loads(report_path.read_text()), result.stdout
+
+
+def _without_fields(column: pa.ChunkedArray, fields: set[str]) -> pa.Array:
+    """A list-of-struct column with these fields of its structs left out."""
+    lists = column.combine_chunks()
+    items = lists.flatten()
+    kept = [(f.name, items.field(f.name)) for f in items.type if f.name not in fields]
+    structs = pa.StructArray.from_arrays([a for _, a in kept], names=[n for n, _ in kept], mask=items.is_null())
+    return pa.ListArray.from_arrays(lists.offsets, structs, mask=lists.is_null())
+
+
+def as_schema_version(dataset: Path, unit_id: str, version: int) -> None:
+    """Make one committed unit what an older Lontar wrote: its shards without the columns and struct fields added
+    after `version` (records.ADDED_IN), stamped with that version, and its marker saying so."""
+    from actors.dataset_layout import unit_marker
+    from actors.records import ADDED_IN
+
+    marker = Path(unit_marker(str(dataset), unit_id))
+    stats = json.loads(marker.read_text())
+    for shard in stats["shards"]:
+        added = {name for v, tables in ADDED_IN.items() if v > version for name in tables[shard["table"]]}
+        path = dataset / shard["path"]
+        table = pq.read_table(path, partitioning=None)
+        table = table.drop_columns([name for name in added if name in table.column_names])
+        for nested in sorted({name.split(".")[0] for name in added if "." in name}):
+            fields = {name.split(".")[1] for name in added if name.startswith(f"{nested}.")}
+            table = table.set_column(table.schema.get_field_index(nested), nested,
+                                     _without_fields(table.column(nested), fields))
+        pq.write_table(table.replace_schema_metadata({"lontar.schema_version": str(version)}), path)
+        shard["bytes"] = path.stat().st_size
+    stats["schema_version"] = version
+    marker.write_text(json.dumps(stats))

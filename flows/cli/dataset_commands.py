@@ -36,14 +36,17 @@ def _resolve(dataset: str | None, config_file: str | None) -> str:
               help="table (for people), csv, json (one object per line), parquet (needs --output).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @click.option("--max-rows", type=int, default=40, show_default=True, help="Rows shown by --format table.")
+@click.option("--since", metavar="RUN_ID|TIME", help="Only what was committed after this run of the dataset "
+                                                     "(or ISO 8601 time): the rows later runs added.")
 def query(sql: str, dataset: str | None, config_file: str | None, fmt: str, output: str | None,
-          max_rows: int) -> None:
+          max_rows: int, since: str | None) -> None:
     """Run SQL (DuckDB) over the dataset's views: pages, pairs and runs.
 
     \b
     lontar query "SELECT script, count(*) FROM pages GROUP BY 1"
     lontar query "SELECT image, text FROM pairs WHERE kind = 'line' AND script = 'Orya'" \\
         --format parquet -o odia-lines.parquet
+    lontar query "SELECT page_id, text FROM pages" --since 20261206T021500Z-3f2a9c --format json
     """
     import duckdb
 
@@ -55,7 +58,7 @@ def query(sql: str, dataset: str | None, config_file: str | None, fmt: str, outp
             raise UsageError("--format parquet writes a file: give it with --output")
         if fmt == "table" and output:
             raise UsageError("--format table is for the terminal; write files as csv, json or parquet")
-        con = connect(_resolve(dataset, config_file))
+        con = connect(_resolve(dataset, config_file), since=since)
         try:
             result = con.sql(sql)
         except duckdb.Error as exc:
@@ -164,6 +167,33 @@ def stats(dataset: str | None, config_file: str | None, as_json: bool, plots: st
     else:
         for line in card.terminal_lines(nums, body):
             click.echo(line)
+
+
+@click.command()
+@click.argument("dataset", required=False)
+@DATASET_CONFIG
+def compact(dataset: str | None, config_file: str | None) -> None:
+    """Merge each partition's small shards into shards near output.shard_max_mb (DATASET default:
+    queue.dataset). Rows, ids and every reader's answers stay the same; a compaction that is stopped is
+    finished by the next one. Safe while runs write other units."""
+    from configs.model import load_config
+    from flows.dataset.compaction import compact as compact_dataset
+    from flows.dataset.snapshot import check_version
+
+    def progress(done: int, groups: int) -> None:
+        if done == groups or done % 50 == 0:
+            click.echo(f"merged {done} of {groups} group(s) of small shards", err=True)
+
+    with errors_to_exit_codes():
+        config = load_config(config_file)
+        dataset = dataset or config.queue.dataset
+        check_version(dataset, "compact")
+        result = compact_dataset(dataset, config.output, progress)
+    if result.finished:
+        click.echo(f"finished {result.finished} compaction(s) an earlier one left half done", err=True)
+    click.echo(f"{dataset}: {result.shards_before} shards, {result.bytes_before / 1e6:.1f} MB before; "
+               f"{result.shards_after} shards, {result.bytes_after / 1e6:.1f} MB after "
+               f"({result.groups} group(s) merged, {result.rows} rows moved)")
 
 
 @click.command()

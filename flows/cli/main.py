@@ -143,6 +143,7 @@ def config_docs() -> None:
 main.add_command(dataset_commands.query)
 main.add_command(dataset_commands.stats)
 main.add_command(dataset_commands.export)
+main.add_command(dataset_commands.compact)
 main.add_command(dataset_commands.eval_command)
 main.add_command(queue_commands.queue)
 main.add_command(queue_commands.status)

@@ -53,3 +53,12 @@ def batch_lock(dataset: str, batch_id: str) -> Iterator[None]:
             raise UsageError(f"another run is writing batch {batch_id} into {dataset}; let it finish (or stop "
                              "it) and run again")
         yield
+
+
+@contextlib.contextmanager
+def compact_lock(dataset: str) -> Iterator[None]:
+    """One compaction of a dataset at a time: a second is refused at once."""
+    with _flock(dataset, layout.COMPACT_LOCK, wait=False) as held:
+        if not held:
+            raise UsageError(f"another `lontar compact` is compacting {dataset}; let it finish and run again")
+        yield

@@ -1,9 +1,10 @@
 """The dataset's manifest (`_dataset.json`) and card (`README.md`), rebuilt from the committed units after every
-run, and the schema version a dataset accepts rows of."""
+run, and the schema versions a dataset accepts rows of."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
@@ -13,51 +14,44 @@ import fsspec
 from actors import dataset_layout as layout
 from actors.records import SCHEMA_VERSION
 from actors.writer import UnitStats, write_text
-from flows.dataset import card, charts, locks
+from flows.dataset import card, charts, locks, snapshot
 from flows.dataset.views import connect
-from ocr_models.lontar_errors import UsageError
 
 FORMAT = "lontar-dataset"
 
 
-def schema_version(dataset: str) -> int | None:
-    """The schema version of a dataset's rows; None when it has none yet."""
-    fs, root = fsspec.core.url_to_fs(dataset)
-    root = root.rstrip("/")
-    manifest = f"{root}/{layout.MANIFEST}"
-    if fs.exists(manifest):
-        return json.loads(fs.cat_file(manifest)).get("schema_version")
-    if fs.glob(f"{layout.table_folder(root, 'pages')}/*.parquet"):
-        return 2  # written before manifests and partitions
-    return None
-
-
 def check_writable_version(dataset: str) -> None:
-    """Refuse to add rows to a dataset of another schema version: one dataset, one schema."""
-    found = schema_version(dataset)
-    if found not in (None, SCHEMA_VERSION):
-        raise UsageError(f"the dataset at {dataset} has schema version {found} and this Lontar writes version "
-                         f"{SCHEMA_VERSION}; write to a new dataset folder (docs/schema.md, 'Schema versions')")
+    """Refuse to add rows to a dataset whose rows this Lontar's cannot join: a dataset spans versions
+    OLDEST_APPENDABLE_VERSION to SCHEMA_VERSION, each read by column name."""
+    snapshot.check_version(dataset, "add rows to")
 
 
 def check_readable_version(dataset: str) -> None:
-    """The card's numbers name this version's columns: a dataset of another version is refused, not misread."""
-    found = schema_version(dataset)
-    if found not in (None, SCHEMA_VERSION):
-        raise UsageError(f"the dataset at {dataset} has schema version {found} and this Lontar's card reads version "
-                         f"{SCHEMA_VERSION}; `lontar query` reads it as it is (docs/schema.md, 'Schema versions')")
+    """The card's numbers name this version's columns: a dataset of a version they do not join is refused, not
+    misread."""
+    snapshot.check_version(dataset, "describe")
 
 
 def committed_units(dataset: str) -> list[UnitStats]:
-    fs, root = fsspec.core.url_to_fs(dataset)
-    markers = sorted(fs.glob(layout.unit_markers(root)))
-    return [UnitStats.from_json(fs.cat_file(marker).decode()) for marker in markers]
+    return snapshot.snapshot(dataset).units
 
 
 def manifest(units: list[UnitStats]) -> dict[str, Any]:
-    """`_dataset.json`: every committed shard with its rows and bytes, totals per table and per batch."""
-    shards = sorted(({**shard, "unit_id": unit.unit_id, "batch_id": unit.batch_id}
-                     for unit in units for shard in unit.shards), key=lambda s: s["path"])
+    """`_dataset.json`: every committed shard (once) with its rows, bytes, schema version, units and batches,
+    totals per table and per batch; `schema_version` is the newest version of the dataset's rows,
+    `schema_versions` counts shards by version."""
+    by_path: dict[str, dict] = {}
+    for unit in units:
+        for shard in unit.shards:  # a compacted shard holds rows of several units: one entry, all of them named
+            entry = by_path.setdefault(shard["path"], {"table": shard["table"], "path": shard["path"], "rows": 0,
+                                                       "bytes": shard["bytes"], "schema_version": unit.schema_version,
+                                                       "units": [], "batches": []})
+            entry["rows"] += shard["rows"]
+            entry["units"].append(unit.unit_id)
+            if unit.batch_id not in entry["batches"]:
+                entry["batches"].append(unit.batch_id)
+    shards = sorted(by_path.values(), key=lambda s: s["path"])
+    versions = Counter(shard["schema_version"] for shard in shards)
     tables = {table: {"partitioning": list(layout.TABLES[table][1]), "glob": layout.shard_glob(table),
                       "rows": sum(s["rows"] for s in shards if s["table"] == table),
                       "bytes": sum(s["bytes"] for s in shards if s["table"] == table),
@@ -68,7 +62,9 @@ def manifest(units: list[UnitStats]) -> dict[str, Any]:
         entry["units"] += 1
         entry["pages"] += unit.rows
         entry["pairs"] += unit.pairs
-    return {"format": FORMAT, "schema_version": SCHEMA_VERSION, "lontar_version": lontar_version(),
+    return {"format": FORMAT, "schema_version": max(versions, default=SCHEMA_VERSION),
+            "schema_versions": {str(version): n for version, n in sorted(versions.items())},
+            "lontar_version": lontar_version(),
             "updated_at": datetime.now(UTC).isoformat(timespec="seconds"), "tables": tables,
             "batches": dict(sorted(batches.items())), "shards": shards}
 

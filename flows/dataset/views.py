@@ -4,6 +4,7 @@ the run reports, and what a new run must know of what is there (sources and imag
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import duckdb
 import fsspec
@@ -16,21 +17,25 @@ from actors import dataset_layout as layout
 from actors.near_duplicates import NearDuplicates
 from actors.writer import DEDUPLICATED_KINDS
 from configs.model import NearDuplicateOptions
+from flows.dataset.snapshot import snapshot
 from ocr_models.lontar_errors import UsageError
 
 
 def read_table(dataset: str, table: str, columns: list[str] | None = None,
                where: pads.Expression | None = None) -> pa.Table:
     """A table's rows (pages or pairs) with pyarrow, in the record schema's column order, the partition
-    columns taken from the paths; an empty table when there are none yet."""
+    columns taken from the paths; whole committed units only (flows/dataset/snapshot.py), older versions' rows
+    with this version's new columns null; an empty table when there are none yet."""
     fs, root = fsspec.core.url_to_fs(dataset)
+    root = root.rstrip("/")
     schema, partitioning = layout.TABLES[table]
-    folder = layout.table_folder(root, table)
-    if not fs.exists(folder):
+    shards = snapshot(dataset).shards(table)
+    if not shards:
         empty = schema.empty_table()
         return empty.select(columns) if columns else empty
     parts = pads.partitioning(pa.schema([schema.field(name) for name in partitioning]), flavor="hive")
-    rows = pads.dataset(folder, schema=schema, format="parquet", filesystem=fs, partitioning=parts)
+    rows = pads.dataset([f"{root}/{path}" for path in shards], schema=schema, format="parquet", filesystem=fs,
+                        partitioning=parts, partition_base_dir=layout.table_folder(root, table))
     return rows.to_table(columns=columns, filter=where)
 
 
@@ -42,10 +47,27 @@ def read_reports(dataset: str, batch_id: str | None = None) -> list[dict]:
     return [json.loads(fs.cat_file(path)) for path in paths]
 
 
-def connect(dataset: str, must_exist: bool = True) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the views `pages`, `pairs` and `runs` over the dataset (empty views when the
-    dataset has none yet, so that a query on a new dataset answers with no rows rather than an error).
-    `must_exist`: a missing dataset is a usage error (else it reads as empty: a run about to create it)."""
+def since_moment(dataset: str, since: str) -> datetime:
+    """What `--since` names: a run of the dataset (the moment its report was written, after its last unit
+    committed) or an ISO 8601 time (UTC when it names no zone)."""
+    for report in read_reports(dataset):
+        if report["run_id"] == since:
+            return datetime.fromisoformat(report["finished_at"])
+    try:
+        moment = datetime.fromisoformat(since)
+    except ValueError:
+        raise UsageError(f"--since {since}: the dataset at {dataset} has no run of that id and it is not an ISO 8601 "
+                         "time; `lontar query \"SELECT run_id, finished_at FROM runs\"` lists its runs") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def connect(dataset: str, must_exist: bool = True, since: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the views `pages`, `pairs` and `runs` over the dataset's committed units at this
+    moment (flows/dataset/snapshot.py), in this version's columns (null on rows of older versions that lack them),
+    empty when the dataset has none yet, so that a query on a new dataset answers with no rows, not an error.
+    `must_exist`: a missing dataset is a usage error (else it reads as empty: a run about to create it).
+    `since` (a run id or a time, `since_moment`): only the units committed after it, and the runs finished after
+    it."""
     fs, root = fsspec.core.url_to_fs(dataset)
     root = root.rstrip("/")
     if must_exist and not fs.isdir(root):
@@ -55,15 +77,22 @@ def connect(dataset: str, must_exist: bool = True) -> duckdb.DuckDBPyConnection:
     if not isinstance(fs, LocalFileSystem):
         con.register_filesystem(fs)
         prefix = f"{fs.protocol[0] if isinstance(fs.protocol, tuple) else fs.protocol}://{root}"
-    for table, (schema, _) in layout.TABLES.items():
-        if fs.glob(f"{root}/{layout.shard_glob(table)}"):
-            source = f"{prefix}/{layout.shard_glob(table)}".replace("'", "''")
-            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{source}', hive_partitioning = true, "
-                        "union_by_name = true)")
-        else:
-            con.register(f"_{table}_empty", schema.empty_table())
-            con.execute(f"CREATE VIEW {table} AS SELECT * FROM _{table}_empty")
-    con.register("_runs_table", layout.runs_table(read_reports(dataset)))
+    committed, reports = snapshot(dataset), read_reports(dataset)
+    if since is not None:
+        moment = since_moment(dataset, since)
+        committed = committed.since(moment)
+        reports = [r for r in reports if datetime.fromisoformat(r["finished_at"]) > moment]
+    for table, (schema, partitioning) in layout.TABLES.items():
+        # Rows of every version, by column name, and this version's columns (null where older rows lack them)
+        # from an empty table of this version's schema; the files are those of whole committed units.
+        con.register(f"_{table}_empty", schema.empty_table())
+        names = ", ".join(f'"{name}"' for name in (*(n for n in schema.names if n not in partitioning),
+                                                    *partitioning))
+        files = ", ".join("'" + f"{prefix}/{path}".replace("'", "''") + "'" for path in committed.shards(table))
+        rows = (f"SELECT * FROM read_parquet([{files}], hive_partitioning = true, union_by_name = true) "
+                "UNION ALL BY NAME " if files else "")
+        con.execute(f"CREATE VIEW {table} AS SELECT {names} FROM ({rows}SELECT * FROM _{table}_empty)")
+    con.register("_runs_table", layout.runs_table(reports))
     con.execute("CREATE VIEW runs AS SELECT * FROM _runs_table")
     return con
 
