@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -115,3 +116,32 @@ def as_schema_version(dataset: Path, unit_id: str, version: int) -> None:
         shard["bytes"] = path.stat().st_size
     stats["schema_version"] = version
     marker.write_text(json.dumps(stats))
+
+
+SMALL_UNIT_SCRIPTS = ("Deva", "Latn")
+
+
+def small_page(unit: str, script: str) -> dict:
+    text = {"Deva": "पुरानी पांडुलिपि का पृष्ठ", "Latn": "An old manuscript page"}[script] + f" {unit}"
+    return {"page_id": f"{unit}-{script}", "source_uri": f"/archive/{unit}.pdf", "source_sha256": unit,
+            "source_format": "pdf", "page_index": SMALL_UNIT_SCRIPTS.index(script), "page_count": 2, "status": "ok",
+            "image": f"image {unit} {script}".encode(), "image_format": "png", "text": text, "text_source": "ocr",
+            "script": script, "engine": "tesseract", "engine_version": "5.3.0",
+            "pairs": [{"pair_id": f"{unit}-{script}-line", "kind": "line", "bbox": [0, 0, 10, 10],
+                       "image": f"crop {unit}".encode(), "image_format": "png", "width": 10, "height": 10,
+                       "text": text, "script": script, "alignment": {"method": "ocr", "score": 0.9}}]}
+
+
+def small_units(root: Path, count: int, prefix: str = "u") -> list[str]:
+    """`count` committed units of one page in each of two scripts (a page and a line pair each), as a run
+    with `output.pages_per_unit: 1` commits them; returns their ids."""
+    from actors.records import batch_table
+    from actors.writer import ShardWriter
+
+    units = [f"{prefix}{n:04d}" for n in range(count)]
+    for unit in units:
+        writer = ShardWriter(fsspec.filesystem("file"), str(root), unit,
+                             {"run_id": "run-1", "batch_id": "b1", "config_hash": "c1"})
+        writer.write(batch_table([small_page(unit, script) for script in SMALL_UNIT_SCRIPTS]))
+        writer.close()
+    return units

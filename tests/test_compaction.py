@@ -16,34 +16,10 @@ import fsspec
 import pytest
 from fsspec.implementations.local import LocalFileSystem
 
-from actors.records import batch_table
-from actors.writer import ShardWriter, read_done_unit
+from actors.writer import read_done_unit
 from configs.model import OutputOptions
 from flows.dataset import compaction, views
-from tests.conftest import LONTAR, as_schema_version, run_cli
-
-SCRIPTS = ("Deva", "Latn")
-
-
-def page(unit: str, script: str) -> dict:
-    text = {"Deva": "पुरानी पांडुलिपि का पृष्ठ", "Latn": "An old manuscript page"}[script] + f" {unit}"
-    return {"page_id": f"{unit}-{script}", "source_uri": f"/archive/{unit}.pdf", "source_sha256": unit,
-            "source_format": "pdf", "page_index": SCRIPTS.index(script), "page_count": 2, "status": "ok",
-            "image": f"image {unit} {script}".encode(), "image_format": "png", "text": text, "text_source": "ocr",
-            "script": script, "engine": "tesseract", "engine_version": "5.3.0",
-            "pairs": [{"pair_id": f"{unit}-{script}-line", "kind": "line", "bbox": [0, 0, 10, 10],
-                       "image": f"crop {unit}".encode(), "image_format": "png", "width": 10, "height": 10,
-                       "text": text, "script": script, "alignment": {"method": "ocr", "score": 0.9}}]}
-
-
-def small_units(root: Path, count: int, prefix: str = "u") -> list[str]:
-    units = [f"{prefix}{n:04d}" for n in range(count)]
-    for unit in units:
-        writer = ShardWriter(fsspec.filesystem("file"), str(root), unit,
-                             {"run_id": "run-1", "batch_id": "b1", "config_hash": "c1"})
-        writer.write(batch_table([page(unit, script) for script in SCRIPTS]))
-        writer.close()
-    return units
+from tests.conftest import LONTAR, as_schema_version, run_cli, small_units
 
 
 def answers(root: Path) -> dict:

@@ -197,6 +197,43 @@ def compact(dataset: str | None, config_file: str | None) -> None:
 
 
 @click.command()
+@click.argument("dataset", required=False)
+@DATASET_CONFIG
+@click.option("--dry-run", is_flag=True, help="Say what would be migrated and how each new column is filled.")
+def migrate(dataset: str | None, config_file: str | None, dry_run: bool) -> None:
+    """Bring a dataset's shards of older schema versions (4 and later) to this version without reading a page
+    again (DATASET default: queue.dataset): the new columns are filled where the rows determine them and
+    the rest stay null (it says which and why). A migration that is stopped is resumed by the next."""
+    import time
+
+    from configs.model import load_config
+    from flows.dataset.migration import columns_report, older_units
+    from flows.dataset.migration import migrate as migrate_dataset
+    from flows.dataset.snapshot import check_version, snapshot
+
+    def progress(done: int, shards: int) -> None:
+        if done == shards or done % 100 == 0:
+            click.echo(f"migrated {done} of {shards} shard(s)", err=True)
+
+    with errors_to_exit_codes():
+        config = load_config(config_file)
+        dataset = dataset or config.queue.dataset
+        check_version(dataset, "migrate")
+        units = older_units(snapshot(dataset).units)
+        click.echo(f"{dataset}: {len(units)} unit(s) of an older version, "
+                   f"{sum(unit.rows for unit in units)} page(s)")
+        for column, filled, why in columns_report():
+            click.echo(f"  {column}: {filled}: {why}")
+        if dry_run or not units:
+            return
+        start = time.perf_counter()
+        result = migrate_dataset(dataset, config.output, config.near_duplicates, progress)
+        seconds = time.perf_counter() - start
+    click.echo(f"migrated {result.shards} shard(s) of {result.units} unit(s): {result.pages} page(s) and "
+               f"{result.pairs} pair(s) in {seconds:.1f} s ({result.pages / max(seconds, 1e-9):.1f} pages/s)")
+
+
+@click.command()
 @_dataset_option
 @click.option("--format", "fmt", type=click.Choice(["webdataset", "pdf", "alto", "hocr"]), default="webdataset",
               show_default=True, help="webdataset: the pairs as tar shards; pdf: a searchable PDF per source file; "
