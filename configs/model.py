@@ -346,6 +346,38 @@ def load_config(path: str | Path | None = None, **overrides: object) -> RunConfi
         raise UsageError(f"invalid configuration: {problems}") from exc
 
 
+def stored_config(config: RunConfig) -> dict:
+    """What a queued batch keeps of its configuration: only what its config file and command line set, so that
+    a Lontar upgraded before the batch runs applies its own defaults to the rest."""
+    return config.model_dump(mode="json", exclude_unset=True, exclude={"queue", "batch_id"})
+
+
+def config_from_stored(stored: dict, batch_id: str) -> tuple[RunConfig, list[str]]:
+    """A queued batch's configuration under this Lontar, and the options it named that this Lontar no longer has
+    (dropped, to be logged: a batch queued before an upgrade still runs)."""
+    dropped: list[str] = []
+
+    def known(model: type[BaseModel], data: dict, prefix: str) -> dict:
+        kept = {}
+        for key, value in data.items():
+            info = model.model_fields.get(key)
+            if info is None:
+                dropped.append(prefix + key)
+                continue
+            nested = info.annotation
+            is_model = isinstance(nested, type) and issubclass(nested, BaseModel)
+            kept[key] = known(nested, value, f"{prefix}{key}.") if is_model and isinstance(value, dict) else value
+        return kept
+
+    data = known(RunConfig, stored, "")
+    try:
+        return RunConfig.model_validate({**data, "batch_id": batch_id}), dropped
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
+        raise UsageError(f"the configuration batch {batch_id} was queued with is not valid for this Lontar: "
+                         f"{problems}; queue it again with a valid config") from exc
+
+
 def _default(info) -> object:
     default = info.get_default(call_default_factory=True)
     if default is PydanticUndefined:

@@ -50,3 +50,20 @@ def test_every_knob_is_documented():
 def test_the_config_hash_ignores_where_the_run_happens():
     assert RunConfig().config_hash() == RunConfig(ray={"address": "ray://elsewhere:10001"}).config_hash()
     assert RunConfig().config_hash() != RunConfig(langs=["hin"]).config_hash()
+
+
+def test_a_queued_batch_keeps_only_what_was_set_and_runs_after_an_upgrade(tmp_path):
+    from configs.model import config_from_stored, load_config, stored_config
+
+    path = tmp_path / "lontar.yaml"
+    path.write_text("layout: {kind: none}\noutput: {pages_per_unit: 4}\n")
+    stored = stored_config(load_config(path, langs=["hin", "eng"]))
+    assert stored == {"langs": ["hin", "eng"], "layout": {"kind": "none"}, "output": {"pages_per_unit": 4}}
+    # an older Lontar stored every default, and options this one no longer has
+    old = {**load_config(path).model_dump(mode="json", exclude={"queue", "batch_id"}),
+           "retired_option": 1, "ocr": {"retired_knob": True}}
+    config, dropped = config_from_stored(old, "b-1")
+    assert sorted(dropped) == ["ocr.retired_knob", "retired_option"]
+    assert config.batch_id == "b-1" and config.output.pages_per_unit == 4 and config.layout.kind == "none"
+    with pytest.raises(UsageError, match=r"queued with is not valid for this Lontar.*output.pages_per_unit"):
+        config_from_stored({"output": {"pages_per_unit": 0}}, "b-2")

@@ -28,10 +28,12 @@ def main(verbose: bool) -> None:
     # embedded server stop with us instead of living on as orphans.
     signal.signal(signal.SIGTERM, exit_on_sigterm)
     environment.configure_logging(verbose)
-    from flows.queue.serve import served_api_url
+    from flows.queue.serve import served
 
-    if not os.environ.get("PREFECT_API_URL") and (served := served_api_url()):
-        os.environ["PREFECT_API_URL"] = served  # `lontar serve` runs here: use its server, not an embedded one
+    if not os.environ.get("PREFECT_API_URL") and (state := served()):
+        os.environ["PREFECT_API_URL"] = state["api_url"]  # `lontar serve` runs here: its server, not an embedded one
+        if "auth_string" in state:
+            os.environ.setdefault("PREFECT_API_AUTH_STRING", state["auth_string"])
 
 
 @main.command()

@@ -37,7 +37,7 @@ def queue() -> None:
 def add(inputs: tuple[str, ...], name: str, priority: str, langs: str | None, out: str | None,
         config_file: str | None) -> None:
     """Queue INPUT files, folders or globs as one batch; prints the batch id."""
-    from configs.model import load_config
+    from configs.model import load_config, stored_config
     from flows.dataset.manifest import check_writable_version
     from flows.queue.batches import add_batch
     from flows.queue.deployments import batch_deployment
@@ -58,7 +58,7 @@ def add(inputs: tuple[str, ...], name: str, priority: str, langs: str | None, ou
         with prefect_client() as client:
             deployment = batch_deployment(client, config.queue)  # created on a server's first batch
             batch = add_batch(client, config.queue, deployment, name=name, inputs=paths, priority=priority,
-                              dataset=dataset, config=config.model_dump(mode="json", exclude={"queue", "batch_id"}))
+                              dataset=dataset, config=stored_config(config))
     click.echo(batch.batch_id)
     click.echo(f"queued {name!r}: {len(files)} file(s), {priority} priority, for the nightly run at "
                f"{when(next_nightly(config.queue))} (or `lontar nightly --now`); output {batch.out}", err=True)

@@ -6,6 +6,7 @@ process per batch, so a batch that crashes takes nothing else down.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -17,10 +18,12 @@ environment.apply()
 
 from prefect import flow  # noqa: E402  (the environment must be set before Prefect and Ray import)
 
-from configs.model import RunConfig  # noqa: E402
+from configs.model import config_from_stored  # noqa: E402
 from flows.queue.dead_runs import owned_by_this_process  # noqa: E402
 from flows.run.digitize import digitize  # noqa: E402
 from flows.run.report import summary_lines  # noqa: E402
+
+log = logging.getLogger(__name__)
 
 
 @flow(name="lontar-batch", validate_parameters=False, log_prints=False)
@@ -28,7 +31,10 @@ def process_batch(batch_id: str, inputs: list[str], out: str, name: str = "", co
     """Digitize one batch's inputs into the dataset (rows carry `batch_id`; reports go to _runs/BATCH_ID/)."""
     from prefect.artifacts import create_markdown_artifact
 
-    run_config = RunConfig.model_validate({**(config or {}), "batch_id": batch_id})
+    run_config, dropped = config_from_stored(config or {}, batch_id)
+    if dropped:  # queued before an upgrade that removed them
+        log.warning("batch %s was queued with option(s) this Lontar no longer has, ignored: %s", batch_id,
+                    ", ".join(dropped))
     with owned_by_this_process():  # if this process dies, the next nightly run marks the digitize run Crashed
         report = digitize(inputs, out, run_config)
     lines = summary_lines(report)

@@ -11,6 +11,7 @@ shell finds it.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ from pathlib import Path
 from configs.environment import LOGGER_ROOTS
 from configs.model import QueueOptions
 from flows.child_process import die_with_parent
-from ocr_models.lontar_errors import OrchestratorError
+from ocr_models.lontar_errors import OrchestratorError, UsageError
 
 log = logging.getLogger(__name__)
 SERVER_START_S = 180  # first start migrates the SQLite database: slow on a busy 2-core machine
@@ -41,14 +42,38 @@ def state_file() -> Path:
     return Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser() / "lontar-serve.json"
 
 
-def served_api_url() -> str | None:
-    """The API address of a `lontar serve` still running on this machine, if there is one."""
+def served() -> dict[str, str] | None:
+    """The API address (`api_url`) of a `lontar serve` still running on this machine, and its `auth_string` when
+    its server has one, if there is one."""
     try:
-        served = json.loads(state_file().read_text())
-        os.kill(served["pid"], 0)
+        state = json.loads(state_file().read_text())
+        os.kill(state["pid"], 0)
     except (OSError, ValueError, KeyError):
         return None
-    return served["api_url"]
+    return state
+
+
+def auth_string(env: dict[str, str]) -> str | None:
+    """The server's basic-auth string (user:password): the server's setting, else the clients' (one secret)."""
+    return env.get("PREFECT_SERVER_API_AUTH_STRING") or env.get("PREFECT_API_AUTH_STRING") or None
+
+
+def check_exposure(host: str, auth: str | None) -> None:
+    """A server listening beyond this machine without an auth string would let anyone who reaches it queue, cancel
+    or read batches: refused."""
+    if auth is None and not _loopback(host):
+        raise UsageError(f"`lontar serve --host {host}` would let anyone who reaches this machine queue, cancel and "
+                         "read batches: set PREFECT_SERVER_API_AUTH_STRING (user:password) first, or serve on "
+                         "127.0.0.1 (docs/queue.md, 'The server in production')")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
 
 
 def answers(api_url: str) -> bool:
@@ -115,6 +140,12 @@ def serve(options: QueueOptions, host: str, port: int, on_ready=print) -> None:
 
     env = dict(os.environ)
     api_url = env.get("PREFECT_API_URL")
+    auth = auth_string(env)
+    if not api_url:
+        check_exposure(host, auth)
+    if auth:  # the server started here checks it; the worker, its runs and this process send it
+        env["PREFECT_SERVER_API_AUTH_STRING"] = env["PREFECT_API_AUTH_STRING"] = auth
+        os.environ["PREFECT_API_AUTH_STRING"] = auth
     with _maybe_server(api_url, host, port, env) as (api_url, server):
         env["PREFECT_API_URL"] = os.environ["PREFECT_API_URL"] = api_url
         from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -131,7 +162,9 @@ def serve(options: QueueOptions, host: str, port: int, on_ready=print) -> None:
         worker_env = {**env, "PREFECT_LOGGING_EXTRA_LOGGERS": ",".join(LOGGER_ROOTS), "PREFECT_LOGGING_LEVEL": "INFO"}
         with _running(worker, worker_env, "worker") as worker_process:
             state_file().parent.mkdir(parents=True, exist_ok=True)
-            state_file().write_text(json.dumps({"api_url": api_url, "pid": os.getpid()}))
+            state = {"api_url": api_url, "pid": os.getpid(), **({"auth_string": auth} if auth else {})}
+            with os.fdopen(os.open(state_file(), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+                handle.write(json.dumps(state))  # only this user may read the auth string, as Prefect's profiles
             try:
                 on_ready(f"Prefect UI: {api_url.removesuffix('/').removesuffix('/api')}")
                 on_ready(f"nightly run: '{options.nightly_cron}' ({nightly_timezone(options)}), "
