@@ -163,6 +163,8 @@ def serve(options: QueueOptions, host: str, port: int, on_ready=print) -> None:
         with _running(worker, worker_env, "worker") as worker_process:
             state_file().parent.mkdir(parents=True, exist_ok=True)
             state = {"api_url": api_url, "pid": os.getpid(), **({"auth_string": auth} if auth else {})}
+            with suppress(FileNotFoundError):  # one a killed `lontar serve` left: made again, so 0600
+                state_file().unlink()
             with os.fdopen(os.open(state_file(), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
                 handle.write(json.dumps(state))  # only this user may read the auth string, as Prefect's profiles
             try:
