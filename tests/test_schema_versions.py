@@ -86,7 +86,8 @@ def test_the_manifest_records_each_shards_version(spanning):
     assert body["schema_versions"] == {"4": 2, "5": 2, "6": 2, str(SCHEMA_VERSION): 2}  # a page and a pair shard
     assert {s["path"].split("part-")[1][:2]: s["schema_version"] for s in body["shards"]} == {
         "v4": 4, "v5": 5, "v6": 6, "no": SCHEMA_VERSION}
-    assert "Schema version 7" in (spanning / "README.md").read_text()
+    assert ("Schema version 7 (columns: `lontar schema`, or docs/schema.md in Lontar); older shards: 2 of version 4, "
+            "2 of version 5, 2 of version 6, read by column name") in (spanning / "README.md").read_text()
 
 
 def test_duckdb_reads_every_row_once_with_the_new_columns_null_on_old_rows(spanning):
@@ -171,3 +172,10 @@ def test_a_run_appends_to_a_dataset_of_older_versions(first_run, sample_archive,
     query = run_cli("query", "SELECT count(*) AS n, count(DISTINCT page_id) AS d FROM pages", "--dataset", str(out),
                     "--format", "json")
     assert json.loads(query.stdout) == {"n": before + 1, "d": before + 1}
+    newest = max((s for s in body["shards"] if s["table"] == "pages"), key=lambda s: s["schema_version"])
+    schema = pl.read_parquet_schema(out / newest["path"]) | {"script": pl.String}
+    frame = pl.scan_parquet(out / "pages" / "*" / "*.parquet", hive_partitioning=True, schema=schema,
+                            missing_columns="insert",
+                            cast_options=pl.ScanCastOptions(missing_struct_fields="insert")).collect()
+    assert frame.height == before + 1 and frame["page_id"].n_unique() == before + 1
+    assert frame.filter(pl.col("batch_id") == "upgrade")["read_by"].to_list()[0]

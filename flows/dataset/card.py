@@ -89,6 +89,16 @@ def hub_configs(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     return configs
 
 
+def older_versions(manifest: dict[str, Any]) -> str:
+    """What the card says of shards of older schema versions: read by column name, newer columns null."""
+    older = {v: n for v, n in manifest.get("schema_versions", {}).items() if int(v) != manifest["schema_version"]}
+    if not older:
+        return ""
+    counts = ", ".join(f"{n} of version {v}" for v, n in older.items())
+    return (f"; older shards: {counts}, read by column name with the newer columns null "
+            "(`lontar migrate` rewrites them)")
+
+
 def markdown(nums: dict[str, Any], manifest: dict[str, Any]) -> str:
     """The dataset card: Hugging Face front matter (one config per table), the numbers, how to load it."""
     tables = manifest["tables"]
@@ -105,8 +115,8 @@ def markdown(nums: dict[str, Any], manifest: dict[str, Any]) -> str:
         "Text and images digitized from scanned archives by Lontar: one row per "
         "page in `pages/`, one per aligned text-image pair in `pairs/`. Generated after every run; do not edit.",
         "",
-        f"Schema version {manifest['schema_version']} (columns: `lontar schema`, or docs/schema.md in Lontar). "
-        f"Updated {manifest['updated_at']} by Lontar {manifest['lontar_version']}.",
+        f"Schema version {manifest['schema_version']} (columns: `lontar schema`, or docs/schema.md in Lontar)"
+        f"{older_versions(manifest)}. Updated {manifest['updated_at']} by Lontar {manifest['lontar_version']}.",
         "",
         "| table | rows | shards | bytes | partitioned by |",
         "|---|---:|---:|---:|---|",
@@ -175,7 +185,8 @@ def terminal_lines(nums: dict[str, Any], manifest: dict[str, Any]) -> list[str]:
 
     tables = manifest["tables"]
     return [
-        f"dataset: schema version {manifest['schema_version']}, updated {manifest['updated_at']}",
+        f"dataset: schema version {manifest['schema_version']}{older_versions(manifest)}, "
+        f"updated {manifest['updated_at']}",
         *(f"{t}: {v['rows']} rows in {v['shards']} shards, {v['bytes']} bytes" for t, v in tables.items()),
         f"pages by status: {inline(nums['pages'])}",
         f"pages by script: {inline(nums['pages_by_script'])}",
