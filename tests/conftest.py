@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import fsspec
@@ -145,3 +147,16 @@ def small_units(root: Path, count: int, prefix: str = "u") -> list[str]:
         writer.write(batch_table([small_page(unit, script) for script in SMALL_UNIT_SCRIPTS]))
         writer.close()
     return units
+
+
+def sigkill_when(args: list[str], folder: Path, pattern: str, delay: float) -> None:
+    """Run `lontar ARGS` and SIGKILL it `delay` seconds after a file matching `pattern` appears under `folder`
+    (or when it ends, or after two minutes)."""
+    child = subprocess.Popen([LONTAR, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env=os.environ.copy(), stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while child.poll() is None and time.monotonic() < deadline and not list(folder.rglob(pattern)):
+        time.sleep(0.01)
+    time.sleep(delay)
+    child.send_signal(signal.SIGKILL)
+    child.wait()

@@ -5,10 +5,6 @@ next."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import duckdb
@@ -19,7 +15,7 @@ from fsspec.implementations.local import LocalFileSystem
 from actors.writer import read_done_unit
 from configs.model import OutputOptions
 from flows.dataset import compaction, views
-from tests.conftest import LONTAR, as_schema_version, run_cli, small_units
+from tests.conftest import as_schema_version, run_cli, sigkill_when, small_units
 
 
 def answers(root: Path) -> dict:
@@ -128,14 +124,7 @@ def test_lontar_compact_killed_with_sigkill_again_and_again_loses_and_doubles_no
     expected = answers(tmp_path)["pages"]
     half_done = 0
     for delay in (0.0, 1.0, 2.0, 3.0, 5.0, 8.0):  # after the merging began; later ones only on a slow machine
-        child = subprocess.Popen([LONTAR, "compact", str(tmp_path)], stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, env=os.environ.copy(), stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while child.poll() is None and time.monotonic() < deadline and not list(tmp_path.rglob(".part-compact-*")):
-            time.sleep(0.01)
-        time.sleep(delay)
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+        sigkill_when(["compact", str(tmp_path)], tmp_path, ".part-compact-*", delay)
         names = [p.name for p in tmp_path.rglob("*.parquet")]
         half_done += any(n.startswith("part-compact-") for n in names) and any(n.startswith("part-u") for n in names)
         assert answers(tmp_path)["pages"] == expected

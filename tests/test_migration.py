@@ -5,18 +5,14 @@ killed at any moment leaves every shard either old or new, whole, and the next o
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import time
 
 import pyarrow.parquet as pq
 import pytest
 
 from actors.records import SCHEMA_VERSION
 from flows.dataset import migration, views
-from tests.conftest import LONTAR, as_schema_version, run_cli, small_units
+from tests.conftest import as_schema_version, run_cli, sigkill_when, small_units
 
 
 def by_id(rows: list[dict], key: str) -> dict[str, dict]:
@@ -73,14 +69,7 @@ def test_lontar_migrate_killed_with_sigkill_leaves_every_shard_old_or_new(tmp_pa
     assert "lines.words: null: word boxes need the page read again" in dry.stdout
     mixed = 0
     for delay in (0.0, 0.5, 1.5, 3.0, 5.0):
-        child = subprocess.Popen([LONTAR, "migrate", str(tmp_path)], stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, env=os.environ.copy(), stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while child.poll() is None and time.monotonic() < deadline and not list(tmp_path.rglob("*.migrating.tmp")):
-            time.sleep(0.01)
-        time.sleep(delay)
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+        sigkill_when(["migrate", str(tmp_path)], tmp_path, "*.migrating.tmp", delay)
         versions = [pq.read_schema(p).metadata[b"lontar.schema_version"] for p in tmp_path.rglob("*.parquet")]
         assert set(versions) <= {b"4", str(SCHEMA_VERSION).encode()}  # every shard whole: old or new
         mixed += len(set(versions)) == 2

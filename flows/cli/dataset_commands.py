@@ -169,6 +169,26 @@ def stats(dataset: str | None, config_file: str | None, as_json: bool, plots: st
             click.echo(line)
 
 
+def _rewritable(dataset: str | None, config_file: str | None, action: str) -> tuple[Any, str]:
+    """The config and the dataset (default: queue.dataset) a command that rewrites shards works on, checked to be
+    of versions it can `action`."""
+    from configs.model import load_config
+    from flows.dataset.snapshot import check_version
+
+    config = load_config(config_file)
+    dataset = dataset or config.queue.dataset
+    check_version(dataset, action)
+    return config, dataset
+
+
+def _progress(verb: str, what: str, every: int) -> Any:
+    def progress(done: int, total: int) -> None:
+        if done == total or done % every == 0:
+            click.echo(f"{verb} {done} of {total} {what}", err=True)
+
+    return progress
+
+
 @click.command()
 @click.argument("dataset", required=False)
 @DATASET_CONFIG
@@ -176,19 +196,11 @@ def compact(dataset: str | None, config_file: str | None) -> None:
     """Merge each partition's small shards into shards near output.shard_max_mb (DATASET default:
     queue.dataset). Rows, ids and every reader's answers stay the same; a compaction that is stopped is
     finished by the next one. Safe while runs write other units."""
-    from configs.model import load_config
     from flows.dataset.compaction import compact as compact_dataset
-    from flows.dataset.snapshot import check_version
-
-    def progress(done: int, groups: int) -> None:
-        if done == groups or done % 50 == 0:
-            click.echo(f"merged {done} of {groups} group(s) of small shards", err=True)
 
     with errors_to_exit_codes():
-        config = load_config(config_file)
-        dataset = dataset or config.queue.dataset
-        check_version(dataset, "compact")
-        result = compact_dataset(dataset, config.output, progress)
+        config, dataset = _rewritable(dataset, config_file, "compact")
+        result = compact_dataset(dataset, config.output, _progress("merged", "group(s) of small shards", 50))
     if result.finished:
         click.echo(f"finished {result.finished} compaction(s) an earlier one left half done", err=True)
     click.echo(f"{dataset}: {result.shards_before} shards, {result.bytes_before / 1e6:.1f} MB before; "
@@ -206,19 +218,12 @@ def migrate(dataset: str | None, config_file: str | None, dry_run: bool) -> None
     the rest stay null (it says which and why). A migration that is stopped is resumed by the next."""
     import time
 
-    from configs.model import load_config
     from flows.dataset.migration import columns_report, older_units
     from flows.dataset.migration import migrate as migrate_dataset
-    from flows.dataset.snapshot import check_version, snapshot
-
-    def progress(done: int, shards: int) -> None:
-        if done == shards or done % 100 == 0:
-            click.echo(f"migrated {done} of {shards} shard(s)", err=True)
+    from flows.dataset.snapshot import snapshot
 
     with errors_to_exit_codes():
-        config = load_config(config_file)
-        dataset = dataset or config.queue.dataset
-        check_version(dataset, "migrate")
+        config, dataset = _rewritable(dataset, config_file, "migrate")
         units = older_units(snapshot(dataset).units)
         click.echo(f"{dataset}: {len(units)} unit(s) of an older version, "
                    f"{sum(unit.rows for unit in units)} page(s)")
@@ -227,7 +232,8 @@ def migrate(dataset: str | None, config_file: str | None, dry_run: bool) -> None
         if dry_run or not units:
             return
         start = time.perf_counter()
-        result = migrate_dataset(dataset, config.output, config.near_duplicates, progress)
+        result = migrate_dataset(dataset, config.output, config.near_duplicates,
+                                 _progress("migrated", "shard(s)", 100))
         seconds = time.perf_counter() - start
     click.echo(f"migrated {result.shards} shard(s) of {result.units} unit(s): {result.pages} page(s) and "
                f"{result.pairs} pair(s) in {seconds:.1f} s ({result.pages / max(seconds, 1e-9):.1f} pages/s)")
