@@ -135,3 +135,10 @@ def test_lontar_compact_killed_with_sigkill_again_and_again_loses_and_doubles_no
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("before;")[1].startswith(" 4 shards")
     assert answers(tmp_path)["pages"] == expected and len(answers(tmp_path)["glob"]) == len(expected)
+
+
+@pytest.mark.parametrize("command", ["compact", "migrate"])
+def test_a_missing_dataset_is_a_usage_error_and_nothing_is_made(command, tmp_path, prefect_home):
+    result = run_cli(command, str(tmp_path / "no-such-dataset"))
+    assert result.returncode == 2 and "no dataset at" in result.stderr
+    assert not (tmp_path / "no-such-dataset").exists()

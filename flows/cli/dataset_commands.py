@@ -173,10 +173,11 @@ def _rewritable(dataset: str | None, config_file: str | None, action: str) -> tu
     """The config and the dataset (default: queue.dataset) a command that rewrites shards works on, checked to be
     of versions it can `action`."""
     from configs.model import load_config
-    from flows.dataset.snapshot import check_version
+    from flows.dataset.snapshot import check_version, require_dataset
 
     config = load_config(config_file)
     dataset = dataset or config.queue.dataset
+    require_dataset(dataset)
     check_version(dataset, action)
     return config, dataset
 

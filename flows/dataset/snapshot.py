@@ -82,6 +82,13 @@ def _read_all(fs: fsspec.AbstractFileSystem, paths: list[str]) -> list[bytes]:
     return [bodies[path] for path in paths]
 
 
+def require_dataset(dataset: str) -> None:
+    """A usage error when there is no dataset (no folder) at `dataset`."""
+    fs, root = fsspec.core.url_to_fs(dataset)
+    if not fs.isdir(root.rstrip("/")):
+        raise UsageError(f"no dataset at {dataset}")
+
+
 def schema_versions(dataset: str) -> set[int]:
     """The schema versions of a dataset's rows: none for a new dataset."""
     versions = set(snapshot(dataset).versions())

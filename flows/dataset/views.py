@@ -17,7 +17,7 @@ from actors import dataset_layout as layout
 from actors.near_duplicates import NearDuplicates
 from actors.writer import DEDUPLICATED_KINDS
 from configs.model import NearDuplicateOptions
-from flows.dataset.snapshot import snapshot
+from flows.dataset.snapshot import require_dataset, snapshot
 from ocr_models.lontar_errors import UsageError
 
 
@@ -68,10 +68,10 @@ def connect(dataset: str, must_exist: bool = True, since: str | None = None) -> 
     `must_exist`: a missing dataset is a usage error (else it reads as empty: a run about to create it).
     `since` (a run id or a time, `since_moment`): only the units committed after it, and the runs finished after
     it."""
+    if must_exist:
+        require_dataset(dataset)
     fs, root = fsspec.core.url_to_fs(dataset)
     root = root.rstrip("/")
-    if must_exist and not fs.isdir(root):
-        raise UsageError(f"no dataset at {dataset}")
     con = duckdb.connect()
     prefix = root
     if not isinstance(fs, LocalFileSystem):
