@@ -148,15 +148,17 @@ def stats(dataset: str | None, config_file: str | None, as_json: bool, plots: st
     from pathlib import Path
 
     from flows.dataset import card, charts
-    from flows.dataset.manifest import check_readable_version, committed_units, manifest
+    from flows.dataset.manifest import check_readable_version, manifest
+    from flows.dataset.snapshot import snapshot
     from flows.dataset.views import connect
 
     with errors_to_exit_codes():
         dataset = _resolve(dataset, config_file)
         check_readable_version(dataset)
-        con = connect(dataset)
+        committed = snapshot(dataset)
+        con = connect(dataset, committed=committed)
         nums = card.numbers(con)
-        body = manifest(committed_units(dataset))
+        body = manifest(committed.units)
         if plots:
             Path(plots).mkdir(parents=True, exist_ok=True)
             for name, png in charts.draw(con).items():

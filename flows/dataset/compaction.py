@@ -123,14 +123,15 @@ def merge(fs: fsspec.AbstractFileSystem, root: str, group: Group, limits: Output
     rows = 0
     with fs.open(temp, "wb") as handle, pq.ParquetWriter(handle, schema, compression=limits.compression) as writer:
         buffer: list[pa.Table] = []
-        buffered = 0
+        buffered_bytes = buffered_rows = 0
         for path in group.paths:
             with fs.open(f"{root}/{path}") as shard:
                 buffer.append(pq.read_table(shard, partitioning=None).cast(schema))
-            buffered += buffer[-1].nbytes
-            if buffered >= limits.row_group_mb << 20 or sum(t.num_rows for t in buffer) >= limits.row_group_rows:
+            buffered_bytes += buffer[-1].nbytes
+            buffered_rows += buffer[-1].num_rows
+            if buffered_bytes >= limits.row_group_mb << 20 or buffered_rows >= limits.row_group_rows:
                 rows += _flush(writer, buffer)
-                buffered = 0
+                buffered_bytes = buffered_rows = 0
         rows += _flush(writer, buffer)
     if rows != group.rows:
         fs.rm(temp)

@@ -32,10 +32,6 @@ def check_readable_version(dataset: str) -> None:
     snapshot.check_version(dataset, "describe")
 
 
-def committed_units(dataset: str) -> list[UnitStats]:
-    return snapshot.snapshot(dataset).units
-
-
 def manifest(units: list[UnitStats]) -> dict[str, Any]:
     """`_dataset.json`: every committed shard (once) with its rows, bytes, schema version, units and batches,
     totals per table and per batch; `schema_version` is the newest version of the dataset's rows,
@@ -74,9 +70,10 @@ def refresh(dataset: str) -> dict[str, Any]:
     fs, root = fsspec.core.url_to_fs(dataset)
     root = root.rstrip("/")
     with locks.locked(dataset):
-        body = manifest(committed_units(dataset))
+        committed = snapshot.snapshot(dataset)
+        body = manifest(committed.units)
         write_text(fs, f"{root}/{layout.MANIFEST}", json.dumps(body, indent=1))
-        con = connect(dataset)
+        con = connect(dataset, committed=committed)
         for name, png in charts.draw(con).items():
             write_text(fs, layout.chart_path(root, name), png)
         write_text(fs, f"{root}/{layout.CARD}", card.markdown(card.numbers(con), body))

@@ -161,10 +161,9 @@ def migrate_row(row: dict, table: str, script: str, minhash: NearDuplicates, pag
             read = region.get("text") is not None and region.get("lang")
             region.update(engine="tesseract" if read else None, model=region.get("lang") if read else None,
                           guard=None)
-    if "read_by" not in row:
+    if "read_by" not in row and row.get("regions") is not None:  # null where the page was not laid out and read
         counts = Counter((r["engine"], r["model"]) for r in regions if r.get("text") is not None and r["engine"])
-        row["read_by"] = [{"engine": e, "model": m, "regions": n} for (e, m), n in counts.most_common()] or (
-            [] if row.get("text_source") == "ocr" and row.get("regions") is not None else None)
+        row["read_by"] = [{"engine": e, "model": m, "regions": n} for (e, m), n in counts.most_common()]
 
 
 def columns_report() -> list[tuple[str, str, str]]:

@@ -17,7 +17,7 @@ from actors import dataset_layout as layout
 from actors.near_duplicates import NearDuplicates
 from actors.writer import DEDUPLICATED_KINDS
 from configs.model import NearDuplicateOptions
-from flows.dataset.snapshot import require_dataset, snapshot
+from flows.dataset.snapshot import Snapshot, require_dataset, snapshot
 from ocr_models.lontar_errors import UsageError
 
 
@@ -61,13 +61,15 @@ def since_moment(dataset: str, since: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def connect(dataset: str, must_exist: bool = True, since: str | None = None) -> duckdb.DuckDBPyConnection:
+def connect(dataset: str, must_exist: bool = True, since: str | None = None,
+            committed: Snapshot | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the views `pages`, `pairs` and `runs` over the dataset's committed units at this
     moment (flows/dataset/snapshot.py), in this version's columns (null on rows of older versions that lack them),
     empty when the dataset has none yet, so that a query on a new dataset answers with no rows, not an error.
     `must_exist`: a missing dataset is a usage error (else it reads as empty: a run about to create it).
     `since` (a run id or a time, `since_moment`): only the units committed after it, and the runs finished after
-    it."""
+    it. `committed`: a snapshot the caller took already, so that a refresh's manifest and card count the same
+    units."""
     if must_exist:
         require_dataset(dataset)
     fs, root = fsspec.core.url_to_fs(dataset)
@@ -77,7 +79,7 @@ def connect(dataset: str, must_exist: bool = True, since: str | None = None) -> 
     if not isinstance(fs, LocalFileSystem):
         con.register_filesystem(fs)
         prefix = f"{fs.protocol[0] if isinstance(fs.protocol, tuple) else fs.protocol}://{root}"
-    committed, reports = snapshot(dataset), read_reports(dataset)
+    committed, reports = committed or snapshot(dataset), read_reports(dataset)
     if since is not None:
         moment = since_moment(dataset, since)
         committed = committed.since(moment)
