@@ -111,15 +111,17 @@ def run_stream(tasks: list[Row], ingest: Stage, model_stages: list[Stage]) -> It
     # Repartitioning to a page a block was tried: the first pages came sooner, pages/s stayed the same, and its
     # tasks (a whole CPU each) hung the job beside a caption pool.
     # On a multi-node cluster the actors are spread over the nodes, so that no node runs more engines than it
-    # has cores, and every actor starts at once: a run is one stream now, and Ray Data's autoscaler, which
-    # grows a pool only while its queue is long, left a small run's OCR on one node. On one node SPREAD only
-    # costs (born-digital pages 9.3 against 12.8 pages/s, make bench), and so did starting every actor at once
-    # (0.32 x the limit against 0.43 x).
+    # has cores, and the pools are of fixed size: Ray Data's autoscaler let an actor that idled while the first
+    # pages were ingested go and grew the pool back only while its queue was long, which left a small run's OCR
+    # on one node (in CI). Spread, an actor also takes a block only when it is free: by default it queues a
+    # second one, and Ray Data prefers the actor on the node that already holds the block. On one node SPREAD
+    # only costs (born-digital pages 9.3 against 12.8 pages/s, make bench), and so did starting every actor at
+    # once (0.32 x the limit against 0.43 x).
     spread = alive_nodes() > 1
     placement = {"scheduling_strategy": "SPREAD"} if spread else {}
     for stage in model_stages:
-        pool = ActorPoolStrategy(min_size=1, max_size=stage.max_actors,
-                                 initial_size=stage.max_actors if spread else 1)
+        pool = ActorPoolStrategy(min_size=stage.max_actors if spread else 1, max_size=stage.max_actors,
+                                 max_tasks_in_flight_per_actor=1 if spread else None)
         ds = ds.map_batches(StageActor, fn_constructor_args=(stage,), batch_size=stage.batch_size,
                             batch_format="pyarrow", num_cpus=stage.num_cpus, num_gpus=stage.num_gpus or None,
                             compute=pool, **placement)

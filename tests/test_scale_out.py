@@ -51,7 +51,7 @@ def cluster_run(sample_archive: Path, tmp_path_factory, prefect_home) -> dict:
 def test_both_nodes_do_work_and_the_dataset_is_complete(cluster_run, sample_archive):
     report, pages = cluster_run["report"], cluster_run["pages"]
     by_node = report["pages_by_node"]["ocr"]
-    assert len(by_node) == 2 and all(count > 0 for count in by_node.values()), by_node
+    assert len(by_node) == 2 and all(count > 0 for count in by_node.values()), report["pages_by_node"]
     # every page read from its image passed an OCR actor; text-layer pages only when they rode with the scans
     assert 0 < len([p for p in pages if p["text_source"] != "text_layer"]) <= sum(by_node.values()) <= len(pages)
     assert sum(report["pages_by_node"]["ingest"].values()) == report["pages"]["total"] == len(pages) > 0
