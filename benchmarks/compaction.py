@@ -28,8 +28,8 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from actors.records import batch_table  # noqa: E402
-from actors.writer import ShardWriter  # noqa: E402
+from actors.store.records import batch_table  # noqa: E402
+from actors.store.writer import ShardWriter  # noqa: E402
 from flows.dataset import compaction, manifest, views  # noqa: E402
 
 DEFAULT_SCANS = REPO.parent / "shared" / "realscans"

@@ -25,8 +25,8 @@ from pathlib import Path
 os.environ["OMP_THREAD_LIMIT"] = "1"  # before tesserocr loads OpenMP
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from actors.layout import LayoutStage
-from actors.ocr import OcrStage
+from actors.stages.layout import LayoutStage
+from actors.stages.ocr import OcrStage
 from flows.dataset.metrics import cer
 from flows.synth.layouts import FIGURE_CAPTIONS, layout_page
 from flows.synth.text import png_bytes

@@ -34,7 +34,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from actors.text_layer import letter_count  # noqa: E402
+from actors.sources.text_layer import letter_count  # noqa: E402
 from flows.dataset.views import read_table  # noqa: E402
 from ocr_models.language_id import LABELS  # noqa: E402  (ISO 639-1 and fastText labels -> ISO 639-3)
 from ocr_models.scripts import LANGUAGES_BY_SCRIPT, dominant_script  # noqa: E402

@@ -4,7 +4,7 @@ pages per second, and what each new column holds afterwards.
     .venv/bin/python benchmarks/migration.py [--units 300] [--scans DIR] [--work DIR]
 
 The units are those of benchmarks/compaction.py (real scans of ../shared/realscans and their transcriptions),
-each then stripped of the columns versions 5-7 added, as tests/conftest.py's `as_schema_version` does.
+each then stripped of the columns versions 5-7 added, as tests/unit/conftest.py's `as_schema_version` does.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from compaction import DEFAULT_SCANS, real_pages, write_units  # noqa: E402
 
 from flows.dataset import migration, views  # noqa: E402
-from tests.conftest import as_schema_version  # noqa: E402
+from tests.support.datasets import as_schema_version  # noqa: E402
 
 
 def main() -> None:

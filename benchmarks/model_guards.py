@@ -1,4 +1,4 @@
-"""The guards on a routed model's readings (actors/model_guards.py), judged on real scans: they must let a right
+"""The guards on a routed model's readings (actors/reading/model_guards.py), judged on real scans: they must let a right
 reading through and refuse the failures transformer recognizers are known for.
 
     .venv/bin/python benchmarks/model_guards.py                  # ../shared/realscans
@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from actors.model_guards import refusal  # noqa: E402
+from actors.reading.model_guards import refusal  # noqa: E402
 from benchmarks.real_scans import DEFAULT_SCANS, load  # noqa: E402
 from configs.model import OcrOptions  # noqa: E402
 from ocr_models.registry import make_engine  # noqa: E402

@@ -70,7 +70,7 @@ def recognizer_for(model: str, kind: str, batch: int, max_new_tokens: int):
 
     if model == "tiny":  # the tests' tiny models (random weights): the stage's overhead, not a model's speed
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-        from tests.tiny_models import tiny_captioner, tiny_line_reader
+        from tests.support.tiny_models import tiny_captioner, tiny_line_reader
 
         folder = Path(tempfile.mkdtemp()) / "tiny"
         model = str(tiny_captioner(folder, "lontar") if kind == "page" else tiny_line_reader(folder, "lontar"))

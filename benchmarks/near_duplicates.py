@@ -72,7 +72,7 @@ def measure(out: Path, names: list[str]) -> str:
 def text_variants(scans: Path) -> str:
     """The transcriptions themselves, each against two other editions of its text: with another header (its
     first line replaced) and typeset again (lines broken at other places, words hyphenated across them)."""
-    from actors.near_duplicates import NearDuplicates
+    from actors.store.near_duplicates import NearDuplicates
     from configs.model import NearDuplicateOptions
 
     with (scans / "manifest.csv").open(encoding="utf-8") as handle:

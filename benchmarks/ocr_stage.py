@@ -20,9 +20,9 @@ from pathlib import Path
 os.environ["OMP_THREAD_LIMIT"] = "1"  # before tesserocr loads OpenMP
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # after PYTHONPATH: another tree may come first
-import actors.ocr
-from actors.layout import LayoutStage
-from actors.ocr import OcrStage
+import actors.stages.ocr
+from actors.stages.layout import LayoutStage
+from actors.stages.ocr import OcrStage
 from configs.model import RunConfig
 from flows.synth.archive import jpeg_bytes
 from flows.synth.layouts import FIGURE_CAPTIONS, layout_page
@@ -54,7 +54,7 @@ def main() -> None:
     ocr.process(laid_out)
     ocr_s = time.process_time() - started
     print(f"{args.pages} pages: layout {layout_s / args.pages:.3f} s/page, OCR {ocr_s / args.pages:.3f} s/page "
-          f"(process time; code from {Path(actors.ocr.__file__).parent.parent})")
+          f"(process time; code from {Path(actors.stages.ocr.__file__).parent.parent})")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 from compaction import DEFAULT_SCANS, real_pages, write_units  # noqa: E402
 
-from actors.records import PAGE_PARTITIONING, PAGE_SCHEMA  # noqa: E402
+from actors.store.records import PAGE_PARTITIONING, PAGE_SCHEMA  # noqa: E402
 from flows.dataset import compaction  # noqa: E402
 from flows.dataset.snapshot import snapshot  # noqa: E402
 
@@ -75,7 +75,7 @@ def lontar_commits(lontar: Path, again: Path) -> float:
     unit's marker); returns the seconds."""
     import pyarrow.parquet as pq
 
-    from actors.writer import write_text
+    from actors.store.writer import write_text
 
     fs = fsspec.filesystem("file")
     seconds = 0.0

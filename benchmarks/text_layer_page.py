@@ -21,12 +21,12 @@ import fsspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from actors import quality
-from actors.documents import PdfDocument, _render
-from actors.ingest import page_row
-from actors.records import batch_table
-from actors.text_layer import judge, layer_lines
-from actors.writer import ShardWriter
+from actors.sources.documents import PdfDocument, _render
+from actors.sources.text_layer import judge, layer_lines
+from actors.stages.ingest import page_row
+from actors.store import quality
+from actors.store.records import batch_table
+from actors.store.writer import ShardWriter
 from configs.model import IngestOptions
 from flows.synth.archive import born_digital_pdf
 from flows.synth.text import SAMPLE_TEXT

@@ -26,8 +26,8 @@ from rapidfuzz.distance import Levenshtein
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from actors.documents import PdfDocument
-from actors.text_layer import unmapped_glyph_share
+from actors.sources.documents import PdfDocument
+from actors.sources.text_layer import unmapped_glyph_share
 from configs.model import IngestOptions
 from flows.synth.legacy_fonts import legacy_font, legacy_text, private_use_font, private_use_text, text_pdf
 from flows.synth.text import FONT_DIR, SAMPLE_TEXT, font_path

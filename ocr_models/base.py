@@ -17,7 +17,7 @@ class ScriptDetector(Protocol):
     Created once per worker; loads its models lazily; carries nothing from one page to the next. Failures on
     one page raise `EngineError` (or `EngineTimeoutError`), never crash the worker. `steps` records each call's
     CPU seconds. The policy that combines these calls into one decision per page is
-    `actors/script_policy.py`'s.
+    `actors/reading/script_policy.py`'s.
     """
 
     steps: Steps

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import click
 
-from actors import stop
+from actors.cluster import stop
 from ocr_models.lontar_errors import (
     LontarError,
     MissingDependencyError,

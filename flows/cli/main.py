@@ -71,7 +71,7 @@ def run(inputs: tuple[str, ...], out: str, langs: str | None, config_file: str |
             # The run log is kept (beside the report) however the run ends: entered first, left last.
             with (contextlib.nullcontext() if verbose else log_capture.library_output_captured(run_id)) as capture, \
                     prefect_server.embedded_server() as server:
-                from actors.ray_adapter import started_early
+                from actors.cluster.lifecycle import started_early
 
                 with started_early(config.ray.address, config.ray.num_cpus, config.ray.object_store_mb):
                     # Lontar's and Prefect's imports while Prefect's server and the local Ray cluster start
@@ -80,7 +80,7 @@ def run(inputs: tuple[str, ...], out: str, langs: str | None, config_file: str |
 
                     environment.quiet_libraries(verbose)  # Prefect set its levels on import
                     # What the imports made lives as long as the command: the run's collections (one before Ray
-                    # stops, actors/ray_adapter.py) need not look at it again (0.22 -> 0.07 s, one-page run).
+                    # stops, actors/cluster/lifecycle.py) need not look at it again (0.22 -> 0.07 s, one-page run).
                     gc.freeze()
                     if server is not None:
                         server.wait_ready()
@@ -129,7 +129,7 @@ def eval_set(folder: str, per_language: int, langs: str | None, seed: int) -> No
 @click.option("--table", type=click.Choice(["pages", "pairs"]), default="pages", show_default=True)
 def schema(table: str) -> None:
     """Print a table's columns as Markdown (docs/schema.md is made from this)."""
-    from actors.records import PAGE_COLUMNS, PAIR_COLUMNS, schema_markdown
+    from actors.store.records import PAGE_COLUMNS, PAIR_COLUMNS, schema_markdown
 
     click.echo(schema_markdown(PAGE_COLUMNS if table == "pages" else PAIR_COLUMNS))
 

@@ -148,7 +148,7 @@ def report(batch: str, dataset: str | None, config_file: str | None, html_path: 
     text. Each run also writes it beside its report."""
     import fsspec
 
-    from actors.writer import write_text
+    from actors.store.writer import write_text
     from configs.model import load_config
     from flows.dataset.review import review_html
 
@@ -224,7 +224,7 @@ def serve(host: str, port: int, cron: str | None, timezone: str | None, ray_addr
 def use_cluster(address: str | None) -> None:
     """Every batch process started from here joins the Ray cluster at `address` (checked to answer now)."""
     if address:
-        from actors.ray_adapter import check_reachable
+        from actors.cluster.lifecycle import check_reachable
 
         check_reachable(address)
         os.environ["RAY_ADDRESS"] = address

@@ -6,7 +6,7 @@ from typing import Any
 
 import duckdb
 
-from actors.dataset_layout import CHART_LINK, TABLES, shard_glob
+from actors.store.dataset_layout import CHART_LINK, TABLES, shard_glob
 from flows.dataset.charts import CHARTS
 
 CONFIDENCE_BANDS = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95)

@@ -26,8 +26,8 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from actors import dataset_layout as layout
-from actors.writer import UnitStats, write_text
+from actors.store import dataset_layout as layout
+from actors.store.writer import UnitStats, write_text
 from configs.model import OutputOptions
 from flows.dataset import locks, manifest
 from flows.dataset.snapshot import Snapshot, compacted, moved_shards, snapshot

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import duckdb
 import fsspec
 
-from actors.writer import write_text
+from actors.store.writer import write_text
 from flows.dataset.views import connect
 from ocr_models.lontar_errors import UsageError
 

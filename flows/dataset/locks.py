@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from actors import dataset_layout as layout
+from actors.store import dataset_layout as layout
 from ocr_models.lontar_errors import UsageError
 
 

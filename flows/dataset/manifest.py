@@ -11,9 +11,9 @@ from typing import Any
 
 import fsspec
 
-from actors import dataset_layout as layout
-from actors.records import SCHEMA_VERSION
-from actors.writer import UnitStats, write_text
+from actors.store import dataset_layout as layout
+from actors.store.records import SCHEMA_VERSION
+from actors.store.writer import UnitStats, write_text
 from flows.dataset import card, charts, locks, snapshot
 from flows.dataset.views import connect
 

@@ -17,11 +17,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from actors import dataset_layout as layout
-from actors.language import LANGUAGE_FIELDS, language_fields
-from actors.near_duplicates import NearDuplicates
-from actors.records import ADDED_IN, SCHEMA_VERSION, UNKNOWN_SCRIPT
-from actors.writer import UnitStats, write_text
+from actors.store import dataset_layout as layout
+from actors.store.language import LANGUAGE_FIELDS, language_fields
+from actors.store.near_duplicates import NearDuplicates
+from actors.store.records import ADDED_IN, SCHEMA_VERSION, UNKNOWN_SCRIPT
+from actors.store.writer import UnitStats, write_text
 from configs.model import NearDuplicateOptions, OutputOptions
 from flows.dataset import locks, manifest
 from flows.dataset.snapshot import snapshot

@@ -23,7 +23,7 @@ import duckdb
 import fsspec
 import pymupdf
 
-from actors.writer import write_text
+from actors.store.writer import write_text
 from flows.dataset.page_xml import alto_schema, alto_xml, hocr_html, upright_image
 from flows.dataset.searchable_pdf import SearchablePdf
 from flows.dataset.views import connect

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow.dataset as pads
 from PIL import Image
 
-from actors.records import TEXT_SOURCE_REASONS, UNKNOWN_SCRIPT
+from actors.store.records import TEXT_SOURCE_REASONS, UNKNOWN_SCRIPT
 from flows.dataset.charts import confidence_boxes, png
 from flows.dataset.views import read_reports, read_table
 from ocr_models.lontar_errors import UsageError

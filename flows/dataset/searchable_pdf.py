@@ -16,7 +16,7 @@ from typing import Any
 
 import pymupdf
 
-from actors.page_image import ASSUMED_DPI
+from actors.reading.page_image import ASSUMED_DPI
 from flows.dataset.page_xml import page_size, spaced, upright_image, words
 from flows.synth.text import FONT_DIR
 from ocr_models.scripts import script_of_char

@@ -15,9 +15,9 @@ from datetime import datetime
 
 import fsspec
 
-from actors import dataset_layout as layout
-from actors.records import OLDEST_APPENDABLE_VERSION, SCHEMA_VERSION
-from actors.writer import UnitStats
+from actors.store import dataset_layout as layout
+from actors.store.records import OLDEST_APPENDABLE_VERSION, SCHEMA_VERSION
+from actors.store.writer import UnitStats
 from ocr_models.lontar_errors import UsageError
 
 LEGACY_VERSION = 2  # a dataset with shards and no unit markers: written before manifests and partitions

@@ -13,9 +13,9 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 from fsspec.implementations.local import LocalFileSystem
 
-from actors import dataset_layout as layout
-from actors.near_duplicates import NearDuplicates
-from actors.writer import DEDUPLICATED_KINDS
+from actors.store import dataset_layout as layout
+from actors.store.near_duplicates import NearDuplicates
+from actors.store.writer import DEDUPLICATED_KINDS
 from configs.model import NearDuplicateOptions
 from flows.dataset.snapshot import Snapshot, require_dataset, snapshot
 from ocr_models.lontar_errors import UsageError

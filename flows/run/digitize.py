@@ -19,11 +19,12 @@ import fsspec
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from actors import dataset_layout as layout
-from actors.base import pages_to_read
-from actors.ray_adapter import cluster_resources, ray_cluster, run_stream
-from actors.unit_stream import UnitStream
-from actors.writer import ShardWriter, UnitStats, read_done_unit, write_text
+from actors.cluster.lifecycle import cluster_resources, ray_cluster
+from actors.cluster.stream import run_stream
+from actors.stages.base import pages_to_read
+from actors.store import dataset_layout as layout
+from actors.store.unit_stream import UnitStream
+from actors.store.writer import ShardWriter, UnitStats, read_done_unit, write_text
 from configs.model import RunConfig
 from flows.dataset import locks, manifest, views
 from flows.dataset.review import review_html
@@ -65,7 +66,7 @@ def process_units(units: list[planning.Unit], out: str, config: RunConfig, stamp
     text-layer units through ingest alone, the others through every stage (`streams`; actors started once);
     units already committed (by an earlier run, or by this task's failed try) are not redone.
     `images`: the dataset's figure and table images (image_sha256 -> pair_id), grown as units commit; `near`
-    (actors.near_duplicates.NearDuplicates; Any for Prefect): the dataset's page signatures, grown likewise."""
+    (actors.store.near_duplicates.NearDuplicates; Any for Prefect): the dataset's page signatures, grown likewise."""
     started = time.monotonic()
     streamed = Streamed({})
     done = streamed.units

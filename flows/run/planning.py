@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import fsspec
 
-from actors.documents import open_document, password_for, sniff_format
+from actors.sources.documents import open_document, password_for, sniff_format
 from configs.model import IngestOptions, RunConfig
 from ocr_models.lontar_errors import NoInputError, describe, error_kind, without_credentials
 from ocr_models.tesseract.engine import TesseractOptions

@@ -68,7 +68,7 @@ def check_output(out: str) -> None:
 
 def check_cluster(config: RunConfig) -> str | None:
     """The Ray cluster the run joins (ray.address, else RAY_ADDRESS; None: a local one), checked to answer."""
-    from actors.ray_adapter import check_reachable, cluster_address
+    from actors.cluster.lifecycle import check_reachable, cluster_address
 
     address = cluster_address(config.ray.address)
     if address:

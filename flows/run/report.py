@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from importlib import metadata
 
-from actors.writer import UnitStats
+from actors.store.writer import UnitStats
 from flows.run.planning import Plan
 
 VERSIONED = ("lontar", "ray", "prefect", "pymupdf", "pyarrow", "tesserocr", "pillow")

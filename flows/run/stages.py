@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 
-from actors.base import Stage
-from actors.caption import CaptionStage
-from actors.ingest import IngestStage
-from actors.layout import LayoutStage
-from actors.ocr import OcrStage
-from actors.recognize import RecognizeStage
+from actors.stages.base import Stage
+from actors.stages.caption import CaptionStage
+from actors.stages.ingest import IngestStage
+from actors.stages.layout import LayoutStage
+from actors.stages.ocr import OcrStage
+from actors.stages.recognize import RecognizeStage
 from configs.model import RunConfig
 from ocr_models.layout.none import NoLayoutOptions
 from ocr_models.lontar_errors import UsageError

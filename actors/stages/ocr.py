@@ -1,0 +1,218 @@
+"""OcrStage: detects each page's script once, reads the page once with that script's model, and hands the lines
+to the page's layout regions.
+
+Every page is read the same way whatever was read before it (no state across pages), with a bounded amount of
+work: one script detection (OSD plus one round of trials on a few lines), one whole-page reading in Tesseract's
+own page segmentation (what the CLI does, so the text is never worse ordered than the CLI's), a re-reading only
+when the first is estimated mostly wrong, and a bounded search for lines the reading left out. The layout's
+regions do not cut the page into crops to read: each line read goes to the region covering most of it, which
+gives regions their text and captions their figures. What ran and its CPU seconds is the row's `ocr_steps`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+
+import numpy as np
+import pyarrow as pa
+from PIL import Image
+
+from actors.reading.page_image import ASSUMED_DPI, open_image
+from actors.reading.page_limits import PageLimits
+from actors.reading.page_text import assign_lines, letter_weighted, page_fields
+from actors.reading.pairs import REGION_PAD_IN, ReadRegion, make_pairs
+from actors.reading.script_policy import decide_script
+from actors.stages.base import Row, Stage, error_fields, needs_ocr, pages_to_read
+from configs.model import LimitOptions, PairOptions
+from ocr_models.base import OcrEngine
+from ocr_models.geometry.boxes import area, crop, intersection, pad, rotate, turn
+from ocr_models.geometry.cleanup import page_regions
+from ocr_models.geometry.reading_order import reading_order
+from ocr_models.registry import OcrOptions, make_engine
+from ocr_models.scripts import BY_CODE, Script
+from ocr_models.steps import OTHER
+from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, Region
+
+log = logging.getLogger(__name__)
+BODY_KINDS = ("text", "list")  # body text: the page's own script
+FOREIGN_SCRIPT = "Latn"  # what captions, tables and running heads on other scripts' pages are mostly in
+FOREIGN_BELOW = 0.6  # a non-body region read less surely than this by the page's model is tried in Latin
+COLUMN_MIN_LINES = 3  # a column of prose is at least this many lines tall
+
+
+class OcrStage(Stage):
+    name = "ocr"
+
+    def __init__(self, options: OcrOptions, scripts: list[str], hints: dict[str, list[str]],
+                 pairs: PairOptions | None = None, limits: LimitOptions | None = None,
+                 engine_class: type[OcrEngine] | None = None) -> None:
+        self.options = options
+        self.scripts: list[Script] = [BY_CODE[code] for code in scripts]
+        self.hints = hints  # script code -> hinted languages of that script
+        self.pairs = pairs or PairOptions()
+        self.limits = limits or LimitOptions()
+        self.engine_class = engine_class  # instead of the registry's engine (the tests' fault-injecting ones)
+        self.guard: PageLimits[OcrEngine] | None = None
+
+    def make_engine(self) -> OcrEngine:
+        return self.engine_class(self.options) if self.engine_class else make_engine(self.options)
+
+    def setup(self) -> None:
+        self.guard = PageLimits(self.make_engine, self.limits, lambda engine: engine.close())
+        self.engine_version = self.guard.current().version()
+
+    def wants(self, batch: pa.Table) -> bool:
+        return pages_to_read(batch)
+
+    def process(self, rows: list[Row]) -> list[Row]:
+        if self.guard is None:
+            self.setup()
+        return [self.read_page(row) if needs_ocr(row) else row for row in rows]
+
+    def read_page(self, row: Row) -> Row:
+        assert self.guard is not None
+        started, cpu = time.perf_counter(), time.process_time()
+        self.guard.current().steps.take()  # a fresh account for this page
+        try:
+            picture = open_image(row["image"])
+            self.guard.check_memory(picture.width * picture.height)
+            row = self.guard.run(lambda engine: self.read_picture(row, picture, engine),
+                                 f"{row.get('source_uri')} page {row.get('page_index')}")
+        except Exception as exc:  # one page's failure is that page's row, never the dataset's
+            log.warning("OCR failed on %s page %s: %s", row.get("source_uri"), row.get("page_index"), exc)
+            row = dict(row, **error_fields(exc))
+        steps = self.guard.current().steps.take()
+        rest = time.process_time() - cpu - sum(step["seconds"] for step in steps)
+        steps.append({"step": OTHER, "calls": 1, "seconds": round(max(0.0, rest), 3)})
+        return dict(row, ocr_seconds=time.perf_counter() - started, ocr_steps=steps)
+
+    def read_picture(self, row: Row, picture: Image.Image, engine: OcrEngine) -> Row:
+        """The page's row with its text, script, lines, regions and pairs, read by `engine`."""
+        grey = PageImage(np.asarray(picture.convert("L")), row.get("dpi") or ASSUMED_DPI, bool(row.get("dpi")))
+        detected = [Region(r["kind"], tuple(r["bbox"]), r["score"]) for r in row.get("regions") or ()]
+        proposal = engine.propose(grey, self.scripts)
+        grey, picture, detected = turned(grey, picture, detected, proposal.rotation)
+        regions = page_regions(grey, detected, engine.line_boxes)
+        guess, page = decide_script(grey, engine, engine, proposal, self.scripts, self.hints, text_areas(regions),
+                                    body_areas(regions))
+        if guess.rotation:
+            grey, picture, detected = turned(grey, picture, detected, guess.rotation)
+            regions = page_regions(grey, detected, engine.line_boxes)
+        script = BY_CODE[guess.script] if guess.script else None
+        if page is not None and script is not None and runs_columns_together(page.lines, regions):
+            page = self.read_by_region(grey, regions, script, engine, tuple(page.model.split("+")))
+        read = assign_lines(regions, page.lines if page else [], script, page.model if page else None)
+        if page is not None and script is not None:
+            page = self.read_foreign_regions(grey, read, page, script, engine)
+        row = dict(row, text_source="ocr", rotation=(proposal.rotation + guess.rotation) % 360,
+                   script_method=guess.method, engine=engine.name,
+                   engine_version=self.engine_version, layout_model=row.get("layout_model") or "none",
+                   script_confidence=guess.confidence if script else 0.0)
+        unordered = script is not None and not engine.orders_lines(script)
+        row.update(page_fields(page, read, script, in_region_order=unordered))
+        row["pairs"] = make_pairs(row, picture, read, self.pairs)
+        return row
+
+    def read_by_region(self, grey: PageImage, regions: list[Region], script: Script, engine: OcrEngine,
+                       languages: tuple[str, ...]) -> OcrPage:
+        """The page read text region by text region, in reading order, with the model (`languages`) that read
+        it whole: for a page whose columns Tesseract ran together. One more reading of the page."""
+        textual = [r for r in regions if r.kind != "figure"]
+        parts = [part for index in reading_order(textual)
+                 if (part := self.read_crop(grey, textual[index].bbox, script, engine, languages)).text]
+        if not parts:
+            return OcrPage("", 0.0, engine.model_for(script))
+        lines = [line for part in parts for line in part.lines]
+        chars = [len(part.text) for part in parts]
+        evidence = sum(part.evidence * n for part, n in zip(parts, chars, strict=True)) / sum(chars)
+        return OcrPage("\n".join(part.text for part in parts), letter_weighted(lines), parts[0].model,
+                       lines, round(evidence, 2))
+
+    def read_crop(self, grey: PageImage, box: BBox, script: Script, engine: OcrEngine,
+                  languages: tuple[str, ...] | None = None, once: bool = False) -> OcrPage:
+        """One region read on its own, with a margin (tight crops mangle vowel signs), its lines in page pixels;
+        with `languages`, else the script's hinted languages; `once`: a single trial reading (`read_once`)."""
+        margin = round(REGION_PAD_IN * grey.dpi)
+        x0, y0, _, _ = pad(box, margin, grey.width, grey.height)
+        chosen = languages if languages is not None else tuple(self.hints.get(script.code, ()))
+        image = crop(grey, box, margin)
+        part = engine.read_once(image, script, chosen) if once else engine.recognize(image, script, chosen)
+        return replace(part, lines=[line.shifted(x0, y0) for line in part.lines])
+
+    def read_foreign_regions(self, grey: PageImage, read: list[ReadRegion], page: OcrPage, script: Script,
+                             engine: OcrEngine) -> OcrPage:
+        """The page with its captions, titles, tables, headers and footers that its script's model read poorly
+        (estimated accuracy below FOREIGN_BELOW) read again with Latin, where that reading proves Latin: English
+        captions, tables and running heads on pages in other scripts ("Figure 4:" read by Thai's model is
+        garbage). Body text keeps the page's script. At most one more reading of those regions' area."""
+        latin = BY_CODE[FOREIGN_SCRIPT]
+        if script is latin or latin not in self.scripts:
+            return page
+        replaced: dict[int, list[OcrLine]] = {}
+        for region in read:
+            if region.region.kind in BODY_KINDS or region.region.kind == "figure" or not region.lines \
+                    or (region.confidence or 0.0) >= FOREIGN_BELOW:
+                continue
+            again = self.read_crop(grey, region.region.bbox, latin, engine, once=True)
+            if not engine.proves(again, latin) or again.confidence <= (region.confidence or 0.0):
+                continue
+            replaced.update({id(line): [] for line in region.lines})
+            replaced[id(region.lines[0])] = again.lines
+            region.lines, region.text, region.script = again.lines, again.text, latin.code
+            region.lang, region.confidence = again.model, again.confidence
+            region.model = again.model
+        if not replaced:
+            return page
+        lines = [new for line in page.lines for new in replaced.get(id(line), [line])]
+        return replace(page, text="\n".join(line.text for line in lines), lines=lines)
+
+    def teardown(self) -> None:
+        if self.guard is not None:
+            self.guard.close()
+
+
+def turned(grey: PageImage, picture: Image.Image, regions: list[Region], degrees: int
+           ) -> tuple[PageImage, Image.Image, list[Region]]:
+    """The page turned `degrees` clockwise, with its layout (found on the page as scanned) turned with it;
+    on a quarter turn there is none: a layout model run on sideways lines finds no columns (a two-column
+    Bengali page fed sideways read at CER 0.63 with its turned layout, 0.003 with the gutters in its ink)."""
+    if not degrees:
+        return grey, picture, regions
+    regions = [] if degrees % 180 else [Region(r.kind, turn(r.bbox, degrees, grey.width, grey.height), r.score)
+                                        for r in regions]
+    return rotate(grey, degrees), picture.rotate(-degrees, expand=True), regions
+
+
+def text_areas(regions: list[Region]) -> list[BBox]:
+    """Where to look for lines a reading left out: the text regions (a column's line hides behind the next
+    column's in bands of ink taken across the whole page)."""
+    return [r.bbox for r in regions if r.kind != "figure"]
+
+
+def body_areas(regions: list[Region]) -> list[BBox]:
+    """Where a page's own script is judged: its body text (captions, tables and titles are where another
+    script shows up), as the detector found it or as ink no region covered; none on a page of only those."""
+    return [r.bbox for r in regions if r.kind in BODY_KINDS]
+
+
+def runs_columns_together(lines: list[OcrLine], regions: list[Region]) -> bool:
+    """Whether the whole-page reading ran columns of prose together: Tesseract took a column gutter for a
+    space between words (as it does on Thai, Bengali and Myanmar pages set in two columns) and the columns'
+    lines interleave. Evidence: at least two lines read each cover two body-text regions that sit side by
+    side, both at least COLUMN_MIN_LINES of those lines tall and overlapping over half the shorter one's
+    height. Rows of a table or a receipt (an item and its price in two short blocks) are not columns: there
+    Tesseract's own rows are right, and the CLI reads them so."""
+    body = [r.bbox for r in regions if r.kind in BODY_KINDS]
+    crossing = 0
+    for line in lines:
+        tall = COLUMN_MIN_LINES * (line.bbox[3] - line.bbox[1])
+        covered = [box for box in body if intersection(line.bbox, box) >= 0.15 * area(line.bbox)
+                   and box[3] - box[1] >= tall]
+        crossing += any(a[2] <= b[0] and _overlap_rows(a, b) for a in covered for b in covered)
+    return crossing >= 2
+
+
+def _overlap_rows(a: BBox, b: BBox) -> bool:
+    return min(a[3], b[3]) - max(a[1], b[1]) >= 0.5 * min(a[3] - a[1], b[3] - b[1])

@@ -1,0 +1,69 @@
+"""Quality signals of a row's text, for filtering a corpus: the `QUALITY_COLUMNS` of `actors/store/records.py`.
+
+Each is cheap, needs no model and means the same in every script, so one threshold can be tried on all of
+them (docs/schema.md lists what typical pages score).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from itertools import pairwise
+
+from ocr_models.scripts import script_of_char
+
+WINDOW = 10  # characters in a repetition window: longer than a repeated word, shorter than a repeated line
+RUN = 4  # the same character this many times in a row marks a word as noise (no script doubles a letter 4x)
+# A word is noise when it has no letter or digit and two or more different characters (",.'", "~|"; a lone
+# "-" or "।" is punctuation), letters of two scripts, or a run of RUN identical characters.
+
+
+def signals(text: str | None, script: str | None) -> dict[str, float | int | None]:
+    """text_chars, script_purity, garbage_score and repetition_score of `text` read as `script`."""
+    words = (text or "").split()
+    chars = sum(len(word) for word in words)
+    if not chars:
+        return {"text_chars": 0, "script_purity": None, "garbage_score": None, "repetition_score": None}
+    letters = in_script = garbage = 0
+    for word in words:
+        scripts = set()
+        has_letter_or_digit = False
+        for char in word:
+            category = unicodedata.category(char)[0]
+            if category in "LM":
+                has_letter_or_digit = True
+                found = script_of_char(char)
+                code = found.code if found else None
+                scripts.add(code)
+                letters += 1
+                in_script += code == script
+            elif category == "N":
+                has_letter_or_digit = True
+        if (not has_letter_or_digit and len(set(word)) > 1) or len(scripts) > 1 or _has_run(word):
+            garbage += len(word)
+    return {"text_chars": chars,
+            "script_purity": in_script / letters if letters else None,
+            "garbage_score": garbage / chars,
+            "repetition_score": repetition(" ".join(words))}
+
+
+def repetition(text: str) -> float:
+    """Share of the text's WINDOW-character windows that are the same as an earlier window."""
+    windows = len(text) - WINDOW + 1
+    if windows <= 1:
+        return 0.0
+    seen: set[str] = set()
+    repeated = 0
+    for start in range(windows):
+        window = text[start:start + WINDOW]
+        repeated += window in seen
+        seen.add(window)
+    return repeated / windows
+
+
+def _has_run(word: str) -> bool:
+    count = 1
+    for previous, char in pairwise(word):
+        count = count + 1 if char == previous else 1
+        if count >= RUN:
+            return True
+    return False

@@ -1,0 +1,53 @@
+"""Caption matching: the nearest caption in the same column, helped by caption words in many scripts, and
+never one caption for two figures."""
+
+from __future__ import annotations
+
+from actors.reading.pairs import ReadRegion, cue_kind, match_captions
+from ocr_models.types import Region
+
+
+def read(kind: str, box: tuple[int, int, int, int], text: str | None = None) -> ReadRegion:
+    return ReadRegion(Region(kind, box, 0.9), text=text)
+
+
+def test_caption_words_are_recognised_in_many_scripts():
+    figures = ["Figure 3. Map", "Fig. 2", "चित्र 1: पांडुलिपि", "চিত্র ২: পুঁথি", "படம்\u200c 1: சுவடி",
+               "รูปที่ 4 เอกสาร", "ចិត្ត", "Hình 5. Bản đồ"]
+    assert [cue_kind(t) for t in figures] == ["figure"] * 6 + [None, "figure"]
+    assert cue_kind("Table 2. Pages") == cue_kind("तालिका 1") == cue_kind("ตารางที่ 3") == "table"
+    assert cue_kind("Fighting broke out") is None  # a caption word must be a whole word
+    assert cue_kind("Figure " + "x" * 500) is None  # a long paragraph is body text, whatever its first word
+
+
+def test_each_figure_gets_the_caption_under_it():
+    regions = [read("figure", (100, 100, 900, 600)), read("figure_caption", (200, 620, 800, 660), "Figure 1. A"),
+               read("figure", (100, 800, 900, 1300)), read("text", (200, 1320, 800, 1360), "Figure 2. B")]
+    matches = match_captions(regions, dpi=300, max_gap_in=1.0)
+    assert {p: m.caption for p, m in matches.items()} == {0: 1, 2: 3}
+    assert matches[0].method == "caption_region+cue" and matches[2].method == "caption_cue"
+
+
+def test_a_caption_between_two_figures_goes_to_one_only():
+    regions = [read("figure", (100, 100, 900, 600)), read("figure_caption", (200, 620, 800, 660), "Figure 1"),
+               read("figure", (100, 700, 900, 1200))]
+    matches = match_captions(regions, dpi=300, max_gap_in=1.0)
+    assert list(matches) == [0] and matches[0].caption == 1  # under its figure, the usual side, wins
+
+
+def test_tables_take_the_caption_above_them():
+    regions = [read("table_caption", (100, 80, 900, 120), "Table 1. Pages"), read("table", (100, 140, 900, 500)),
+               read("text", (100, 520, 900, 560), "Table 2 is below")]
+    matches = match_captions(regions, dpi=300, max_gap_in=1.0)
+    assert matches[1].caption == 0
+
+
+def test_no_caption_for_plain_text_far_away_or_in_another_column_or_behind_a_paragraph():
+    regions = [read("figure", (100, 100, 900, 600)),
+               read("text", (100, 620, 900, 700), "The archive holds letters."),  # no cue, not a caption
+               read("figure_caption", (100, 1200, 900, 1240), "Figure 1. far away"),  # 2 inches down
+               read("figure_caption", (1000, 610, 1800, 650), "Figure 1. next column")]
+    assert match_captions(regions, dpi=300, max_gap_in=1.0) == {}
+    behind = [read("figure", (100, 100, 900, 600)), read("text", (100, 610, 900, 700), "Body text here."),
+              read("figure_caption", (100, 710, 900, 750), "Figure 1.")]
+    assert match_captions(behind, dpi=300, max_gap_in=1.0) == {}
