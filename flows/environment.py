@@ -1,6 +1,5 @@
 """Process-wide defaults set before Ray or Prefect is imported: no telemetry, quiet logs, offline models."""
 
-import contextlib
 import logging
 import os
 import sys
@@ -25,19 +24,6 @@ def apply() -> None:
     if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH"):
         # a token given means the cluster wants one; Ray reads this once, when it is imported
         os.environ.setdefault("RAY_AUTH_MODE", "token")
-
-
-def embedded_prefect_tuned() -> contextlib.AbstractContextManager:
-    """With no Prefect server configured, the flow runs against an embedded one that dies with this process,
-    so flow-run heartbeats (for finding crashed runs later) have no reader; their thread also holds every
-    flow's end for up to a second. Off for such runs; a served or remote Prefect keeps them."""
-    from flows.run.prefect_server import is_embedded
-
-    if not is_embedded():
-        return contextlib.nullcontext()
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
-    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 
 
 def configure_logging(verbose: bool) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 import os
 import signal
@@ -60,35 +58,16 @@ def run(inputs: tuple[str, ...], out: str, langs: str | None, config_file: str |
                     else BarReporter() if progress else LogReporter(config.progress_every))
         import psutil
 
-        from flows.run import log_capture, prefect_server
         from flows.run.report import new_run_id, summary_lines
+        from flows.run.startup import run_started
 
-        verbose = logging.getLogger().level <= logging.DEBUG
         run_id = new_run_id()
         launched_at = psutil.Process().create_time()
         result = None
         try:
-            # The run log is kept (beside the report) however the run ends: entered first, left last.
-            with (contextlib.nullcontext() if verbose else log_capture.library_output_captured(run_id)) as capture, \
-                    prefect_server.embedded_server() as server:
-                from actors.cluster.lifecycle import started_early
-
-                with started_early(config.ray.address, config.ray.num_cpus, config.ray.object_store_mb):
-                    # Lontar's and Prefect's imports while Prefect's server and the local Ray cluster start
-                    from flows.queue.dead_runs import mark_dead_runs_crashed, owned_by_this_process
-                    from flows.run.digitize import digitize
-
-                    environment.quiet_libraries(verbose)  # Prefect set its levels on import
-                    # What the imports made lives as long as the command: the run's collections (one before Ray
-                    # stops, actors/cluster/lifecycle.py) need not look at it again (0.22 -> 0.07 s, one-page run).
-                    gc.freeze()
-                    if server is not None:
-                        server.wait_ready()
-                    with environment.embedded_prefect_tuned(), owned_by_this_process():
-                        result = digitize(list(inputs), out, config, run_id=run_id, reporter=reporter,
-                                          run_log=capture, launched_at=launched_at)
-                    # earlier commands' runs; here, with Prefect's client warm, it costs 0.09 s (1.6 s before the flow)
-                    mark_dead_runs_crashed()
+            with run_started(config, run_id, verbose=logging.getLogger().level <= logging.DEBUG) as started:
+                result = started.digitize(list(inputs), out, config, run_id=run_id, reporter=reporter,
+                                          run_log=started.run_log, launched_at=launched_at)
         except BaseException as exc:
             if result is not None:  # what failed came after the run (Ray's stop, the log's move)
                 exc.add_note(f"the run completed and its report is written: {result['report_path']}")

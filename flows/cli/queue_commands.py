@@ -41,10 +41,10 @@ def add(inputs: tuple[str, ...], name: str, priority: str, langs: str | None, ou
     from flows.dataset.manifest import check_writable_version
     from flows.queue.batches import add_batch
     from flows.queue.deployments import batch_deployment
-    from flows.queue.prefect_api import prefect_client
     from flows.queue.schedule import check_options, next_nightly
     from flows.queue.status import when
     from flows.run.planning import discover
+    from flows.run.prefect_api import prefect_client
     from flows.run.preflight import check_output
 
     with errors_to_exit_codes():
@@ -69,8 +69,8 @@ def add(inputs: tuple[str, ...], name: str, priority: str, langs: str | None, ou
 def list_(as_json: bool) -> None:
     """Every batch, newest first: priority, state, pages ok/error/total, when submitted and finished."""
     from flows.queue.batches import list_batches
-    from flows.queue.prefect_api import prefect_client
     from flows.queue.status import batch_table, json_text, page_counts
+    from flows.run.prefect_api import prefect_client
 
     with errors_to_exit_codes(), prefect_client() as client:
         batches = list_batches(client)
@@ -86,7 +86,7 @@ def list_(as_json: bool) -> None:
 def cancel(batch: str) -> None:
     """Cancel BATCH: a queued batch never runs; a running one is stopped (its finished units are kept)."""
     from flows.queue.batches import cancel_batch
-    from flows.queue.prefect_api import prefect_client
+    from flows.run.prefect_api import prefect_client
 
     with errors_to_exit_codes(), prefect_client() as client:
         cancelled = cancel_batch(client, batch)
@@ -100,7 +100,7 @@ def retry(batch: str, config_file: str | None) -> None:
     """Queue an ended BATCH again; only its unfinished work is redone."""
     from configs.model import load_config
     from flows.queue.batches import retry_batch
-    from flows.queue.prefect_api import prefect_client
+    from flows.run.prefect_api import prefect_client
 
     with errors_to_exit_codes():
         config = load_config(config_file)
@@ -121,8 +121,8 @@ def status(batch: str, dataset: str | None, config_file: str | None, all_pages: 
     of the queue, or any batch of a dataset (`--dataset`; `lontar run` prints its batch id)."""
     from configs.model import load_config
     from flows.queue.batches import find_batch
-    from flows.queue.prefect_api import prefect_client
     from flows.queue.status import batch_detail, dataset_batch_detail, detail_lines, json_text
+    from flows.run.prefect_api import prefect_client
     from ocr_models.lontar_errors import UsageError
 
     with errors_to_exit_codes():
@@ -167,9 +167,9 @@ def nightly(now: bool, ray_address: str | None, config_file: str | None) -> None
     """Process the queued batches now (`--now`), as the nightly schedule would."""
     from configs.model import load_config
     from flows.queue.deployments import ensure_queue
-    from flows.queue.prefect_api import prefect_client
     from flows.queue.schedule import next_nightly
     from flows.queue.status import when
+    from flows.run.prefect_api import prefect_client
 
     with errors_to_exit_codes():
         config = load_config(config_file)

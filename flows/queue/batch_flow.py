@@ -19,7 +19,7 @@ environment.apply()
 from prefect import flow  # noqa: E402  (the environment must be set before Prefect and Ray import)
 
 from configs.model import config_from_stored  # noqa: E402
-from flows.queue.dead_runs import owned_by_this_process  # noqa: E402
+from flows.run.dead_runs import owned_by_this_process  # noqa: E402
 from flows.run.digitize import digitize  # noqa: E402
 from flows.run.report import summary_lines  # noqa: E402
 

@@ -22,9 +22,9 @@ from prefect import flow
 
 from flows.child_process import die_with_parent
 from flows.queue.batches import Batch, claim, queued, requeue_orphans
-from flows.queue.dead_runs import mark_dead_runs_crashed
 from flows.queue.lease import QueueLease
-from flows.queue.prefect_api import prefect_client
+from flows.run.dead_runs import mark_dead_runs_crashed
+from flows.run.prefect_api import prefect_client
 
 log = logging.getLogger(__name__)
 POLL_S = 2.0

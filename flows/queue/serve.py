@@ -135,8 +135,8 @@ def _wait_until_answers(api_url: str, server: subprocess.Popen) -> None:
 def serve(options: QueueOptions, host: str, port: int, on_ready=print) -> None:
     """Run until SIGINT or SIGTERM (or until the server or the worker dies, which is an error)."""
     from flows.queue.batches import PRIORITIES
-    from flows.queue.prefect_api import prefect_client
     from flows.queue.schedule import nightly_timezone
+    from flows.run.prefect_api import prefect_client
 
     env = dict(os.environ)
     api_url = env.get("PREFECT_API_URL")

@@ -102,3 +102,14 @@ def embedded_server() -> Iterator[EmbeddedServer | None]:
 def is_embedded() -> bool:
     """Whether the Prefect server in use dies with this process: Prefect's own temporary one, or ours."""
     return not os.environ.get("PREFECT_API_URL") or bool(os.environ.get(EMBEDDED))
+
+
+def embedded_prefect_tuned() -> contextlib.AbstractContextManager:
+    """With no Prefect server configured, the flow runs against an embedded one that dies with this process,
+    so flow-run heartbeats (for finding crashed runs later) have no reader; their thread also holds every
+    flow's end for up to a second. Off for such runs; a served or remote Prefect keeps them."""
+    if not is_embedded():
+        return contextlib.nullcontext()
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})

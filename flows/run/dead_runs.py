@@ -52,7 +52,7 @@ def mark_dead_runs_crashed(client: Any | None = None) -> list[str]:
     """Mark Crashed every Pending or Running flow run tagged with a process of this host that is gone; their
     ids. A Prefect server that cannot be asked is logged and left: this never fails the caller's run."""
     if client is None:
-        from flows.queue.prefect_api import prefect_client
+        from flows.run.prefect_api import prefect_client
 
         started = time.monotonic()
         try:
