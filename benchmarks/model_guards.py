@@ -32,7 +32,7 @@ from PIL import Image  # noqa: E402
 from actors.reading.model_guards import refusal  # noqa: E402
 from benchmarks.real_scans import DEFAULT_SCANS, load  # noqa: E402
 from configs.model import OcrOptions  # noqa: E402
-from ocr_models.registry import make_engine  # noqa: E402
+from ocr_models import registry  # noqa: E402
 from ocr_models.scripts import BY_CODE  # noqa: E402
 from ocr_models.tesseract.engine import TesseractOptions  # noqa: E402
 from ocr_models.types import PageImage  # noqa: E402
@@ -61,7 +61,7 @@ def main() -> None:
     truths = defaultdict(list)
     for page in pages:
         truths[page.script].append(page.truth)
-    options, engine = OcrOptions(), make_engine(TesseractOptions())
+    options, engine = OcrOptions(), registry.make(TesseractOptions())
     said: dict[tuple[str, str], Counter] = defaultdict(Counter)
     room_ratio: dict[str, list[float]] = defaultdict(list)
     for page in pages:

@@ -13,14 +13,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticUndefined
 
-from ocr_models.captioning.transformers import TransformersCaptionOptions
-from ocr_models.layout.none import NoLayoutOptions
-from ocr_models.layout.rapid import RapidLayoutOptions
-from ocr_models.layout.transformers import TransformersLayoutOptions
+from ocr_models import registry
 from ocr_models.lontar_errors import UsageError
-from ocr_models.registry import ROUTE_OPTIONS
+from ocr_models.registry import RapidLayoutOptions, TesseractOptions, TesseractRouteOptions
 from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT
-from ocr_models.tesseract.engine import TesseractOptions, TesseractRouteOptions
 
 PRESET_DIR = Path(__file__).parent
 DEFAULT_ROUTE = "default"  # the key of `ocr.routes` for every script not named
@@ -134,7 +130,11 @@ class LimitOptions(_Options):
                                                          "way worth retrying (transient), each with a fresh engine.")
 
 
-Route = Annotated[Union[ROUTE_OPTIONS], Field(discriminator="engine")]  # noqa: UP007 (a tuple of types)
+# The choices of each model role, from the registry: a new layout detector, captioner or recognizer appears
+# here (and in docs/configuration.md) by its registry line alone.
+Route = Annotated[registry.options_for("route"), Field(discriminator="engine")]
+LayoutChoice = Annotated[registry.options_for("layout"), Field(discriminator="kind")]
+CaptionChoice = registry.options_for("captioner")
 
 
 class OcrOptions(_Options):
@@ -268,11 +268,11 @@ class RunConfig(_Options):
     ingest: IngestOptions = Field(default_factory=IngestOptions)
     tesseract: TesseractOptions = Field(default_factory=TesseractOptions)
     ocr: OcrOptions = Field(default_factory=OcrOptions)
-    layout: RapidLayoutOptions | TransformersLayoutOptions | NoLayoutOptions = Field(
-        default_factory=RapidLayoutOptions, discriminator="kind",
+    layout: LayoutChoice = Field(
+        default_factory=RapidLayoutOptions,
         description="Layout detector: rapid (the offline default), transformers (a model folder or cached "
                     "hub id), or none (each page read as one block; no figure or table pairs).")
-    caption: TransformersCaptionOptions | None = Field(
+    caption: CaptionChoice | None = Field(
         None, description="Caption generator for figure pairs; off (null) by default: no weights ship offline.")
     pairs: PairOptions = Field(default_factory=PairOptions)
     near_duplicates: NearDuplicateOptions = Field(default_factory=NearDuplicateOptions)

@@ -96,9 +96,9 @@ class CropRecognizer(Protocol):
 
     `read` returns one OcrPage per crop, in order, its lines in the crop's pixels; a model that gives no
     positions gives every line the whole crop's box. Loads its model once in the constructor; a failure of a
-    batch raises `EngineError`; `check(options)` (static) says at preflight, with a UsageError, that the model
-    would not load. `name` and `model_id` (with the model's revision) are written into every region it read;
-    `uses_gpu` asks the cluster for a GPU.
+    batch raises `EngineError`; its module's `check_options` (the registry's `check`) says at preflight, with a
+    UsageError, that the model would not load. `name` and `model_id` (with the model's revision) are written
+    into every region it read; `uses_gpu` asks the cluster for a GPU.
     """
 
     name: str
@@ -106,10 +106,6 @@ class CropRecognizer(Protocol):
     unit: Literal["region", "line"]
     uses_gpu: bool
     steps: Steps
-
-    @staticmethod
-    def check(options: object) -> None:
-        ...
 
     def version(self) -> str:
         ...
@@ -122,8 +118,18 @@ class CropRecognizer(Protocol):
 
 
 @runtime_checkable
-class OcrEngine(ScriptDetector, Recognizer, Protocol):
-    """An engine that both detects scripts and reads them (Tesseract)."""
+class LineReader(Protocol):
+    """Reads one image as a single line of text in a given script: a quick trial, not a reading to keep (the
+    text-layer judgement reads a layer's longest lines this way, actors/sources/text_layer.py)."""
+
+    def read_line(self, image: PageImage, script: Script) -> str:
+        """The line's text, stripped; "" when nothing is read."""
+        ...
+
+
+@runtime_checkable
+class OcrEngine(ScriptDetector, Recognizer, LineReader, Protocol):
+    """An engine that detects scripts, reads them and reads single lines (Tesseract)."""
 
 
 @runtime_checkable

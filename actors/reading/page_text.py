@@ -15,10 +15,10 @@ from ocr_models.types import OcrLine, OcrPage, OcrWord, Region
 
 
 def assign_lines(regions: list[Region], lines: list[OcrLine], script: Script | None, model: str | None,
-                 engine: str = "tesseract") -> list[ReadRegion]:
+                 engine: str) -> list[ReadRegion]:
     """The page's regions, each text region (all but figures) numbered in reading order and given the lines
-    it covers most of, in the order they were read; a line no text region overlaps (inside a figure) is in
-    no region's text, though it stays in the page's."""
+    it covers most of, in the order they were read (by `engine`, with `model`); a line no text region overlaps
+    (inside a figure) is in no region's text, though it stays in the page's."""
     read = [ReadRegion(region) for region in regions]
     textual = [r for r in read if r.region.kind != "figure"]
     for order, index in enumerate(reading_order([r.region for r in textual])):

@@ -19,8 +19,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from actors.sources.text_layer import judge, layer_lines, letter_count, private_use_share, unmapped_glyphs
 from configs.model import IngestOptions
 from ocr_models.lontar_errors import EncryptedInputError, InputError, TooLargeError, UnsupportedFormatError
+from ocr_models.registry import TesseractOptions
 from ocr_models.scripts import canonical_text
-from ocr_models.tesseract.engine import TesseractOptions
 from ocr_models.types import OcrLine, valid_text
 
 USABLE = ("text_layer", "text_layer_preferred")  # the judgements under which a text layer is the page's text

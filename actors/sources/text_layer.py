@@ -28,10 +28,12 @@ import pymupdf
 from rapidfuzz.distance import Levenshtein
 
 from configs.model import IngestOptions
+from ocr_models import registry
+from ocr_models.base import LineReader
 from ocr_models.geometry.boxes import union
 from ocr_models.language_id import language_id
+from ocr_models.registry import TesseractOptions
 from ocr_models.scripts import BY_CODE, dominant_script, script_of_char
-from ocr_models.tesseract.engine import TesseractEngine, TesseractOptions
 from ocr_models.types import OcrLine, OcrWord, PageImage, valid_text
 
 log = logging.getLogger(__name__)
@@ -170,10 +172,10 @@ def layer_lines(page: pymupdf.Page, dpi: float) -> list[OcrLine]:
 
 
 @cache
-def _engine(options_json: str) -> TesseractEngine:
+def _engine(options_json: str) -> LineReader:
     """The trial's Tesseract, loaded once a process (with the run's `tesseract.*` options)."""
     options = TesseractOptions.model_validate_json(options_json) if options_json else TesseractOptions()
-    return TesseractEngine(options.model_copy(update={"try_first": {}}))  # it reads lines: no first model
+    return registry.make(options.model_copy(update={"try_first": {}}))  # it reads lines: no first model
 
 
 def _pixels(pixmap: pymupdf.Pixmap) -> np.ndarray:

@@ -9,9 +9,10 @@ import numpy as np
 from PIL import Image
 
 from actors.stages.base import Row, Stage
+from ocr_models import registry
 from ocr_models.base import Captioner
-from ocr_models.captioning.transformers import TransformersCaptioner, TransformersCaptionOptions
 from ocr_models.lontar_errors import describe
+from ocr_models.registry import TransformersCaptionOptions
 from ocr_models.types import PageImage
 
 log = logging.getLogger(__name__)
@@ -20,14 +21,14 @@ log = logging.getLogger(__name__)
 class CaptionStage(Stage):
     name = "caption"
     batch_size = 4  # pages; their figures are captioned together
-    uses_gpu = True
 
     def __init__(self, options: TransformersCaptionOptions) -> None:
         self.options = options
+        self.uses_gpu = registry.uses_gpu(options)
         self.captioner: Captioner | None = None
 
     def setup(self) -> None:
-        self.captioner = TransformersCaptioner(self.options)
+        self.captioner = registry.make(self.options)
 
     def process(self, rows: list[Row]) -> list[Row]:
         if self.captioner is None:

@@ -14,8 +14,8 @@ from actors.stages.base import Row, Stage, error_fields
 from actors.store.records import line_fields
 from configs.model import IngestOptions
 from ocr_models.lontar_errors import InputError, describe, error_kind, without_credentials
+from ocr_models.registry import TesseractOptions
 from ocr_models.scripts import dominant_script
-from ocr_models.tesseract.engine import TesseractOptions
 
 log = logging.getLogger(__name__)
 

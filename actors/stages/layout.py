@@ -9,24 +9,13 @@ import pyarrow as pa
 
 from actors.reading.page_image import ASSUMED_DPI, open_image
 from actors.stages.base import Row, Stage, error_fields, needs_ocr, pages_to_read
+from ocr_models import registry
 from ocr_models.base import LayoutDetector
-from ocr_models.layout.none import NoLayoutOptions
-from ocr_models.layout.rapid import RapidLayoutDetector, RapidLayoutOptions
-from ocr_models.layout.transformers import TransformersLayoutDetector, TransformersLayoutOptions
 from ocr_models.types import PageImage
 
 log = logging.getLogger(__name__)
 
-LayoutOptions = RapidLayoutOptions | TransformersLayoutOptions | NoLayoutOptions
-
-
-# The detector class of each options type (`none` has no detector: no layout stage runs).
-DETECTORS: dict[type, type] = {RapidLayoutOptions: RapidLayoutDetector,
-                               TransformersLayoutOptions: TransformersLayoutDetector}
-
-
-def make_detector(options: LayoutOptions) -> LayoutDetector:
-    return DETECTORS[type(options)](options)
+LayoutOptions = registry.options_for("layout")
 
 
 class LayoutStage(Stage):
@@ -34,11 +23,11 @@ class LayoutStage(Stage):
 
     def __init__(self, options: LayoutOptions) -> None:
         self.options = options
-        self.uses_gpu = DETECTORS[type(options)].uses_gpu
+        self.uses_gpu = registry.uses_gpu(options)
         self.detector: LayoutDetector | None = None
 
     def setup(self) -> None:
-        self.detector = make_detector(self.options)
+        self.detector = registry.make(self.options)
 
     def wants(self, batch: pa.Table) -> bool:
         return pages_to_read(batch)

@@ -26,11 +26,12 @@ from actors.reading.pairs import REGION_PAD_IN, ReadRegion, make_pairs
 from actors.reading.script_policy import decide_script
 from actors.stages.base import Row, Stage, error_fields, needs_ocr, pages_to_read
 from configs.model import LimitOptions, PairOptions
+from ocr_models import registry
 from ocr_models.base import OcrEngine
 from ocr_models.geometry.boxes import area, crop, intersection, pad, rotate, turn
 from ocr_models.geometry.cleanup import page_regions
 from ocr_models.geometry.reading_order import reading_order
-from ocr_models.registry import OcrOptions, make_engine
+from ocr_models.registry import OcrEngineOptions
 from ocr_models.scripts import BY_CODE, Script
 from ocr_models.steps import OTHER
 from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, Region
@@ -45,7 +46,7 @@ COLUMN_MIN_LINES = 3  # a column of prose is at least this many lines tall
 class OcrStage(Stage):
     name = "ocr"
 
-    def __init__(self, options: OcrOptions, scripts: list[str], hints: dict[str, list[str]],
+    def __init__(self, options: OcrEngineOptions, scripts: list[str], hints: dict[str, list[str]],
                  pairs: PairOptions | None = None, limits: LimitOptions | None = None,
                  engine_class: type[OcrEngine] | None = None) -> None:
         self.options = options
@@ -54,36 +55,36 @@ class OcrStage(Stage):
         self.pairs = pairs or PairOptions()
         self.limits = limits or LimitOptions()
         self.engine_class = engine_class  # instead of the registry's engine (the tests' fault-injecting ones)
-        self.guard: PageLimits[OcrEngine] | None = None
+        self.engines: PageLimits[OcrEngine] | None = None  # the engine, made again after a hang or a crash
 
     def make_engine(self) -> OcrEngine:
-        return self.engine_class(self.options) if self.engine_class else make_engine(self.options)
+        return self.engine_class(self.options) if self.engine_class else registry.make(self.options)
 
     def setup(self) -> None:
-        self.guard = PageLimits(self.make_engine, self.limits, lambda engine: engine.close())
-        self.engine_version = self.guard.current().version()
+        self.engines = PageLimits(self.make_engine, self.limits, lambda engine: engine.close())
+        self.engine_version = self.engines.current().version()
 
     def wants(self, batch: pa.Table) -> bool:
         return pages_to_read(batch)
 
     def process(self, rows: list[Row]) -> list[Row]:
-        if self.guard is None:
+        if self.engines is None:
             self.setup()
         return [self.read_page(row) if needs_ocr(row) else row for row in rows]
 
     def read_page(self, row: Row) -> Row:
-        assert self.guard is not None
+        assert self.engines is not None
         started, cpu = time.perf_counter(), time.process_time()
-        self.guard.current().steps.take()  # a fresh account for this page
+        self.engines.current().steps.take()  # a fresh account for this page
         try:
             picture = open_image(row["image"])
-            self.guard.check_memory(picture.width * picture.height)
-            row = self.guard.run(lambda engine: self.read_picture(row, picture, engine),
+            self.engines.check_memory(picture.width * picture.height)
+            row = self.engines.run(lambda engine: self.read_picture(row, picture, engine),
                                  f"{row.get('source_uri')} page {row.get('page_index')}")
         except Exception as exc:  # one page's failure is that page's row, never the dataset's
             log.warning("OCR failed on %s page %s: %s", row.get("source_uri"), row.get("page_index"), exc)
             row = dict(row, **error_fields(exc))
-        steps = self.guard.current().steps.take()
+        steps = self.engines.current().steps.take()
         rest = time.process_time() - cpu - sum(step["seconds"] for step in steps)
         steps.append({"step": OTHER, "calls": 1, "seconds": round(max(0.0, rest), 3)})
         return dict(row, ocr_seconds=time.perf_counter() - started, ocr_steps=steps)
@@ -103,7 +104,7 @@ class OcrStage(Stage):
         script = BY_CODE[guess.script] if guess.script else None
         if page is not None and script is not None and runs_columns_together(page.lines, regions):
             page = self.read_by_region(grey, regions, script, engine, tuple(page.model.split("+")))
-        read = assign_lines(regions, page.lines if page else [], script, page.model if page else None)
+        read = assign_lines(regions, page.lines if page else [], script, page.model if page else None, engine.name)
         if page is not None and script is not None:
             page = self.read_foreign_regions(grey, read, page, script, engine)
         row = dict(row, text_source="ocr", rotation=(proposal.rotation + guess.rotation) % 360,
@@ -169,8 +170,8 @@ class OcrStage(Stage):
         return replace(page, text="\n".join(line.text for line in lines), lines=lines)
 
     def teardown(self) -> None:
-        if self.guard is not None:
-            self.guard.close()
+        if self.engines is not None:
+            self.engines.close()
 
 
 def turned(grey: PageImage, picture: Image.Image, regions: list[Region], degrees: int

@@ -24,10 +24,10 @@ from actors.reading.pairs import REGION_PAD_IN, ReadRegion, crops_of, line_crop,
 from actors.stages.base import Row, Stage
 from actors.store.records import line_fields
 from configs.model import OcrOptions, PairOptions
+from ocr_models import registry
 from ocr_models.base import CropRecognizer
 from ocr_models.geometry.boxes import pad
 from ocr_models.lontar_errors import EngineError
-from ocr_models.registry import make_recognizer
 from ocr_models.scripts import BY_CODE
 from ocr_models.types import OcrLine, OcrPage, PageImage
 
@@ -49,11 +49,11 @@ class Job:
 
 class RecognizeStage(Stage):
     name = "recognize"
-    uses_gpu = True
     batch_size = 8  # pages a batch: their crops go through the model together
 
     def __init__(self, routing: OcrOptions, pairs: PairOptions | None = None) -> None:
         self.routing = routing
+        self.uses_gpu = any(registry.uses_gpu(route) for route in routing.model_routes().values())
         self.pairs = pairs or PairOptions()
         self.recognizers: dict[str, CropRecognizer] = {}  # by the route's options as JSON: one per model
 
@@ -62,7 +62,7 @@ class RecognizeStage(Stage):
         for route in self.routing.model_routes().values():
             key = route.model_dump_json()
             if key not in self.recognizers:
-                self.recognizers[key] = make_recognizer(route)
+                self.recognizers[key] = registry.make(route)
 
     def route(self, script: str | None) -> str | None:
         """Which recognizer reads `script`'s regions again (its options as JSON); None: Tesseract's stand."""

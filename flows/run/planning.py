@@ -18,7 +18,7 @@ import fsspec
 from actors.sources.documents import open_document, password_for, sniff_format
 from configs.model import IngestOptions, RunConfig
 from ocr_models.lontar_errors import NoInputError, describe, error_kind, without_credentials
-from ocr_models.tesseract.engine import TesseractOptions
+from ocr_models.registry import TesseractOptions
 
 log = logging.getLogger(__name__)
 GLOB_CHARS = set("*?[")

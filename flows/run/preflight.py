@@ -7,8 +7,8 @@ import uuid
 import fsspec
 
 from configs.model import RunConfig
+from ocr_models import registry
 from ocr_models.lontar_errors import MissingDependencyError, OutputError
-from ocr_models.registry import check_recognizer
 from ocr_models.scripts import BY_CODE, apt_package_for_model
 from ocr_models.tesseract import tesserocr_api as tess
 
@@ -40,17 +40,9 @@ def check_tesseract(config: RunConfig) -> str:
 
 def check_models(config: RunConfig) -> None:
     """The layout, recognizer and caption models load (their configs, offline), before any work fans out."""
-    from ocr_models.captioning import transformers as caption_transformers
-    from ocr_models.layout import rapid as layout_rapid
-    from ocr_models.layout import transformers as layout_transformers
-
-    checks = {"rapid": layout_rapid.check_options, "transformers": layout_transformers.check_options}
-    if config.layout.kind in checks:
-        checks[config.layout.kind](config.layout)
-    for route in config.ocr.model_routes().values():
-        check_recognizer(route)
-    if config.caption is not None:
-        caption_transformers.check_options(config.caption)
+    for options in (config.layout, *config.ocr.model_routes().values(), config.caption):
+        if options is not None:
+            registry.check(options)
 
 
 def check_output(out: str) -> None:

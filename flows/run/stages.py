@@ -15,7 +15,7 @@ from actors.stages.layout import LayoutStage
 from actors.stages.ocr import OcrStage
 from actors.stages.recognize import RecognizeStage
 from configs.model import RunConfig
-from ocr_models.layout.none import NoLayoutOptions
+from ocr_models import registry
 from ocr_models.lontar_errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def build_stages(config: RunConfig, resources: dict, text_only: bool = False) ->
         return ingest, []
     before: list[Stage] = []
     after: list[Stage] = []
-    if not isinstance(config.layout, NoLayoutOptions):
+    if not registry.builds_nothing(config.layout):
         layout = LayoutStage(config.layout)
         _share(layout, ray.layout_cpus_per_actor, ray.layout_actors(cpus), gpus, ray.gpus_per_model_actor)
         before.append(layout)

@@ -64,10 +64,6 @@ class TransformersRecognizer:
         self._revision = hf.revision(options.model)
         self.model_id = f"{options.model}@{self._revision}"
 
-    @staticmethod
-    def check(options: TransformersRecognizerOptions) -> None:
-        check_options(options)
-
     def version(self) -> str:
         return self._revision
 

@@ -46,7 +46,7 @@ def test_a_hanging_page_times_out_and_a_fresh_engine_reads_the_next_page():
     assert stuck["status"] == "error" and stuck["error_kind"] == "engine_timeout"
     assert "longer than 3 s (limits.page_timeout_s)" in stuck["error"]
     assert after["status"] == "ok" and cer(PAGES[1].text, after["text"]) < 0.05
-    assert hanging.guard.abandoned == 1 and HangingEngine.made == 2
+    assert hanging.engines.abandoned == 1 and HangingEngine.made == 2
 
 
 def test_a_transient_engine_failure_is_tried_again_with_a_new_engine():

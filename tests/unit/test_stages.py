@@ -86,9 +86,9 @@ def test_a_page_that_outlasts_the_engine_timeout_is_an_error_row_and_the_engine_
     slow = impatient.process(rows[:1])[0]
     assert slow["status"] == "error" and slow["error_kind"] == "engine_timeout"
     assert "did not finish" in slow["error"]
-    engine = impatient.guard.current()
+    engine = impatient.engines.current()
     engine.options.timeout_s = 60  # the same loaded engine reads the next page normally
-    assert impatient.process(rows[1:])[0]["status"] == "ok" and impatient.guard.current() is engine
+    assert impatient.process(rows[1:])[0]["status"] == "ok" and impatient.engines.current() is engine
     impatient.teardown()
 
 
@@ -97,7 +97,7 @@ def test_a_line_that_a_detected_box_cuts_through_is_read_once(ocr_stage):
     catches that line's bottom edge too; the line is the title's (its middle is there) and is in the text once."""
     page = render_page("eng", seed=35, skew_degrees=0)
     grey = np.asarray(page.image)
-    lines = sorted(ocr_stage.guard.current().line_boxes(PageImage(grey, 300)), key=lambda b: b[1])
+    lines = sorted(ocr_stage.engines.current().line_boxes(PageImage(grey, 300)), key=lambda b: b[1])
     second = lines[1]
     cut = second[1] + round(0.8 * (second[3] - second[1]))  # through the second line, near its foot
     width, height = page.image.size
@@ -111,10 +111,10 @@ def test_a_line_that_a_detected_box_cuts_through_is_read_once(ocr_stage):
 
 
 def test_the_registry_builds_an_engine_that_keeps_both_ocr_contracts():
+    from ocr_models import registry
     from ocr_models.base import OcrEngine, Recognizer, ScriptDetector
-    from ocr_models.registry import make_engine
 
-    engine = make_engine(TesseractOptions())
+    engine = registry.make(TesseractOptions())
     try:
         assert isinstance(engine, ScriptDetector) and isinstance(engine, Recognizer) and isinstance(engine, OcrEngine)
     finally:
