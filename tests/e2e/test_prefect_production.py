@@ -10,8 +10,6 @@ import os
 import pwd
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,26 +21,10 @@ from pathlib import Path
 import pytest
 
 from flows.dataset.views import read_table
-from tests.support.cli import LONTAR, REPO, run_cli
+from tests.support.cli import REPO, free_port, lontar_serve, run_cli
 
 pytestmark = pytest.mark.integration
 AUTH = "archivist:" + secrets.token_hex(8)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def stop(process: subprocess.Popen) -> None:
-    """As Kubernetes stops a pod: SIGTERM, then SIGKILL."""
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def postgres_bin() -> Path:
@@ -95,10 +77,7 @@ def production(postgres: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
            "PREFECT_SERVER_API_AUTH_STRING": AUTH}
     env.pop("PREFECT_API_URL", None)
     env.pop("PREFECT_API_AUTH_STRING", None)
-    log = (home / "serve.out").open("w")
-    process = subprocess.Popen([LONTAR, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL)
-    try:
+    with lontar_serve("--port", str(port), env=env, output=home / "serve.out") as process:
         deadline = time.monotonic() + 400
         while not (home / "lontar-serve.json").exists():
             assert process.poll() is None and time.monotonic() < deadline, (home / "serve.out").read_text()
@@ -107,9 +86,6 @@ def production(postgres: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield {**clients, "PREFECT_HOME": str(tempfile.mkdtemp(prefix="lontar-client-")),
                "PREFECT_API_URL": f"http://127.0.0.1:{port}/api", "PREFECT_API_AUTH_STRING": AUTH,
                "SERVE_HOME": str(home)}
-    finally:
-        stop(process)
-        log.close()
 
 
 def test_the_server_keeps_its_state_in_postgresql_and_refuses_requests_without_the_auth_string(production):
@@ -167,16 +143,11 @@ def test_an_upgraded_lontar_serve_brings_the_deployments_it_finds_up_to_date(pro
     assert stale["entrypoint"] == "flows.old_module.process_batch"
     env = {**production, "PREFECT_HOME": str(tmp_path / "home")}
     output = tmp_path / "serve.out"
-    with output.open("w") as log:
-        upgraded = subprocess.Popen([LONTAR, "serve", "--cron", "5 3 * * *"], env=env, stdout=log,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 240
-            while "serving;" not in output.read_text():
-                assert upgraded.poll() is None and time.monotonic() < deadline, output.read_text()[-3000:]
-                time.sleep(1)
-        finally:
-            stop(upgraded)
+    with lontar_serve("--cron", "5 3 * * *", env=env, output=output) as upgraded:
+        deadline = time.monotonic() + 240
+        while "serving;" not in output.read_text():
+            assert upgraded.poll() is None and time.monotonic() < deadline, output.read_text()[-3000:]
+            time.sleep(1)
     batch = api(production, "GET", "/deployments/name/lontar-batch/queue")
     assert batch["entrypoint"] == "flows.queue.batch_flow.process_batch"
     assert batch["description"].startswith("One archivist's batch")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -16,24 +15,9 @@ from pathlib import Path
 import pytest
 
 from flows.dataset.views import read_table
-from tests.support.cli import LONTAR, digitize_states, kill_tree, run_cli
+from tests.support.cli import LONTAR, digitize_states, free_port, kill_tree, lontar_serve, run_cli, stop
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            kill_tree(process)
 
 
 @pytest.fixture(scope="module")
@@ -44,22 +28,15 @@ def served(prefect_home: Path):
     home = prefect_home
     env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5"}
     env.pop("PREFECT_API_URL", None)
-    log = (home / "serve.out").open("w")
-    process = subprocess.Popen([LONTAR, "serve", "--port", str(free_port())], env=env, stdout=log,
-                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 400
-    while not (home / "lontar-serve.json").exists():
-        assert process.poll() is None and time.monotonic() < deadline, (home / "serve.out").read_text()
-        time.sleep(1)
-    yield {"PREFECT_HOME": str(home)}
-    # as Kubernetes stops a pod: SIGTERM, and SIGKILL 30 s later; `lontar serve` must be gone well before
-    started = time.monotonic()
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    finally:
+    with lontar_serve("--port", str(free_port()), env=env, output=home / "serve.out") as process:
+        deadline = time.monotonic() + 400
+        while not (home / "lontar-serve.json").exists():
+            assert process.poll() is None and time.monotonic() < deadline, (home / "serve.out").read_text()
+            time.sleep(1)
+        yield {"PREFECT_HOME": str(home)}
+        # as Kubernetes stops a pod: SIGTERM, and SIGKILL 30 s later; `lontar serve` must be gone well before
+        started = time.monotonic()
         stop(process)
-        log.close()
     assert time.monotonic() - started <= 10, (home / "serve.out").read_text()[-2000:]
     assert not (home / "lontar-serve.json").exists()
     assert "Prefect UI: http://127.0.0.1:" in (home / "serve.out").read_text()
@@ -185,16 +162,11 @@ def test_the_cron_schedule_fires_a_nightly_run_that_the_worker_runs(served, tmp_
     env = {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_HOME": str(tmp_path / "home"),
            "PREFECT_WORKER_QUERY_SECONDS": "2"}
     output = tmp_path / "serve.out"
-    with output.open("w") as log:
-        every_minute = subprocess.Popen([LONTAR, "serve", "--cron", "* * * * *"], env=env, stdout=log,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 240
-            while not [run for run in nightly_runs(api_url) if run.auto_scheduled and run.state.is_completed()]:
-                assert every_minute.poll() is None and time.monotonic() < deadline, output.read_text()[-3000:]
-                time.sleep(5)
-        finally:
-            stop(every_minute)
+    with lontar_serve("--cron", "* * * * *", env=env, output=output, stop_with=signal.SIGINT) as every_minute:
+        deadline = time.monotonic() + 240
+        while not [run for run in nightly_runs(api_url) if run.auto_scheduled and run.state.is_completed()]:
+            assert every_minute.poll() is None and time.monotonic() < deadline, output.read_text()[-3000:]
+            time.sleep(5)
     assert every_minute.returncode == 0, output.read_text()[-3000:]
 
 

@@ -1,4 +1,4 @@
-"""Helpers for tests that run the real `lontar` command line in child processes."""
+"""Helpers for tests that run the real `lontar` command line in child processes, `lontar serve` included."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -53,3 +55,35 @@ def kill_tree(process: subprocess.Popen) -> None:
             proc.send_signal(signal.SIGKILL)
     psutil.wait_procs(tree, timeout=30)
     process.wait(timeout=30)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop(process: subprocess.Popen, sig: signal.Signals = signal.SIGTERM, timeout_s: float = 30) -> None:
+    """As Kubernetes stops a pod (or, with SIGINT, as Ctrl-C does): the signal, then after `timeout_s` SIGKILL
+    to the process and all it started."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            kill_tree(process)
+
+
+@contextlib.contextmanager
+def lontar_serve(*args: str, env: dict[str, str], output: Path,
+                 stop_with: signal.Signals = signal.SIGTERM) -> Iterator[subprocess.Popen]:
+    """`lontar serve ARGS` in the background, its output in `output`; stopped on the way out (`stop`) unless
+    the test has stopped it itself."""
+    with output.open("w") as log:
+        process = subprocess.Popen([LONTAR, "serve", *args], env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL)
+        try:
+            yield process
+        finally:
+            stop(process, stop_with)

@@ -21,16 +21,11 @@ from pathlib import Path
 import psutil
 
 from configs.environment import WORKER_ENV
+from tests.support.cli import free_port
 
 RAY = str(Path(sys.executable).parent / "ray")
 TOKEN = "lontar-test-token-0123456789abcdef"  # the cluster's; the lontar run gets it from a file
 S3_SECRET = "lontar-test-secret-9f8e7d6c"  # must appear in no row, log or report
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager

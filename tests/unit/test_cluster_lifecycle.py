@@ -114,7 +114,7 @@ def test_nothing_starts_early_for_a_run_that_joins_a_cluster(local_cluster, monk
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
     with started_early(None, **SETTINGS):
         assert lifecycle._take_early(SETTINGS["num_cpus"], SETTINGS["object_store_mb"]) is None
-    assert local_cluster["start"] == []
+    assert local_cluster["start"] == [] and not ray.is_initialized()
 
 
 def test_a_failed_start_is_the_runs_error_where_it_asks_for_its_cluster(monkeypatch):
@@ -126,6 +126,7 @@ def test_a_failed_start_is_the_runs_error_where_it_asks_for_its_cluster(monkeypa
     with started_early(None, **SETTINGS), pytest.raises(RuntimeError, match="no room for a raylet"), \
             ray_cluster(None, **SETTINGS):
         raise AssertionError("the run went on without a cluster")
+    assert not ray.is_initialized()
 
 
 def test_a_cluster_that_does_not_stop_cleanly_says_so_when_the_command_waits_for_it(monkeypatch):
