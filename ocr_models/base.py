@@ -7,7 +7,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from ocr_models.scripts import Script
 from ocr_models.steps import Steps
-from ocr_models.types import BBox, OcrPage, PageImage, Region, ScriptGuess
+from ocr_models.types import BBox, OcrPage, PageImage, Region, ScriptEstimate, ScriptGuess
 
 
 @runtime_checkable
@@ -46,6 +46,21 @@ class ScriptDetector(Protocol):
 
     def close(self) -> None:
         """Release the loaded models."""
+        ...
+
+
+class ScriptIdentifying(Protocol):
+    """Names the script of a page, a region or lines from their ink alone (no reading), and whether they are
+    upside down; `propose_above` is the pooled probability from which its page script is the first reading."""
+
+    propose_above: float
+
+    def page(self, image: PageImage, boxes: list[BBox] | None = None) -> ScriptEstimate:
+        """The script of the page (or of the lines in `boxes`), pooled over its widest lines."""
+        ...
+
+    def lines(self, image: PageImage, boxes: list[BBox]) -> list[ScriptEstimate]:
+        """Each line's script."""
         ...
 
 

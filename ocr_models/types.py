@@ -65,8 +65,26 @@ class ScriptGuess:
 
     script: str | None
     confidence: float
-    method: str  # "recent" (the last pages' script), "osd", "trial", "hint"
+    method: str  # "classifier" (the trained identifier), "osd", "trial", "hint"
     rotation: int = 0  # degrees clockwise the page must be turned to read upright
+
+
+@dataclass(frozen=True)
+class ScriptEstimate:
+    """What the identifier saw: the most likely script (None: no text seen), its pooled probability, every
+    script's pooled probability, the share of windows upside down, how many windows held text, and whether the
+    page's lines run top to bottom (fed sideways: its windows are not lines)."""
+
+    script: str | None
+    confidence: float
+    shares: dict[str, float] = field(default_factory=dict)
+    upside_down: float = 0.0
+    windows: int = 0
+    sideways: bool = False
+
+    @property
+    def upright(self) -> bool:
+        return self.upside_down < 0.5 and not self.sideways
 
 
 @dataclass(frozen=True)
