@@ -117,8 +117,8 @@ def tesseract(page: Page) -> None:
     page.cli_cpu = usage.ru_utime + usage.ru_stime
 
 
-def lontar(pages: list[Page], work: Path) -> tuple[float, dict]:
-    """`lontar run` on the pages with no hint: (wall seconds, run report)."""
+def lontar(pages: list[Page], work: Path, config: Path | None = None) -> tuple[float, dict]:
+    """`lontar run` on the pages with no hint (with `config`, if any): (wall seconds, run report)."""
     inputs = work / "in"
     for page in pages:  # pages keep their file names: the dataset's rows are matched back by them
         link = inputs / page.image.parent.name / page.name
@@ -126,7 +126,9 @@ def lontar(pages: list[Page], work: Path) -> tuple[float, dict]:
         if not link.exists():
             link.symlink_to(page.image.resolve())
     started = time.monotonic()
-    subprocess.run([BIN / "lontar", "run", inputs, "--out", work / "out", "--no-progress"], check=True, env=ENV)
+    options = ["--config", str(config)] if config else []
+    subprocess.run([BIN / "lontar", "run", inputs, "--out", work / "out", "--no-progress", *options], check=True,
+                   env=ENV)
     wall = time.monotonic() - started
     table = read_table(str(work / "out"), "pages")
     rows = table.select([c for c in ("source_uri", "text", "script", "ocr_confidence", "ocr_seconds", "ocr_steps",
@@ -200,6 +202,7 @@ def main() -> None:
     parser.add_argument("--only", help="only these manifest scripts, comma-separated (e.g. kannada,latin)")
     parser.add_argument("--work", type=Path, help="keep the dataset here (default: a temporary folder)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--config", type=Path, help="run Lontar with this config file (e.g. another script_id)")
     args = parser.parse_args()
     pages = load(args.scans, set(args.only.split(",")) if args.only else set())
     cores = os.cpu_count() or 1
@@ -210,7 +213,7 @@ def main() -> None:
         list(pool.map(tesseract, pages))
     cli_wall = time.monotonic() - started
     with tempfile.TemporaryDirectory() as tmp:
-        wall, report = lontar(pages, args.work or Path(tmp))
+        wall, report = lontar(pages, args.work or Path(tmp), args.config)
     print_pages(pages)
     table = summary(pages)
     print(f"\n{'script':<6} {'pages':>5} {'named':>5} {'CER':>7} {'cli':>7} {'bow':>6} {'cli':>6} {'worst-cli':>9} "

@@ -135,6 +135,7 @@ class LimitOptions(_Options):
 Route = Annotated[registry.options_for("route"), Field(discriminator="engine")]
 LayoutChoice = Annotated[registry.options_for("layout"), Field(discriminator="kind")]
 CaptionChoice = registry.options_for("captioner")
+ScriptIdChoice = Annotated[registry.options_for("script_id"), Field(discriminator="kind")]
 
 
 class OcrOptions(_Options):
@@ -147,6 +148,10 @@ class OcrOptions(_Options):
                     "max_new_tokens, batch_size, device}`. Tesseract decides each page's script and reads it; "
                     "the text regions of a script routed to a model are then read again by that model in its "
                     "own actor pool. Default: none (Tesseract reads everything).")
+    script_id: ScriptIdChoice = Field(
+        default_factory=registry.ScriptIdOptions,
+        description="How each page's script is first proposed: `{kind: trained}` (the shipped script "
+                    "identifier, docs/script-id.md) or `{kind: none}` (Tesseract's OSD alone).")
     guard_repeats: int = Field(
         8, ge=2, description="A model's reading of a region that repeats one piece of text (with a letter or "
                              "digit in it) this many times in a row, and twice as often in a row as Tesseract's "

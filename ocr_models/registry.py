@@ -18,9 +18,10 @@ from ocr_models.layout import rapid
 from ocr_models.layout import transformers as layout_transformers
 from ocr_models.layout.none import NoLayoutOptions
 from ocr_models.recognition import transformers as recognition
+from ocr_models.script_id import identifier as script_id
 from ocr_models.tesseract.engine import TesseractEngine, TesseractOptions, TesseractRouteOptions
 
-Role = Literal["ocr", "route", "layout", "captioner"]
+Role = Literal["ocr", "route", "layout", "captioner", "script_id"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ ENTRIES = (
     Entry("layout", NoLayoutOptions, None),
     Entry("captioner", captioning.TransformersCaptionOptions, captioning.TransformersCaptioner,
           captioning.check_options),
+    Entry("script_id", script_id.ScriptIdOptions, script_id.ScriptIdentifier, script_id.check_options),
+    Entry("script_id", script_id.NoScriptIdOptions, None),
 )
 BY_OPTIONS: dict[type, Entry] = {entry.options: entry for entry in ENTRIES}
 
@@ -57,6 +60,8 @@ BY_OPTIONS: dict[type, Entry] = {entry.options: entry for entry in ENTRIES}
 # section); every other choice is a union of `options_for(role)`.
 RapidLayoutOptions = rapid.RapidLayoutOptions
 TransformersCaptionOptions = captioning.TransformersCaptionOptions
+ScriptIdOptions = script_id.ScriptIdOptions
+NoScriptIdOptions = script_id.NoScriptIdOptions
 OcrEngineOptions = TesseractOptions  # the options of every OCR engine (one today)
 
 

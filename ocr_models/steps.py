@@ -11,8 +11,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-OSD, FIND_LINES, TRIAL, READ, REREAD, MISSED_LINES, FOREIGN, OTHER = (
-    "osd", "find_lines", "trial", "read", "reread", "missed_lines", "foreign", "other")
+SCRIPT_ID, OSD, FIND_LINES, TRIAL, READ, REREAD, MISSED_LINES, FOREIGN, OTHER = (
+    "script_id", "osd", "find_lines", "trial", "read", "reread", "missed_lines", "foreign", "other")
 
 
 class Steps:

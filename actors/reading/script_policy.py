@@ -1,6 +1,8 @@
 """How the OCR stage decides a page's script: one module, the same for every engine.
 
-OSD's (the detector's) proposed script reads the page first; when that reading proves the script
+The trained script identifier proposes the page's script when it is sure (`ocr.script_id.propose_above`), from
+the page's widest lines in milliseconds; else OSD (the detector's `propose`) does, and turns a page fed
+sideways or upside down. The proposed script reads the page first; when that reading proves the script
 (`ScriptDetector.proves`; judged on the whole page: on real book pages the layout's body boxes are fragments,
 and judging only the lines inside them sent 4 of 51 pages to wrong trials) nothing more is done. Otherwise one
 round of trials on the body text's widest lines picks the script (turning the page upside down if it must),
@@ -11,10 +13,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ocr_models.base import Recognizer, ScriptDetector
+from ocr_models.base import Recognizer, ScriptDetector, ScriptIdentifying
 from ocr_models.geometry.boxes import area, crop, rotate
 from ocr_models.scripts import BY_CODE, Script
+from ocr_models.steps import SCRIPT_ID
 from ocr_models.types import BBox, OcrPage, PageImage, ScriptGuess
+
+PROPOSAL_WINDOWS = 4  # windows of text a page's script is named from, at least (a heading alone is not enough)
+
+
+def propose(grey: PageImage, identifier: ScriptIdentifying | None, detector: ScriptDetector,
+            candidates: Sequence[Script]) -> ScriptGuess:
+    """The page's first guess: the identifier's script when it is sure of one of `candidates` on an upright
+    page; else the detector's proposal (OSD, which also turns pages fed sideways or upside down)."""
+    if identifier is not None and len(candidates) > 1:
+        with detector.steps.timed(SCRIPT_ID):
+            estimate = identifier.page(grey)
+        if estimate.script in {s.code for s in candidates} and estimate.upright \
+                and estimate.windows >= PROPOSAL_WINDOWS and estimate.confidence >= identifier.propose_above:
+            return ScriptGuess(estimate.script, estimate.confidence, "classifier")
+    return detector.propose(grey, candidates)
 
 
 def decide_script(grey: PageImage, detector: ScriptDetector, recognizer: Recognizer, proposal: ScriptGuess,

@@ -23,15 +23,15 @@ from actors.reading.page_image import ASSUMED_DPI, open_image
 from actors.reading.page_limits import PageLimits
 from actors.reading.page_text import assign_lines, letter_weighted, page_fields
 from actors.reading.pairs import REGION_PAD_IN, ReadRegion, make_pairs
-from actors.reading.script_policy import decide_script
+from actors.reading.script_policy import decide_script, propose
 from actors.stages.base import Row, Stage, error_fields, needs_ocr, pages_to_read
 from configs.model import LimitOptions, PairOptions
 from ocr_models import registry
-from ocr_models.base import OcrEngine
+from ocr_models.base import OcrEngine, ScriptIdentifying
 from ocr_models.geometry.boxes import area, crop, intersection, pad, rotate, turn
 from ocr_models.geometry.cleanup import page_regions
 from ocr_models.geometry.reading_order import reading_order
-from ocr_models.registry import OcrEngineOptions
+from ocr_models.registry import NoScriptIdOptions, OcrEngineOptions, ScriptIdOptions
 from ocr_models.scripts import BY_CODE, Script
 from ocr_models.steps import OTHER
 from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, Region
@@ -48,7 +48,8 @@ class OcrStage(Stage):
 
     def __init__(self, options: OcrEngineOptions, scripts: list[str], hints: dict[str, list[str]],
                  pairs: PairOptions | None = None, limits: LimitOptions | None = None,
-                 engine_class: type[OcrEngine] | None = None) -> None:
+                 engine_class: type[OcrEngine] | None = None,
+                 script_id: ScriptIdOptions | NoScriptIdOptions | None = None) -> None:
         self.options = options
         self.scripts: list[Script] = [BY_CODE[code] for code in scripts]
         self.hints = hints  # script code -> hinted languages of that script
@@ -56,6 +57,8 @@ class OcrStage(Stage):
         self.limits = limits or LimitOptions()
         self.engine_class = engine_class  # instead of the registry's engine (the tests' fault-injecting ones)
         self.engines: PageLimits[OcrEngine] | None = None  # the engine, made again after a hang or a crash
+        self.script_id = script_id if script_id is not None else ScriptIdOptions()  # `ocr.script_id`
+        self.identifier: ScriptIdentifying | None = None
 
     def make_engine(self) -> OcrEngine:
         return self.engine_class(self.options) if self.engine_class else registry.make(self.options)
@@ -63,6 +66,7 @@ class OcrStage(Stage):
     def setup(self) -> None:
         self.engines = PageLimits(self.make_engine, self.limits, lambda engine: engine.close())
         self.engine_version = self.engines.current().version()
+        self.identifier = None if registry.builds_nothing(self.script_id) else registry.make(self.script_id)
 
     def wants(self, batch: pa.Table) -> bool:
         return pages_to_read(batch)
@@ -93,7 +97,7 @@ class OcrStage(Stage):
         """The page's row with its text, script, lines, regions and pairs, read by `engine`."""
         grey = PageImage(np.asarray(picture.convert("L")), row.get("dpi") or ASSUMED_DPI, bool(row.get("dpi")))
         detected = [Region(r["kind"], tuple(r["bbox"]), r["score"]) for r in row.get("regions") or ()]
-        proposal = engine.propose(grey, self.scripts)
+        proposal = propose(grey, self.identifier, engine, self.scripts)
         grey, picture, detected = turned(grey, picture, detected, proposal.rotation)
         regions = page_regions(grey, detected, engine.line_boxes)
         guess, page = decide_script(grey, engine, engine, proposal, self.scripts, self.hints, text_areas(regions),

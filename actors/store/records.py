@@ -167,8 +167,9 @@ PAGE_COLUMNS: tuple[Column, ...] = (
     Column("script", pa.string(), "ISO 15924 code of the page's main script (Deva, Beng, Taml, Thai, Latn, ...): "
            "that of most of its letters; each region has its own. `Zzzz` when none was decided (errors, pages "
            "without text). The table is partitioned by it: `pages/script=Deva/`.", False),
-    Column("script_method", pa.string(), "How the script was decided: hint (one candidate), osd (OSD's "
-           "proposal, which the trials did not overturn), trial (the best trial reading), text_layer."),
+    Column("script_method", pa.string(), "How the script was decided: hint (one candidate), classifier (the "
+           "trained script identifier's proposal, which the reading proved or the trials did not overturn), osd "
+           "(OSD's proposal, likewise), trial (the best trial reading), text_layer."),
     Column("lang", pa.string(), "Tesseract model(s) that read the page's main script, e.g. `hin` or "
            "`Devanagari`; null for text layers."),
     Column("script_confidence", pa.float32(), "How sure the script decision is, 0-1."),
@@ -198,11 +199,11 @@ PAGE_COLUMNS: tuple[Column, ...] = (
            "kept, with how many regions each, most first: `[{tesseract, tam, 5}, {transformers, "
            "/models/tamil-ocr@3f2a9c01bd44, 2}]`. Null when not read from the image."),
     Column("ocr_seconds", pa.float32(), "Wall time the OCR stage spent on the page (detection included)."),
-    Column("ocr_steps", pa.list_(STEP_TYPE), "What the OCR stage did on the page, step by step: `osd`, "
-           "`find_lines`, `trial` (a candidate script's model reading the trial lines), `read` (the whole-page "
-           "reading), `reread`, `missed_lines`, `foreign` (a caption, table or header tried in Latin), `other` "
-           "(layout clean-up, pairs, decoding); each with its calls "
-           "and CPU seconds, which add up to the page's OCR CPU time. Null for text layers."),
+    Column("ocr_steps", pa.list_(STEP_TYPE), "What the OCR stage did on the page, step by step: `script_id` "
+           "(the trained identifier), `osd`, `find_lines`, `trial` (a candidate script's model reading the "
+           "trial lines), `read` (the whole-page reading), `reread`, `missed_lines`, `foreign` (a caption, table "
+           "or header tried in Latin), `other` (layout clean-up, pairs, decoding); each with its calls and CPU "
+           "seconds, which add up to the page's OCR CPU time. Null for text layers."),
     *QUALITY_COLUMNS,
     Column("near_duplicate_of", pa.string(), "The `page_id` of the earliest page in the dataset whose text this "
            "page's nearly repeats (another scan, a reprint, another header; docs/dataset.md, \"Near-duplicate "

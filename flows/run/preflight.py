@@ -39,9 +39,10 @@ def check_tesseract(config: RunConfig) -> str:
 
 
 def check_models(config: RunConfig) -> None:
-    """The layout, recognizer and caption models load (their configs, offline), before any work fans out."""
-    for options in (config.layout, *config.ocr.model_routes().values(), config.caption):
-        if options is not None:
+    """The layout, recognizer, caption and script identification models load (their configs, offline), before
+    any work fans out."""
+    for options in (config.layout, *config.ocr.model_routes().values(), config.caption, config.ocr.script_id):
+        if options is not None and not registry.builds_nothing(options):
             registry.check(options)
 
 

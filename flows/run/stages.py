@@ -52,7 +52,7 @@ def build_stages(config: RunConfig, resources: dict, text_only: bool = False) ->
     tesseract = config.tesseract.model_copy(
         update={"try_first": {code: m for code, m in config.tesseract.try_first.items() if code in scripts}})
     ocr = OcrStage(tesseract, scripts, {code: config.hinted_languages(code) for code in scripts}, config.pairs,
-                   config.limits)
+                   config.limits, script_id=config.ocr.script_id)
     ocr.num_cpus, ocr.num_gpus = ray.ocr_cpus_per_actor, 0.0
     # each pool may grow to its max_actors, every actor holding its CPUs: they must all fit beside OCR
     others = ingest.num_cpus + sum(s.num_cpus * s.max_actors for s in (*before, *after))

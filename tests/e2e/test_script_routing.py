@@ -20,7 +20,16 @@ from ocr_models.tesseract.engine import TesseractOptions
 from ocr_models.types import PageImage
 from tests.support.reading import REQUIRED, all_scripts_stage, read, steps
 
-stage = pytest.fixture(scope="module")(all_scripts_stage)
+stage = pytest.fixture(scope="module")(all_scripts_stage)  # OSD proposes
+
+
+@pytest.fixture(scope="module")
+def default_stage():
+    """What `lontar run` reads with: the trained identifier proposes when it is sure, OSD otherwise."""
+    stage = OcrStage(TesseractOptions(), list(BY_CODE), {})
+    stage.setup()
+    yield stage
+    stage.teardown()
 
 
 def tesseract_by_hand(image_path: Path, lang: str) -> str:
@@ -30,9 +39,9 @@ def tesseract_by_hand(image_path: Path, lang: str) -> str:
 
 
 @pytest.mark.parametrize("lang", sorted(REQUIRED))
-def test_page_is_routed_to_its_script_and_read_as_well_as_by_hand(stage, lang, tmp_path):
+def test_page_is_routed_to_its_script_and_read_as_well_as_by_hand(default_stage, lang, tmp_path):
     page = render_page(lang, seed=101, skew_degrees=0.8)
-    row = read(stage, page.image)
+    row = read(default_stage, page.image)
     assert row["script"] == page.script, f"{lang}: detected {row['script']} ({row['script_method']})"
     path = tmp_path / "page.png"
     page.image.save(path, dpi=(300, 300))
@@ -70,7 +79,7 @@ def test_trials_decide_when_osd_names_no_candidate_and_their_work_is_bounded(sta
 
 @pytest.mark.parametrize(("lang", "degrees"), [("hin", 180), ("mal", 180), ("tam", 90), ("eng", 270), ("ben", 90),
                                                ("ori", 180), ("khm", 270)])
-def test_a_page_scanned_turned_is_read_turned_back_even_where_osd_is_unsure(stage, lang, degrees):
+def test_a_page_scanned_turned_is_read_turned_back_even_where_osd_is_unsure(default_stage, lang, degrees):
     """OSD finds some of these orientations with confidence 4-8 and calls others wrong or not at all (Odia
     "Thai" and turned 270, Khmer "Latin"): a page whose lines run top to bottom is judged both quarter ways,
     one whose best trial is poor is tried upside down too."""
@@ -79,7 +88,7 @@ def test_a_page_scanned_turned_is_read_turned_back_even_where_osd_is_unsure(stag
 
     image, text = render_text_page(lang, 1, seed=7)
     turned = rotate(PageImage(np.asarray(image), 300), 360 - degrees)  # scanned turned: detection turns it back
-    row = read(stage, turned.pixels)
+    row = read(default_stage, turned.pixels)
     assert row["script"] == LANGUAGE_SCRIPT[lang].code
     assert cer(text, row["text"]) < 0.08  # Odia: 0.05 as printed too
 

@@ -10,6 +10,7 @@ from PIL import Image
 
 from actors.stages.ocr import OcrStage
 from flows.synth.text import png_bytes
+from ocr_models.registry import NoScriptIdOptions
 from ocr_models.scripts import BY_CODE
 from ocr_models.tesseract.engine import TesseractOptions
 
@@ -31,8 +32,9 @@ def steps(row: dict) -> Counter:
 
 
 def all_scripts_stage() -> Iterator[OcrStage]:
-    """An OCR stage set up for every script Lontar knows, given no hint (a module-scoped fixture)."""
-    stage = OcrStage(TesseractOptions(), list(BY_CODE), {})
+    """An OCR stage set up for every script Lontar knows, given no hint, OSD proposing each page's script (the
+    trained identifier's proposals have tests of their own; a module-scoped fixture)."""
+    stage = OcrStage(TesseractOptions(), list(BY_CODE), {}, script_id=NoScriptIdOptions())
     stage.setup()
     yield stage
     stage.teardown()

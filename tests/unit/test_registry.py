@@ -12,7 +12,7 @@ from ocr_models.lontar_errors import UsageError
 from ocr_models.registry import ENTRIES
 
 CONTRACTS = {"ocr": base.OcrEngine, "route": base.CropRecognizer, "layout": base.LayoutDetector,
-             "captioner": base.Captioner}
+             "captioner": base.Captioner, "script_id": base.ScriptIdentifying}
 
 
 def members(protocol: type) -> set[str]:
@@ -42,6 +42,8 @@ def test_the_configs_choices_are_the_registrys():
     assert engines == {"tesseract", "transformers"}
     with pytest.raises(UsageError, match="layout"):
         load_config(None, layout={"kind": "no-such-detector"})
+    assert type(config.ocr.script_id) is registry.ScriptIdOptions
+    assert registry.builds_nothing(load_config(None, ocr={"script_id": {"kind": "none"}}).ocr.script_id)
 
 
 def test_options_no_entry_knows_are_refused_by_name():

@@ -14,7 +14,7 @@ from ocr_models.scripts import BY_CODE, SCRIPTS, canonical_text, script_for_osd_
 from ocr_models.tesseract.engine import TesseractEngine, TesseractOptions
 from ocr_models.tesseract.evidence import purity_weighted
 from ocr_models.tesseract.tesserocr_api import LineText
-from ocr_models.types import PageImage
+from ocr_models.types import PageImage, ScriptEstimate
 from tests.support.reading import REQUIRED, all_scripts_stage, read, steps
 
 
@@ -156,3 +156,45 @@ def test_lines_that_run_top_to_bottom_are_told_from_skewed_or_upright_lines():
     assert not lines_run_vertically(rotate(upright, 180))
     skewed, _ = degrade(image, "skew", 3, image)
     assert not lines_run_vertically(PageImage(np.asarray(skewed), 300))
+
+
+class SureIdentifier:
+    """An identifier that names every page `script` with `confidence` (the policy's input, fixed)."""
+
+    def __init__(self, script: str | None, confidence: float, **seen) -> None:
+        self.estimate = ScriptEstimate(script, confidence, windows=seen.pop("windows", 12), **seen)
+        self.propose_above = 0.9
+
+    def page(self, image, boxes=None):
+        return self.estimate
+
+
+@pytest.mark.parametrize("seen, osd_runs", [
+    ({"script": "Knda", "confidence": 0.95}, False),  # sure: its script reads first, OSD never runs
+    ({"script": "Knda", "confidence": 0.6}, True),  # unsure: OSD proposes as before
+    ({"script": "Knda", "confidence": 0.95, "windows": 2}, True),  # a heading's worth of windows: too few
+    ({"script": "Knda", "confidence": 0.95, "upside_down": 0.9}, True),  # OSD turns the page
+    ({"script": "Knda", "confidence": 0.95, "sideways": True}, True),
+    ({"script": None, "confidence": 0.0}, True),  # no text seen
+])
+def test_the_identifier_proposes_when_it_is_sure_of_an_upright_page_and_osd_otherwise(stage, seen, osd_runs):
+    stage.identifier = SureIdentifier(**seen)
+    try:
+        row = read(stage, render_page("kan", seed=104).image)
+    finally:
+        stage.identifier = None
+    assert row["script"] == "Knda" and steps(row)["read"] == 1 and "trial" not in steps(row)
+    assert ("osd" in steps(row)) is osd_runs and steps(row)["script_id"] == 1
+    assert row["script_method"] == ("osd" if osd_runs else "classifier")
+
+
+def test_a_sure_identifier_that_the_reading_does_not_prove_is_overturned_by_trials(stage):
+    """The reading must prove the identifier's script: a Kannada page proposed as Telugu (its confusable
+    neighbour) is read in Telugu, proves nothing, and the trials name it Kannada."""
+    stage.identifier = SureIdentifier("Telu", 0.99)
+    try:
+        row = read(stage, render_page("kan", seed=104).image)
+    finally:
+        stage.identifier = None
+    assert row["script"] == "Knda" and "trial" in steps(row) and "osd" not in steps(row)
+    assert cer(render_page("kan", seed=104).text, row["text"]) < 0.05
