@@ -20,6 +20,7 @@ from ocr_models.steps import SCRIPT_ID
 from ocr_models.types import BBox, OcrPage, PageImage, ScriptGuess
 
 PROPOSAL_WINDOWS = 4  # windows of text a page's script is named from, at least (a heading alone is not enough)
+FOREIGN_SCRIPT = "Latn"  # what captions, tables and running heads on other scripts' pages are mostly in
 
 
 def propose(grey: PageImage, identifier: ScriptIdentifying | None, detector: ScriptDetector,
@@ -57,3 +58,22 @@ def decide_script(grey: PageImage, detector: ScriptDetector, recognizer: Recogni
     other = recognizer.recognize(rotate(grey, guess.rotation), chosen, hints.get(chosen.code, ()),
                                  None if guess.rotation else areas)
     return ScriptGuess(chosen.code, detector.certainty(other, chosen), guess.method, guess.rotation), other
+
+
+def region_scripts(grey: PageImage, lines: Sequence[BBox], identifier: ScriptIdentifying | None,
+                   detector: ScriptDetector, page_script: Script, candidates: Sequence[Script]) -> list[Script]:
+    """The scripts a caption, table or header that the page's model read poorly is tried in, in order: the
+    identifier's on its `lines`, when that is another of `candidates` (a Devanagari caption under an English
+    figure; however unsure, as a line or two gives it few windows: the reading must prove it); then Latin, on a
+    page of another script (captions, tables and running heads mostly are)."""
+    tried: list[Script] = []
+    if identifier is not None and lines:
+        with detector.steps.timed(SCRIPT_ID):
+            estimate = identifier.page(grey, list(lines))
+        if estimate.script != page_script.code and estimate.script in {s.code for s in candidates} \
+                and estimate.upright:
+            tried.append(BY_CODE[estimate.script])
+    latin = BY_CODE[FOREIGN_SCRIPT]
+    if page_script is not latin and latin in candidates and latin not in tried:
+        tried.append(latin)
+    return tried

@@ -23,7 +23,7 @@ from actors.reading.page_image import ASSUMED_DPI, open_image
 from actors.reading.page_limits import PageLimits
 from actors.reading.page_text import assign_lines, letter_weighted, page_fields
 from actors.reading.pairs import REGION_PAD_IN, ReadRegion, make_pairs
-from actors.reading.script_policy import decide_script, propose
+from actors.reading.script_policy import decide_script, propose, region_scripts
 from actors.stages.base import Row, Stage, error_fields, needs_ocr, pages_to_read
 from configs.model import LimitOptions, PairOptions
 from ocr_models import registry
@@ -38,8 +38,7 @@ from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, Region
 
 log = logging.getLogger(__name__)
 BODY_KINDS = ("text", "list")  # body text: the page's own script
-FOREIGN_SCRIPT = "Latn"  # what captions, tables and running heads on other scripts' pages are mostly in
-FOREIGN_BELOW = 0.6  # a non-body region read less surely than this by the page's model is tried in Latin
+FOREIGN_BELOW = 0.6  # a non-body region read less surely than this by the page's model is tried in another script
 COLUMN_MIN_LINES = 3  # a column of prose is at least this many lines tall
 
 
@@ -149,23 +148,26 @@ class OcrStage(Stage):
     def read_foreign_regions(self, grey: PageImage, read: list[ReadRegion], page: OcrPage, script: Script,
                              engine: OcrEngine) -> OcrPage:
         """The page with its captions, titles, tables, headers and footers that its script's model read poorly
-        (estimated accuracy below FOREIGN_BELOW) read again with Latin, where that reading proves Latin: English
-        captions, tables and running heads on pages in other scripts ("Figure 4:" read by Thai's model is
-        garbage). Body text keeps the page's script. At most one more reading of those regions' area."""
-        latin = BY_CODE[FOREIGN_SCRIPT]
-        if script is latin or latin not in self.scripts:
-            return page
+        (estimated accuracy below FOREIGN_BELOW) read again in the script the identifier names on their lines,
+        then in Latin (`region_scripts`), the first reading that proves its script kept: English captions,
+        tables and running heads on pages in other scripts ("Figure 4:" read by Thai's model is garbage), a
+        Devanagari caption under an English figure. Body text keeps the page's script. At most two more
+        readings of those regions' area."""
         replaced: dict[int, list[OcrLine]] = {}
         for region in read:
             if region.region.kind in BODY_KINDS or region.region.kind == "figure" or not region.lines \
                     or (region.confidence or 0.0) >= FOREIGN_BELOW:
                 continue
-            again = self.read_crop(grey, region.region.bbox, latin, engine, once=True)
-            if not engine.proves(again, latin) or again.confidence <= (region.confidence or 0.0):
+            for other in region_scripts(grey, [line.bbox for line in region.lines], self.identifier, engine,
+                                        script, self.scripts):
+                again = self.read_crop(grey, region.region.bbox, other, engine, once=True)
+                if engine.proves(again, other) and again.confidence > (region.confidence or 0.0):
+                    break
+            else:
                 continue
             replaced.update({id(line): [] for line in region.lines})
             replaced[id(region.lines[0])] = again.lines
-            region.lines, region.text, region.script = again.lines, again.text, latin.code
+            region.lines, region.text, region.script = again.lines, again.text, other.code
             region.lang, region.confidence = again.model, again.confidence
             region.model = again.model
         if not replaced:

@@ -19,17 +19,10 @@ from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT, SCRIPTS
 from ocr_models.tesseract.engine import TesseractOptions
 from ocr_models.types import PageImage
 from tests.support.reading import REQUIRED, all_scripts_stage, read, steps
+from tests.support.reading import default_stage as default_stage_for_every_script
 
 stage = pytest.fixture(scope="module")(all_scripts_stage)  # OSD proposes
-
-
-@pytest.fixture(scope="module")
-def default_stage():
-    """What `lontar run` reads with: the trained identifier proposes when it is sure, OSD otherwise."""
-    stage = OcrStage(TesseractOptions(), list(BY_CODE), {})
-    stage.setup()
-    yield stage
-    stage.teardown()
+default_stage = pytest.fixture(scope="module")(default_stage_for_every_script)
 
 
 def tesseract_by_hand(image_path: Path, lang: str) -> str:

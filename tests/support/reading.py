@@ -38,3 +38,12 @@ def all_scripts_stage() -> Iterator[OcrStage]:
     stage.setup()
     yield stage
     stage.teardown()
+
+
+def default_stage() -> Iterator[OcrStage]:
+    """What `lontar run` reads with: every script, the trained identifier proposing when it is sure, OSD
+    otherwise (a module-scoped fixture)."""
+    stage = OcrStage(TesseractOptions(), list(BY_CODE), {})
+    stage.setup()
+    yield stage
+    stage.teardown()

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from actors.stages.ocr import OcrStage
 from flows.dataset.metrics import cer
-from flows.synth.text import render_page
-from ocr_models.scripts import BY_CODE, SCRIPTS, canonical_text, script_for_osd_label
+from flows.synth.text import png_bytes, render_page
+from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT, SCRIPTS, canonical_text, script_for_osd_label
 from ocr_models.tesseract.engine import TesseractEngine, TesseractOptions
 from ocr_models.tesseract.evidence import purity_weighted
 from ocr_models.tesseract.tesserocr_api import LineText
 from ocr_models.types import PageImage, ScriptEstimate
 from tests.support.reading import REQUIRED, all_scripts_stage, read, steps
+from tests.support.reading import default_stage as default_stage_for_every_script
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +27,8 @@ def engine() -> TesseractEngine:
     engine.close()
 
 
-stage = pytest.fixture(scope="module")(all_scripts_stage)
+stage = pytest.fixture(scope="module")(all_scripts_stage)  # OSD proposes
+default_stage = pytest.fixture(scope="module")(default_stage_for_every_script)
 
 
 def test_english_only_is_useless_on_indic_pages_which_is_why_routing_exists(engine):
@@ -198,3 +201,39 @@ def test_a_sure_identifier_that_the_reading_does_not_prove_is_overturned_by_tria
         stage.identifier = None
     assert row["script"] == "Knda" and "trial" in steps(row) and "osd" not in steps(row)
     assert cer(render_page("kan", seed=104).text, row["text"]) < 0.05
+
+
+def page_with_caption(body_lang: str, caption_lang: str, caption: str) -> dict:
+    """A page's row: body text in one script, a caption under it in another, both found by the layout."""
+    body = render_page(body_lang, seed=5)
+    under = render_page(caption_lang, seed=6, lines=(caption,), size_inches=(7.0, 0.8))
+    pixels, height = np.vstack([np.asarray(body.image), np.asarray(under.image)]), body.image.height
+    regions = [{"kind": "text", "bbox": [100, 80, 2000, height - 40], "score": 0.9},
+               {"kind": "caption", "bbox": [100, height + 60, 2000, height + 200], "score": 0.9}]
+    return {"page_id": "p", "source_uri": "p", "page_index": 0, "status": "ok", "dpi": 300, "regions": regions,
+            "image": png_bytes(Image.fromarray(pixels))}
+
+
+CAPTIONS = [("eng", "hin", "चित्र 3: वर्ष के अनुसार धान की खेती का क्षेत्र"),
+            ("eng", "ben", "চিত্র ৩: বছর অনুযায়ী ধান চাষের এলাকা"),
+            ("eng", "tam", "படம் 3: ஆண்டு வாரியாக நெல் சாகுபடி பரப்பு"),
+            ("tam", "eng", "Figure 3: Rice cultivation area by year")]
+
+
+@pytest.mark.parametrize("body_lang, caption_lang, caption", CAPTIONS)
+def test_a_caption_in_another_script_than_its_page_is_read_in_its_own(default_stage, body_lang, caption_lang,
+                                                                       caption):
+    """The page's model reads the caption poorly; the identifier names the caption's script on its lines and
+    that script's model reads it again (Latin too on other scripts' pages, as before the identifier)."""
+    row = default_stage.process([page_with_caption(body_lang, caption_lang, caption)])[0]
+    read_caption = next(region for region in row["regions"] if region["kind"] == "caption")
+    assert row["script"] == LANGUAGE_SCRIPT[body_lang].code
+    assert read_caption["script"] == LANGUAGE_SCRIPT[caption_lang].code
+    assert cer(caption, canonical_text(read_caption["text"])) < 0.05 and caption.split()[-1] in row["text"]
+    assert steps(row)["foreign"] == 1
+
+
+def test_without_the_identifier_a_caption_on_a_latin_page_stays_in_latin(stage):
+    """What the identifier adds: OSD's page (`ocr.script_id: {kind: none}`) tries other scripts only in Latin."""
+    row = stage.process([page_with_caption("eng", "hin", CAPTIONS[0][2])])[0]
+    assert next(region for region in row["regions"] if region["kind"] == "caption")["script"] == "Latn"
