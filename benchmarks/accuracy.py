@@ -51,14 +51,16 @@ def main() -> None:
     parser.add_argument("--work", help="keep the set, dataset and reports here (default: a temporary folder)")
     parser.add_argument("--per-page", action="store_true", help="also print each page's CERs")
     parser.add_argument("--json", help="also write every group's figures to this file")
+    parser.add_argument("--config", help="run Lontar with this config file (e.g. another script_id)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.work or tmp)
         langs = ["--langs", args.langs] if args.langs else []
         subprocess.run([BIN / "lontar", "eval-set", work / "set", "--per-language", str(args.per_language),
                         *langs], check=True, env=ENV)
-        subprocess.run([BIN / "lontar", "run", work / "set" / "scans", "--out", work / "out", "--no-progress"],
-                       check=True, env=ENV)
+        config = ["--config", args.config] if args.config else []
+        subprocess.run([BIN / "lontar", "run", work / "set" / "scans", "--out", work / "out", "--no-progress",
+                        *config], check=True, env=ENV)
         subprocess.run([BIN / "lontar", "eval", work / "out", "--truth", work / "set" / "truth",
                         "--json", work / "eval.json"], check=True, env=ENV, stdout=subprocess.DEVNULL)
         pages = json.loads((work / "set" / "pages.json").read_text(encoding="utf-8"))

@@ -17,23 +17,38 @@ from ocr_models.base import Recognizer, ScriptDetector, ScriptIdentifying
 from ocr_models.geometry.boxes import area, crop, rotate
 from ocr_models.scripts import BY_CODE, Script
 from ocr_models.steps import SCRIPT_ID
-from ocr_models.types import BBox, OcrPage, PageImage, ScriptGuess
+from ocr_models.types import BBox, OcrPage, PageImage, ScriptEstimate, ScriptGuess
 
 PROPOSAL_WINDOWS = 4  # windows of text a page's script is named from, at least (a heading alone is not enough)
+DISPUTED_CONFIDENCE = 0.25  # the most `ocr_confidence` a page read in another script than the sure identifier's
 FOREIGN_SCRIPT = "Latn"  # what captions, tables and running heads on other scripts' pages are mostly in
 
 
 def propose(grey: PageImage, identifier: ScriptIdentifying | None, detector: ScriptDetector,
-            candidates: Sequence[Script]) -> ScriptGuess:
+            candidates: Sequence[Script]) -> tuple[ScriptGuess, ScriptEstimate | None]:
     """The page's first guess: the identifier's script when it is sure of one of `candidates` on an upright
-    page; else the detector's proposal (OSD, which also turns pages fed sideways or upside down)."""
+    page; else the detector's proposal (OSD, which also turns pages fed sideways or upside down). With it,
+    what the identifier saw (None: no identifier, or one candidate)."""
+    estimate = None
     if identifier is not None and len(candidates) > 1:
         with detector.steps.timed(SCRIPT_ID):
             estimate = identifier.page(grey)
-        if estimate.script in {s.code for s in candidates} and estimate.upright \
-                and estimate.windows >= PROPOSAL_WINDOWS and estimate.confidence >= identifier.propose_above:
-            return ScriptGuess(estimate.script, estimate.confidence, "classifier")
-    return detector.propose(grey, candidates)
+        if sure(estimate, identifier) and estimate.script in {s.code for s in candidates}:
+            return ScriptGuess(estimate.script, estimate.confidence, "classifier"), estimate
+    return detector.propose(grey, candidates), estimate
+
+
+def sure(estimate: ScriptEstimate, identifier: ScriptIdentifying) -> bool:
+    """The identifier names a script from enough windows of an upright page, surely enough to propose it."""
+    return estimate.script is not None and estimate.upright and estimate.windows >= PROPOSAL_WINDOWS \
+        and estimate.confidence >= identifier.propose_above
+
+
+def disputed(estimate: ScriptEstimate | None, identifier: ScriptIdentifying | None, decided: str | None) -> bool:
+    """The identifier was sure of one script and the page was read in another (the trials overturned its
+    proposal): one of the two is wrong, so the reading's confidence is capped (DISPUTED_CONFIDENCE)."""
+    return estimate is not None and identifier is not None and decided is not None \
+        and sure(estimate, identifier) and estimate.script != decided
 
 
 def decide_script(grey: PageImage, detector: ScriptDetector, recognizer: Recognizer, proposal: ScriptGuess,

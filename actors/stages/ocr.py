@@ -23,7 +23,7 @@ from actors.reading.page_image import ASSUMED_DPI, open_image
 from actors.reading.page_limits import PageLimits
 from actors.reading.page_text import assign_lines, letter_weighted, page_fields
 from actors.reading.pairs import REGION_PAD_IN, ReadRegion, make_pairs
-from actors.reading.script_policy import decide_script, propose, region_scripts
+from actors.reading.script_policy import DISPUTED_CONFIDENCE, decide_script, disputed, propose, region_scripts
 from actors.stages.base import Row, Stage, error_fields, needs_ocr, pages_to_read
 from configs.model import LimitOptions, PairOptions
 from ocr_models import registry
@@ -96,7 +96,7 @@ class OcrStage(Stage):
         """The page's row with its text, script, lines, regions and pairs, read by `engine`."""
         grey = PageImage(np.asarray(picture.convert("L")), row.get("dpi") or ASSUMED_DPI, bool(row.get("dpi")))
         detected = [Region(r["kind"], tuple(r["bbox"]), r["score"]) for r in row.get("regions") or ()]
-        proposal = propose(grey, self.identifier, engine, self.scripts)
+        proposal, seen = propose(grey, self.identifier, engine, self.scripts)
         grey, picture, detected = turned(grey, picture, detected, proposal.rotation)
         regions = page_regions(grey, detected, engine.line_boxes)
         guess, page = decide_script(grey, engine, engine, proposal, self.scripts, self.hints, text_areas(regions),
@@ -116,6 +116,8 @@ class OcrStage(Stage):
                    script_confidence=guess.confidence if script else 0.0)
         unordered = script is not None and not engine.orders_lines(script)
         row.update(page_fields(page, read, script, in_region_order=unordered))
+        if disputed(seen, self.identifier, guess.script):
+            row["ocr_confidence"] = min(row["ocr_confidence"], DISPUTED_CONFIDENCE)
         row["pairs"] = make_pairs(row, picture, read, self.pairs)
         return row
 

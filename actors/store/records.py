@@ -174,7 +174,8 @@ PAGE_COLUMNS: tuple[Column, ...] = (
            "`Devanagari`; null for text layers."),
     Column("script_confidence", pa.float32(), "How sure the script decision is, 0-1."),
     *LANGUAGE_COLUMNS,
-    Column("ocr_confidence", pa.float32(), "Mean character confidence of the OCR, 0-1; null for text layers."),
+    Column("ocr_confidence", pa.float32(), "Mean character confidence of the OCR, 0-1; null for text layers. At "
+           "most 0.25 when the script identifier was sure of another script than the one the page was read in."),
     Column("rotation", pa.int16(), "Degrees clockwise `image` was turned to read it upright (0, 90, 180, 270); "
            "`lines`, `regions` and words are in the pixels of the turned image. Null when not read from the image."),
     Column("lines", pa.list_(LINE_TYPE), "Text lines: text, bbox [x0, y0, x1, y1] in `image` pixels, "

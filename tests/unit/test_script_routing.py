@@ -191,9 +191,10 @@ def test_the_identifier_proposes_when_it_is_sure_of_an_upright_page_and_osd_othe
     assert row["script_method"] == ("osd" if osd_runs else "classifier")
 
 
-def test_a_sure_identifier_that_the_reading_does_not_prove_is_overturned_by_trials(stage):
+def test_a_sure_identifier_that_the_reading_does_not_prove_is_overturned_by_trials_and_the_page_flagged(stage):
     """The reading must prove the identifier's script: a Kannada page proposed as Telugu (its confusable
-    neighbour) is read in Telugu, proves nothing, and the trials name it Kannada."""
+    neighbour) is read in Telugu, proves nothing, and the trials name it Kannada. One of the two is wrong, so
+    the page's confidence says so (a reading is never confident in a script the identifier is sure it is not)."""
     stage.identifier = SureIdentifier("Telu", 0.99)
     try:
         row = read(stage, render_page("kan", seed=104).image)
@@ -201,6 +202,7 @@ def test_a_sure_identifier_that_the_reading_does_not_prove_is_overturned_by_tria
         stage.identifier = None
     assert row["script"] == "Knda" and "trial" in steps(row) and "osd" not in steps(row)
     assert cer(render_page("kan", seed=104).text, row["text"]) < 0.05
+    assert row["ocr_confidence"] <= 0.25 < read(stage, render_page("kan", seed=104).image)["ocr_confidence"]
 
 
 def page_with_caption(body_lang: str, caption_lang: str, caption: str) -> dict:
