@@ -29,10 +29,13 @@ def test_a_run_killed_mid_batch_and_run_again_has_every_page_exactly_once(sample
     while not list((out / "_units").glob("*.json")) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert run.poll() is None, "the run ended before a unit was committed"
-    # into the next unit: the kill comes while its shards are half written (or after 3 s at most)
+    # into the next unit: the kill comes while its shards are half written, or as soon as another unit commits
+    # (a unit of sample pages can be written between two looks), or after 3 s at most
+    first = len(list((out / "_units").glob("*.json")))
     half_written = time.monotonic() + 3
-    while not list(out.glob("pages/**/.*.tmp")) and time.monotonic() < half_written:
-        time.sleep(0.05)
+    while not list(out.glob("pages/**/.*.tmp")) and len(list((out / "_units").glob("*.json"))) == first \
+            and time.monotonic() < half_written:
+        time.sleep(0.02)
     kill_tree(run)
     committed = len(list((out / "_units").glob("*.json")))
 
