@@ -46,7 +46,8 @@ def sure(estimate: ScriptEstimate, identifier: ScriptIdentifying) -> bool:
 
 def disputed(estimate: ScriptEstimate | None, identifier: ScriptIdentifying | None, decided: str | None) -> bool:
     """The identifier was sure of one script and the page was read in another (the trials overturned its
-    proposal): one of the two is wrong, so the reading's confidence is capped (DISPUTED_CONFIDENCE)."""
+    proposal, or it named a script outside `candidates`): one of the two is wrong, so the reading's confidence
+    is capped (DISPUTED_CONFIDENCE)."""
     return estimate is not None and identifier is not None and decided is not None \
         and sure(estimate, identifier) and estimate.script != decided
 

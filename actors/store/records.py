@@ -203,8 +203,8 @@ PAGE_COLUMNS: tuple[Column, ...] = (
     Column("ocr_steps", pa.list_(STEP_TYPE), "What the OCR stage did on the page, step by step: `script_id` "
            "(the trained identifier), `osd`, `find_lines`, `trial` (a candidate script's model reading the "
            "trial lines), `read` (the whole-page reading), `reread`, `missed_lines`, `foreign` (a caption, table "
-           "or header tried in Latin), `other` (layout clean-up, pairs, decoding); each with its calls and CPU "
-           "seconds, which add up to the page's OCR CPU time. Null for text layers."),
+           "or header tried in another script), `other` (layout clean-up, pairs, decoding); each with its calls "
+           "and CPU seconds, which add up to the page's OCR CPU time. Null for text layers."),
     *QUALITY_COLUMNS,
     Column("near_duplicate_of", pa.string(), "The `page_id` of the earliest page in the dataset whose text this "
            "page's nearly repeats (another scan, a reprint, another header; docs/dataset.md, \"Near-duplicate "
