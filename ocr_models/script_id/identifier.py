@@ -88,7 +88,7 @@ class ScriptIdentifier:
 
     def lines(self, image: PageImage, boxes: list[BBox]) -> list[ScriptEstimate]:
         """Each line's script, from up to WINDOWS_PER_LINE windows of it."""
-        grey = _grey(image)
+        grey = image.pixels  # colour crops are made grey by `normalised`
         cut = [windows(ink, WINDOWS_PER_LINE) if (ink := normalised(grey[y0:y1, x0:x1])) is not None else []
                for x0, y0, x1, y1 in boxes]
         probs, turned = self.classify([w for ws in cut for w in ws])
@@ -105,7 +105,7 @@ class ScriptIdentifier:
         if boxes is None:
             image = _working(image)
             boxes, sideways = ink_bands(image), lines_run_vertically(image)
-        grey = _grey(image)
+        grey = image.pixels  # colour crops are made grey by `normalised`
         batch: list[np.ndarray] = []
         for x0, y0, x1, y1 in sorted(boxes, key=lambda b: b[0] - b[2]):
             ink = normalised(grey[y0:y1, x0:x1])
@@ -139,10 +139,6 @@ def _pooled(probs: np.ndarray, turned: np.ndarray) -> ScriptEstimate:
 def _softmax(logits: np.ndarray) -> np.ndarray:
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
-
-
-def _grey(image: PageImage) -> np.ndarray:
-    return image.pixels if image.pixels.ndim == 2 else image.pixels.mean(axis=2).astype(np.uint8)
 
 
 def _working(image: PageImage) -> PageImage:
