@@ -158,7 +158,7 @@ def layer_lines(page: pymupdf.Page, dpi: float) -> list[OcrLine]:
     scale = dpi / 72
     to_pixels = page.rotation_matrix * pymupdf.Matrix(scale, scale) if page.rotation % 360 else None
     grouped: dict[tuple[int, int], list[OcrWord]] = {}
-    for x0, y0, x1, y1, word, block, line, _ in page.get_text("words", sort=True):
+    for x0, y0, x1, y1, word, block, line, _ in reading_order(page.get_text("words")):
         if not valid_text(word):  # a glyph with no Unicode mapping alone: no word
             continue
         if to_pixels is not None:  # a turned page: its words' boxes turn with it
@@ -169,6 +169,34 @@ def layer_lines(page: pymupdf.Page, dpi: float) -> list[OcrLine]:
             OcrWord(unicodedata.normalize("NFC", word), (round(x0), round(y0), round(x1), round(y1)), 1.0))
     return [OcrLine(" ".join(w.text for w in words), reduce(union, (w.bbox for w in words)), 1.0, tuple(words))
             for words in grouped.values()]
+
+
+def reading_order(words: list[tuple], tolerance: float = 3) -> list[tuple]:
+    """`page.get_text("words", sort=True)`'s order (PyMuPDF's `sort_words`: by bottom edge, words whose top or
+    bottom is within `tolerance` of the line's joining it, each line left to right) computed on plain numbers:
+    the same words in the same order at a fifth of the cost (PyMuPDF builds two Rect objects a word)."""
+    if not words:
+        return []
+    words = sorted(words, key=lambda w: (w[3], w[0]))
+    ordered: list[tuple] = []
+    line = [words[0]]
+    lx0, ly0, lx1, ly1 = words[0][:4]  # the line's rectangle
+    for word in words[1:]:
+        x0, y0, x1, y1 = word[:4]
+        if abs(y0 - ly0) <= tolerance or abs(y1 - ly1) <= tolerance:
+            line.append(word)
+            if x0 >= x1 or y0 >= y1:  # an empty box extends nothing (Rect.include_rect)
+                continue
+            if lx0 >= lx1 or ly0 >= ly1:
+                lx0, ly0, lx1, ly1 = x0, y0, x1, y1
+            else:
+                lx0, ly0, lx1, ly1 = min(lx0, x0), min(ly0, y0), max(lx1, x1), max(ly1, y1)
+        else:
+            ordered.extend(sorted(line, key=lambda w: w[0]))
+            line = [word]
+            lx0, ly0, lx1, ly1 = x0, y0, x1, y1
+    ordered.extend(sorted(line, key=lambda w: w[0]))
+    return ordered
 
 
 @cache
