@@ -7,7 +7,7 @@ for more whole CPUs than the cluster has), and the OCR workers start with `OMP_T
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pyarrow as pa
 import ray
@@ -55,31 +55,39 @@ def current_node() -> str:
     return ray.get_runtime_context().get_node_id()
 
 
-class StageActor:
-    """Holds one stage instance per Ray actor: the engine is loaded once, then serves many batches."""
+Then = Callable[[pa.Table], pa.Table] | None
 
-    def __init__(self, stage: Stage) -> None:
-        self.stage = stage
+
+class StageActor:
+    """Holds one stage instance per Ray actor: the engine is loaded once, then serves many batches. `then`: what
+    becomes of the stage's output there (the last stage's: written, actors/cluster/writing.py)."""
+
+    def __init__(self, stage: Stage, then: Then = None) -> None:
+        self.stage, self.then = stage, then
         self.stage.setup()
         self.node_id = current_node()
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        return run_stage(self.stage, batch, self.node_id)
+        out = run_stage(self.stage, batch, self.node_id)
+        return self.then(out) if self.then is not None else out
 
 
-def stage_task(stage: Stage):
+def stage_task(stage: Stage, then: Then = None):
     """A stateless Ray Data function for stages without a model to keep loaded (ingest)."""
 
     def run(batch: pa.Table) -> pa.Table:
-        return run_stage(stage, batch, current_node())
+        out = run_stage(stage, batch, current_node())
+        return then(out) if then is not None else out
 
     return run
 
 
-def run_stream(tasks: list[Row], ingest: Stage, model_stages: list[Stage]) -> Iterator[pa.Table]:
+def run_stream(tasks: list[Row], ingest: Stage, model_stages: list[Stage], write: Then = None) -> Iterator[pa.Table]:
     """Stream read tasks (of any number of units) as BATCH_SCHEMA tables through ingest, then each model stage
     in its own actor pool (layout, OCR, captioning), on the cluster: one Ray Data job, its actors started
-    once for the whole run. Batches come in the order they finish, not the tasks' order."""
+    once for the whole run. `write`: run by the last stage on each of its batches, where the rows are (the
+    stream then yields what it returns: actors/store/unit_stream.WRITTEN_SCHEMA tables). Batches come in the
+    order they finish, not the tasks' order."""
     from ray.data import ActorPoolStrategy, DataContext
 
     context = DataContext.get_current()
@@ -89,7 +97,8 @@ def run_stream(tasks: list[Row], ingest: Stage, model_stages: list[Stage]) -> It
     # every pool fits (stages.py sizes them to it): the pools start side by side, a run's first pages 1 s sooner.
     context.wait_for_min_actors_s = -1 if own_cluster() else 600
     ds = ray.data.from_items(tasks, override_num_blocks=max(1, len(tasks)))
-    ds = ds.map_batches(stage_task(ingest), batch_size=1, batch_format="pyarrow", num_cpus=ingest.num_cpus)
+    ds = ds.map_batches(stage_task(ingest, None if model_stages else write), batch_size=1, batch_format="pyarrow",
+                        num_cpus=ingest.num_cpus)
     # Ray Data hands an actor whole blocks: a read task's pages (output.pages_per_task) go to one OCR actor.
     # Repartitioning to a page a block was tried: the first pages came sooner, pages/s stayed the same, and its
     # tasks (a whole CPU each) hung the job beside a caption pool.
@@ -102,10 +111,13 @@ def run_stream(tasks: list[Row], ingest: Stage, model_stages: list[Stage]) -> It
     # once (0.32 x the limit against 0.43 x).
     spread = alive_nodes() > 1
     placement = {"scheduling_strategy": "SPREAD"} if spread else {}
-    for stage in model_stages:
+    for number, stage in enumerate(model_stages, 1):
         pool = ActorPoolStrategy(min_size=stage.max_actors if spread else 1, max_size=stage.max_actors,
                                  max_tasks_in_flight_per_actor=1 if spread else None)
-        ds = ds.map_batches(StageActor, fn_constructor_args=(stage,), batch_size=stage.batch_size,
+        # the last stage takes a read task's pages whole, so that they are written as one part, not one a page
+        then = write if number == len(model_stages) else None
+        ds = ds.map_batches(StageActor, fn_constructor_args=(stage, then),
+                            batch_size=None if then is not None else stage.batch_size,
                             batch_format="pyarrow", num_cpus=stage.num_cpus, num_gpus=stage.num_gpus or None,
                             compute=pool, **placement)
     yield from ds.iter_batches(batch_size=None, batch_format="pyarrow")

@@ -9,10 +9,11 @@ from __future__ import annotations
 import fnmatch
 import io
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+import fsspec
 import pymupdf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -83,22 +84,29 @@ class Document(Protocol):
 
     def page(self, index: int) -> PageContent: ...
 
-    def all_text_layers(self) -> bool:
-        """Whether every page will be taken from its text layer (none needs reading from its image)."""
+    def text_layers(self, start: int = 0, stop: int | None = None) -> list[str]:
+        """The text-layer judgement (records.TEXT_SOURCE_REASONS) of pages start..stop-1, in order, up to and
+        including the first page that will not be taken from its text layer (planning asks it, to know whether
+        a file needs layout and OCR at all; ingest is then given the answers, and does not judge again)."""
         ...
 
     def close(self) -> None: ...
 
 
+def all_text_layers(reasons: Sequence[str], pages: int) -> bool:
+    """Whether every one of `pages` pages is taken from its text layer, given their `text_layers`."""
+    return len(reasons) == pages and all(reason in USABLE for reason in reasons)
+
+
 def open_document(data: bytes, fmt: str, options: IngestOptions, password: str | None = None,
-                  tesseract: TesseractOptions | None = None) -> Document:
+                  tesseract: TesseractOptions | None = None, judged: Mapping[int, str] | None = None) -> Document:
     """Open a whole file's bytes (`password`: an encrypted PDF's, see `password_for`; `tesseract`: the options
-    of the Tesseract that checks doubtful text layers). Raises an InputError subclass with a reason an archivist
-    can act on."""
+    of the Tesseract that checks doubtful text layers; `judged`: page index -> text-layer judgement already made
+    at planning, not made again). Raises an InputError subclass with a reason an archivist can act on."""
     if not data:
         raise InputError("empty file (0 bytes)")
     if fmt == "pdf":
-        return PdfDocument(data, options, password, tesseract)
+        return PdfDocument(data, options, password, tesseract, judged)
     if fmt in IMAGE_FORMATS:
         return ImageDocument(data, fmt, options)
     raise UnsupportedFormatError("unsupported file type (not a PDF, TIFF, JPEG, PNG, WebP, BMP, JPEG 2000 "
@@ -110,8 +118,8 @@ class PdfDocument:
     """A PDF's pages. Only drawn: its JavaScript, forms and attachments are never run or extracted."""
 
     def __init__(self, data: bytes, options: IngestOptions, password: str | None = None,
-                 tesseract: TesseractOptions | None = None) -> None:
-        self.options, self.tesseract = options, tesseract
+                 tesseract: TesseractOptions | None = None, judged: Mapping[int, str] | None = None) -> None:
+        self.options, self.tesseract, self.judged = options, tesseract, dict(judged or {})
         try:
             self._doc = pymupdf.open(stream=data, filetype="pdf")
         except (pymupdf.FileDataError, RuntimeError, ValueError) as exc:
@@ -136,8 +144,13 @@ class PdfDocument:
         content = _embedded_scan(page, limit) or _render(page, self.options.render_dpi, "png", limit)
         return replace(content, text_source_reason=reason)
 
-    def all_text_layers(self) -> bool:
-        return all(self._text_layer(page)[0] is not None for page in self._doc)
+    def text_layers(self, start: int = 0, stop: int | None = None) -> list[str]:
+        reasons = []
+        for index in range(start, min(self.page_count if stop is None else stop, self.page_count)):
+            reasons.append(self._text_layer(self._doc.load_page(index))[1])
+            if reasons[-1] not in USABLE:
+                break
+        return reasons
 
     def _text_layer(self, page: pymupdf.Page) -> tuple[str | None, str]:
         """The page's text layer when the text-layer mode and `text_layer.judge` let it be used, and why."""
@@ -146,6 +159,9 @@ class PdfDocument:
         # blocks sorted top-down then left-right: the reading order of sort=True at a twentieth of its cost
         blocks = page.get_text("blocks", sort=True)
         text = valid_text(canonical_text("\n".join(b[4].rstrip() for b in blocks if b[6] == 0))).strip()
+        if page.number in self.judged:
+            reason = self.judged[page.number]
+            return (text if reason in USABLE else None), reason
         if letter_count(text) < self.options.min_text_layer_chars:
             # private-use code points are no letters: a layer of them is a font's own encoding, not absent; nor
             # is one of glyphs that map to nothing (a font without its ToUnicode map)
@@ -218,8 +234,8 @@ class ImageDocument:
             raise InputError(f"not a readable {fmt.upper()} image: {exc}") from exc
         self.page_count = getattr(self._image, "n_frames", 1) if fmt in ("tiff", "gif") else 1
 
-    def all_text_layers(self) -> bool:
-        return False
+    def text_layers(self, start: int = 0, stop: int | None = None) -> list[str]:
+        return ["no_text_layer"] if start < self.page_count else []
 
     def page(self, index: int) -> PageContent:
         try:
@@ -266,6 +282,21 @@ def _as_png(image: Image.Image, dpi: int) -> PageContent:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=1)
     return PageContent(buffer.getvalue(), "png", image.width, image.height, dpi)
+
+
+def read_text_layers(url: str, fmt: str, start: int, stop: int, options: IngestOptions, password: str | None,
+                     tesseract: TesseractOptions | None) -> list[str]:
+    """`Document.text_layers` of pages start..stop-1 of the file at `url` (an error opening it: none)."""
+    with fsspec.open(url, "rb") as handle:
+        data = handle.read()
+    try:
+        doc = open_document(data, fmt, options, password, tesseract)
+    except InputError:
+        return []
+    try:
+        return doc.text_layers(start, stop)
+    finally:
+        doc.close()
 
 
 def iter_pages(doc: Document, start: int, stop: int) -> Iterator[tuple[int, PageContent | Exception]]:

@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 # Fields of a read task (made by flows/run/planning.py): source_uri, url (bytes, os.fsencode'd: how to open it,
 # credentials possibly inside), source_sha256, source_format, page_count, page_start, page_stop, work (its
-# unit and index there), and for files that failed at planning, error_kind and error.
+# unit and index there), text_layers (the judgements planning made of its pages' text layers, not made again),
+# and for files that failed at planning, error_kind and error.
 
 
 def page_id(source_sha256: str, page_index: int) -> str:
@@ -54,8 +55,9 @@ class IngestStage(Stage):
         try:
             with fsspec.open(os.fsdecode(task["url"]), "rb") as handle:
                 data = handle.read()
+            judged = {task["page_start"] + i: reason for i, reason in enumerate(task.get("text_layers") or ())}
             doc = open_document(data, task["source_format"], self.options,
-                                password_for(task["source_uri"], self.pdf_passwords), self.tesseract)
+                                password_for(task["source_uri"], self.pdf_passwords), self.tesseract, judged)
         except Exception as exc:  # the file as a whole is unreadable: one row says why
             reason = without_credentials(describe(exc), os.fsdecode(task["url"]))
             return [file_error_row(base, error_kind(exc), reason)]

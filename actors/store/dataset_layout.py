@@ -103,6 +103,12 @@ def chart_path(root: str, name: str) -> str:
 CHART_LINK = "_card/{name}.png"
 
 
+def text_layers_path(root: str, batch_id: str, config_hash: str) -> str:
+    """The text-layer judgements of a batch's PDFs (sha256 -> each page's), made once under a configuration:
+    a re-run of the batch, to resume it or to find it done, does not judge them again."""
+    return _join(root, "_plans", batch_id, f"text-layers-{config_hash}.json")
+
+
 def batch_lock(batch_id: str) -> str:
     """The lock file of a batch, relative to the root."""
     return f"_locks/{batch_id}.lock"

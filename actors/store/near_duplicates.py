@@ -11,6 +11,7 @@ The signatures are stored in the page rows (`text_minhash`), so the next run sta
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from typing import Any
 
@@ -27,6 +28,27 @@ def normal_text(text: str) -> str:
     return " ".join(kept.split())
 
 
+@functools.lru_cache(maxsize=4)
+def shared_permutations(num_perm: int) -> Any:
+    """The MinHash permutations every signature of `num_perm` values uses (seed 1): made once a process."""
+    from datasketch import MinHash
+
+    return MinHash(num_perm=num_perm, seed=1, scheme=SCHEME).permutations
+
+
+def signature(text: str | None, options: NearDuplicateOptions) -> np.ndarray | None:
+    """The MinHash of a text; None when it is too short to compare (`min_chars`)."""
+    from datasketch import MinHash
+
+    normal = normal_text(text or "")
+    if len(normal) < options.min_chars:
+        return None
+    size = options.shingle_chars
+    minhash = MinHash(num_perm=options.num_perm, permutations=shared_permutations(options.num_perm), scheme=SCHEME)
+    minhash.update_batch({normal[i:i + size].encode() for i in range(len(normal) - size + 1)})
+    return minhash.hashvalues.astype(np.uint32)
+
+
 class NearDuplicates:
     """Signatures of pages, in the order they were written, and the cluster each belongs to."""
 
@@ -35,8 +57,7 @@ class NearDuplicates:
 
         self.options = options
         self._minhash = MinHash
-        self.permutations = permutations if permutations is not None else MinHash(
-            num_perm=options.num_perm, seed=1, scheme=SCHEME).permutations
+        self.permutations = permutations if permutations is not None else shared_permutations(options.num_perm)
         # LSH only proposes candidates (each is checked against the threshold below), so its bands favour
         # recall: with datasketch's even weights, 2 of 51 real second scans at an estimated 0.55-0.62 were never
         # proposed; weighted 0.2/0.8, all above the threshold were, and no different page joined a cluster
@@ -50,14 +71,7 @@ class NearDuplicates:
         return NearDuplicates(self.options, self.permutations)
 
     def signature(self, text: str | None) -> np.ndarray | None:
-        """The MinHash of a text; None when it is too short to compare (`min_chars`)."""
-        normal = normal_text(text or "")
-        if len(normal) < self.options.min_chars:
-            return None
-        size = self.options.shingle_chars
-        minhash = self._minhash(num_perm=self.options.num_perm, permutations=self.permutations, scheme=SCHEME)
-        minhash.update_batch({normal[i:i + size].encode() for i in range(len(normal) - size + 1)})
-        return minhash.hashvalues.astype(np.uint32)
+        return signature(text, self.options)
 
     def add(self, page_id: str, cluster: str, signature: np.ndarray) -> None:
         if page_id in self.signatures:
@@ -81,15 +95,3 @@ class NearDuplicates:
         """Add another index's pages after this one's, in their order."""
         for page_id in sorted(other.order, key=other.order.__getitem__):
             self.add(page_id, other.cluster[page_id], other.signatures[page_id])
-
-    def mark(self, row: dict, pending: NearDuplicates) -> None:
-        """Set a page row's near-duplicate columns against this index and `pending` (its unit's pages so far),
-        and add it to `pending`."""
-        signature = self.signature(row.get("text")) if row.get("status") == "ok" else None
-        if signature is None:
-            row.update(text_minhash=None, near_duplicate_of=None, near_duplicate_cluster=None)
-            return
-        root = self.match(signature) or pending.match(signature)
-        row.update(text_minhash=signature.tolist(), near_duplicate_of=root,
-                   near_duplicate_cluster=root or row["page_id"])
-        pending.add(row["page_id"], row["near_duplicate_cluster"], signature)

@@ -1,51 +1,98 @@
-"""UnitStream: the rows of a whole run arrive in one stream, any unit's rows in any order; each unit's rows go
-to that unit's ShardWriter, and a unit commits as soon as its last row has arrived.
+"""Units written where their rows are made, committed where the run is driven.
 
-A unit is complete when every one of its read tasks has delivered the rows ingest said it would (`work`
-column, actors/store/records.py). Units stay the unit of commit and resume: a unit's done marker is written after
-its shards, and a stream that stops early leaves every unfinished unit unwritten (its temporary files gone).
+`write_batch` runs on the Ray worker that made a batch (the last stage's): it writes the batch's rows, unit by
+unit, as hidden parts (actors/store/writer.py) and returns one small WRITTEN row a unit: which read tasks' rows
+it wrote, the parts' file names and the rows' counts, never a row itself. `UnitStream`, in the run's driver,
+takes those rows, any unit's in any order, and commits a unit (renames its parts, writes its marker) as soon as
+every one of its read tasks has delivered the rows ingest said it would (`work` column, records.py). A stream that
+stops early leaves every unfinished unit unwritten (its parts removed).
 """
 
 from __future__ import annotations
 
+import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 
+import fsspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from actors.store.writer import ShardWriter, UnitStats
+from actors.store.writer import ShardWriter, UnitStats, commit_unit, remove_parts
 from ocr_models.lontar_errors import LontarError
+
+TASKS_TYPE = pa.list_(pa.struct([("task", pa.int32()), ("rows", pa.int32()), ("task_rows", pa.int32())]))
+WRITTEN_SCHEMA = pa.schema([
+    pa.field("unit_id", pa.string()),
+    pa.field("tasks", TASKS_TYPE),  # rows written of each read task, and how many that task gave in all
+    pa.field("parts", pa.string()),  # JSON: the parts written ({table, partition, temp, rows})
+    pa.field("stats", pa.string()),  # JSON: the UnitStats of these rows
+    pa.field("ok", pa.int32()),  # rows written whose status is ok
+    pa.field("errors", pa.int32()),  # and error
+    pa.field("needs_ocr", pa.int32()),  # rows that still need reading from their image
+])
+
+
+def write_batch(batch: pa.Table, open_writer: Callable[[str], ShardWriter]) -> pa.Table:
+    """Write a batch's rows as parts of their units' shards; one WRITTEN_SCHEMA row a unit."""
+    out = []
+    units = batch.column("work").combine_chunks().field("unit_id") if batch.num_rows else pa.array([], pa.string())
+    for unit_id in pc.unique(units).to_pylist():
+        rows = batch.filter(pc.equal(units, unit_id))
+        writer = open_writer(unit_id)
+        try:
+            writer.write(rows)
+            stats, parts = writer.finish()
+        except BaseException:
+            writer.abort_files()
+            raise
+        tasks = Counter((item["task"], item["task_rows"]) for item in rows.column("work").to_pylist())
+        out.append({"unit_id": unit_id, "parts": json.dumps(parts), "stats": stats.to_json(),
+                    "tasks": [{"task": task, "rows": count, "task_rows": task_rows}
+                              for (task, task_rows), count in tasks.items()],
+                    "ok": stats.by_status["ok"], "errors": stats.by_status["error"], "needs_ocr": _unread(rows)})
+    return pa.Table.from_pylist(out, schema=WRITTEN_SCHEMA)
+
+
+def _unread(rows: pa.Table) -> int:
+    """Rows good to read and not yet read: a page with no text (stages.base.needs_ocr)."""
+    unread = pc.and_(pc.equal(rows.column("status"), "ok"), pc.is_null(rows.column("text_source")))
+    return int(pc.sum(pc.cast(unread, pa.int32())).as_py() or 0)
 
 
 class UnitStream:
-    """`add(batch)` every batch of the run's stream; it yields the stats of each unit it commits. Call
-    `finish()` after the last batch (a unit still missing rows is a bug: an internal error, never a partial
-    unit) or `abort()` on an error."""
+    """`add(written)` every WRITTEN_SCHEMA table of the run's stream; it yields the stats of each unit it
+    commits. Call `finish()` after the last (a unit still missing rows is a bug: an internal error, never a
+    partial unit) or `abort()` on an error. `on_commit(unit_id)` is told of each unit committed, `on_abort` of
+    each one given up (the dataset index)."""
 
-    def __init__(self, tasks_per_unit: dict[str, int], open_writer: Callable[[str], ShardWriter]) -> None:
+    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, tasks_per_unit: dict[str, int], *,
+                 on_commit: Callable[[str], None] = lambda unit_id: None,
+                 on_abort: Callable[[str], None] = lambda unit_id: None) -> None:
+        self.fs, self.root = fs, root
         self._tasks = dict(tasks_per_unit)
-        self._open_writer = open_writer
-        self._writers: dict[str, ShardWriter] = {}
+        self._on_commit, self._on_abort = on_commit, on_abort
+        self._stats: dict[str, UnitStats] = {}
+        self._parts: dict[str, list[dict]] = {}
         self._started: dict[str, float] = {}
         self._rows: dict[str, dict[int, list[int]]] = {}  # unit -> task -> [rows arrived, rows expected]
 
-    def add(self, batch: pa.Table) -> Iterator[UnitStats]:
-        work = batch.column("work")
-        units = work.combine_chunks().field("unit_id") if batch.num_rows else pa.array([], pa.string())
-        for unit_id in pc.unique(units).to_pylist():
+    def add(self, written: pa.Table) -> Iterator[UnitStats]:
+        for item in written.to_pylist():
+            unit_id = item["unit_id"]
             if unit_id not in self._tasks:
                 raise LontarError(f"a row of unit {unit_id!r}, which this run did not plan")
-            rows = batch.filter(pc.equal(units, unit_id))
-            writer = self._writers.get(unit_id)
-            if writer is None:
-                writer = self._writers[unit_id] = self._open_writer(unit_id)
-                self._started[unit_id] = time.monotonic()
-            writer.write(rows)
+            stats = UnitStats.from_json(item["stats"])
+            if unit_id in self._stats:
+                self._stats[unit_id].merge(stats)
+            else:
+                self._stats[unit_id], self._started[unit_id] = stats, time.monotonic()
+            self._parts.setdefault(unit_id, []).extend(json.loads(item["parts"]))
             counts = self._rows.setdefault(unit_id, {})
-            for item in rows.column("work").to_pylist():
-                arrived = counts.setdefault(item["task"], [0, item["task_rows"]])
-                arrived[0] += 1
+            for task in item["tasks"]:
+                arrived = counts.setdefault(task["task"], [0, task["task_rows"]])
+                arrived[0] += task["rows"]
             if self._complete(unit_id):
                 yield self._commit(unit_id)
 
@@ -54,18 +101,23 @@ class UnitStream:
         return len(counts) == self._tasks[unit_id] and all(got >= want for got, want in counts.values())
 
     def _commit(self, unit_id: str) -> UnitStats:
-        writer = self._writers.pop(unit_id)
+        stats, parts = self._stats.pop(unit_id), self._parts.pop(unit_id)
+        stats.wall_seconds = time.monotonic() - self._started.pop(unit_id)
+        commit_unit(self.fs, self.root, stats, parts)
         del self._tasks[unit_id], self._rows[unit_id]
-        return writer.close(wall_seconds=time.monotonic() - self._started.pop(unit_id))
+        self._on_commit(unit_id)
+        return stats
 
     def finish(self) -> None:
         if self._tasks:
+            missing = sorted(self._tasks)
             self.abort()
-            raise LontarError(f"the stream ended with {len(self._tasks)} unit(s) missing rows: "
-                              f"{', '.join(sorted(self._tasks))}")
+            raise LontarError(f"the stream ended with {len(missing)} unit(s) missing rows: {', '.join(missing)}")
 
     def abort(self) -> None:
-        """Remove the partial shards of every unit not yet committed."""
-        writers, self._writers = list(self._writers.values()), {}
-        for writer in writers:
-            writer.abort()
+        """Remove the parts of every unit not yet committed, those written and those a dead worker left."""
+        units = set(self._tasks)
+        self._stats, self._parts, self._rows = {}, {}, {}
+        remove_parts(self.fs, self.root, units)
+        for unit_id in units:
+            self._on_abort(unit_id)

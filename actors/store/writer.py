@@ -1,15 +1,15 @@
 """ShardWriter: streams one work unit's rows into its Parquet shards (pages and pairs) through fsspec.
 
 Shards are Hive-partitioned (`pages/script=Deva/part-<unit>-00000.parquet`; the partition columns are in the
-path, not in the file). Each is written under a hidden
-temporary name and renamed when the unit commits, so readers never see a partial or empty shard; the unit's
-stats sidecar is written after the renames and is the unit's done marker.
+path, not in the file). Each is written as a part under a hidden temporary name, by whichever process wrote
+its rows (in a run, the Ray worker that read them), and renamed when the unit commits (`commit_unit`, in a run
+the driver, from file names alone), so readers never see a partial or empty shard; the unit's stats sidecar is
+written after the renames and is the unit's done marker.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import secrets
@@ -23,10 +23,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from actors.store import quality
-from actors.store.dataset_layout import shard_path, unit_marker
-from actors.store.language import LANGUAGE_FIELDS, language_fields
-from actors.store.near_duplicates import NearDuplicates
+from actors.store.dataset_index import DEDUPLICATED_KINDS, DatasetIndex
+from actors.store.dataset_layout import TABLES, shard_path, unit_marker
+from actors.store.derived import derived_rows
+from actors.store.near_duplicates import signature as text_signature
 from actors.store.records import (
     PAGE_FIELDS,
     PAGE_PARTITIONING,
@@ -34,13 +34,13 @@ from actors.store.records import (
     PAIR_PARTITIONING,
     PAIR_SCHEMA,
     SCHEMA_VERSION,
-    UNKNOWN_SCRIPT,
     pair_rows,
 )
 from configs.model import OutputOptions
 from ocr_models.lontar_errors import OutputError
 
 log = logging.getLogger(__name__)
+PART_PREFIX = ".part-"  # a part's file name: .part-<unit>-<random>.tmp, hidden until its unit commits
 
 
 @dataclass
@@ -95,6 +95,25 @@ class UnitStats:
                 for item in pc.value_counts(pc.drop_null(pc.struct_field(regions, name))).to_pylist():
                     counter[item["values"]] += item["counts"]
 
+    def merge(self, other: UnitStats) -> None:
+        """Add the counts of another writer of the same unit (the stats of its parts)."""
+        self.rows += other.rows
+        self.pairs += other.pairs
+        self.duplicate_images += other.duplicate_images
+        self.near_duplicate_pages += other.near_duplicate_pages
+        self.ocr_seconds += other.ocr_seconds
+        for name in ("by_status", "by_script", "by_text_source", "by_error_kind", "pairs_by_kind",
+                     "regions_by_engine", "refused_by_guard"):
+            getattr(self, name).update(getattr(other, name))
+        for stage, nodes in other.pages_by_node.items():
+            self.pages_by_node.setdefault(stage, Counter()).update(nodes)
+        for uri, counts in other.files.items():
+            mine = self.files.setdefault(uri, {"ok": 0, "error": 0})
+            mine["ok"] += counts["ok"]
+            mine["error"] += counts["error"]
+            if "error_kind" in counts and "error_kind" not in mine:
+                mine.update(error_kind=counts["error_kind"], reason=counts["reason"])
+
     def add_nodes(self, ran_on: list[list[dict] | None]) -> None:
         """Count pages per stage and Ray node from a batch's `ran_on` column."""
         for steps in ran_on:
@@ -118,16 +137,16 @@ class UnitStats:
 
 
 class _Shard:
-    """One Parquet file written under a hidden temporary name; renamed into place by `commit`."""
+    """One Parquet file of a unit written under a hidden temporary name: a part, renamed into place when its
+    unit commits (`commit_unit`), by whichever process commits it."""
 
-    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, path: str, schema: pa.Schema,
-                 compression: str) -> None:
-        self.fs, self.path, self.rows = fs, path, 0
-        self.final = f"{root}/{path}"
-        folder, name = self.final.rsplit("/", 1)
-        self.temp = f"{folder}/.{name}.{secrets.token_hex(4)}.tmp"  # two writers of one unit never share it
-        fs.makedirs(folder, exist_ok=True)
-        self._file = fs.open(self.temp, "wb")
+    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, table: str, partition: dict[str, str],
+                 unit_id: str, schema: pa.Schema, compression: str) -> None:
+        self.fs, self.table, self.partition, self.rows = fs, table, partition, 0
+        folder = shard_path(table, partition, unit_id, 0).rsplit("/", 1)[0]
+        self.temp = f"{folder}/{PART_PREFIX}{unit_id}-{secrets.token_hex(6)}.tmp"  # no two writers share one
+        fs.makedirs(f"{root}/{folder}", exist_ok=True)
+        self._file = fs.open(f"{root}/{self.temp}", "wb")
         self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self._file, schema, compression=compression)
 
     def write(self, table: pa.Table) -> None:
@@ -138,28 +157,25 @@ class _Shard:
     def bytes_written(self) -> int:
         return self._file.tell()
 
-    def finish(self) -> None:
+    def finish(self) -> dict:
+        """Close the file; its part: {table, partition, temp (relative to the root), rows}."""
         if self._writer is not None:
             self._writer.close()
             self._file.close()
             self._writer = None
+        return {"table": self.table, "partition": self.partition, "temp": self.temp, "rows": self.rows}
 
-    def commit(self) -> dict:
-        self.finish()
-        self.fs.mv(self.temp, self.final)
-        return {"path": self.path, "rows": self.rows, "bytes": self.fs.size(self.final)}
-
-    def abort(self) -> None:
+    def abort(self, root: str) -> None:
         with contextlib.suppress(Exception):  # a full disk fails the footer too: the file goes regardless
             self.finish()
-        if self.fs.exists(self.temp):
-            self.fs.rm(self.temp)
+        if self.fs.exists(f"{root}/{self.temp}"):
+            self.fs.rm(f"{root}/{self.temp}")
 
 
 class _PartitionedTable:
-    """One table's shards for one unit: Hive-partitioned (`pages/script=Deva/`), each partition's rows
-    buffered into row groups of about `row_group_mb`, a new shard begun when one reaches its limits.
-    A shard file is opened only when a row goes to it: no empty shards."""
+    """One table's parts for one unit: Hive-partitioned (`pages/script=Deva/`), each partition's rows
+    buffered into row groups of about `row_group_mb`, a new part begun when one reaches the shard limits.
+    A file is opened only when a row goes to it: no empty shards."""
 
     def __init__(self, fs: fsspec.AbstractFileSystem, root: str, table: str, partitioning: tuple[str, ...],
                  schema: pa.Schema, unit_id: str, limits: OutputOptions) -> None:
@@ -170,7 +186,6 @@ class _PartitionedTable:
         self.unit_id, self.limits = unit_id, limits
         self._open: dict[tuple, _Shard] = {}
         self._buffers: dict[tuple, list[pa.Table]] = {}
-        self._sequence: dict[tuple, int] = {}
         self._done: list[_Shard] = []
 
     def write(self, rows: pa.Table) -> None:
@@ -189,49 +204,47 @@ class _PartitionedTable:
             return
         shard = self._open.get(key)
         if shard is None:
-            sequence = self._sequence.get(key, 0)
-            self._sequence[key] = sequence + 1
-            path = shard_path(self.table, dict(zip(self.partitioning, key, strict=True)), self.unit_id, sequence)
-            shard = self._open[key] = _Shard(self.fs, self.root, path, self.schema, self.limits.compression)
+            shard = self._open[key] = _Shard(self.fs, self.root, self.table,
+                                             dict(zip(self.partitioning, key, strict=True)), self.unit_id,
+                                             self.schema, self.limits.compression)
         shard.write(pa.concat_tables(buffer))
         if shard.bytes_written >= self.limits.shard_max_mb << 20 or shard.rows >= self.limits.shard_max_rows:
             shard.finish()
             self._done.append(self._open.pop(key))
 
-    def commit(self) -> list[dict]:
+    def finish(self) -> list[dict]:
+        """Write what is buffered and close every file; the parts, in the order they were begun."""
         for key in list(self._buffers):
             self._flush(key)
-        shards, self._open = [*self._done, *self._open.values()], {}
-        return [{"table": self.table, **shard.commit()} for shard in shards]
+        shards, self._open, self._done = [*self._done, *self._open.values()], {}, []
+        return [shard.finish() for shard in shards]
 
     def abort(self) -> None:
-        shards, self._open, self._buffers = [*self._done, *self._open.values()], {}, {}
+        shards, self._open, self._buffers, self._done = [*self._done, *self._open.values()], {}, {}, []
         for shard in shards:
-            shard.abort()
+            shard.abort(self.root)
 
 
 class ShardWriter:
-    """`write(batch)` any number of times, then `close()` to commit; `abort()` removes the partial files.
+    """`write(batch)` any number of times, then `close()` to commit; `abort()` removes the partial files. Or,
+    where another process commits (a Ray worker writes, the run's driver commits), `finish()`: the unit's parts
+    and stats so far, for `commit_unit`.
 
     A batch is a `records.BATCH_SCHEMA` table: its page columns go to `pages/`, its pairs to `pairs/`. The
-    writer fills in what it derives (quality signals, image hashes, `script` for rows that have none) and,
-    for figure and table pairs whose image an earlier pair holds, `duplicate_of` in place of the bytes.
+    writer fills in what it derives (actors/store/derived.py) and asks `index` (a DatasetIndex, or its Ray
+    actor's proxy) which pages nearly repeat an earlier page and which figure and table images the dataset
+    holds already (`duplicate_of` in place of the bytes).
     """
 
     def __init__(self, fs: fsspec.AbstractFileSystem, root: str, unit_id: str, stamp: dict[str, str], *,
-                 limits: OutputOptions | None = None, images: dict[str, str] | None = None,
-                 near_duplicates: NearDuplicates | None = None) -> None:
-        """`stamp`: run_id, batch_id and config_hash, written into every row. `images`: image_sha256 -> pair_id
-        of the figure and table images already in the dataset; this unit's are added when it commits."""
-        self.fs, self.root, self.stamp = fs, root.rstrip("/"), stamp
+                 limits: OutputOptions | None = None, index: DatasetIndex | None = None) -> None:
+        """`stamp`: run_id, batch_id and config_hash, written into every row."""
+        self.fs, self.root, self.stamp, self.unit_id = fs, root.rstrip("/"), stamp, unit_id
         limits = limits or OutputOptions()
         self._pages = _PartitionedTable(fs, self.root, "pages", PAGE_PARTITIONING, PAGE_SCHEMA, unit_id, limits)
         self._pairs = _PartitionedTable(fs, self.root, "pairs", PAIR_PARTITIONING, PAIR_SCHEMA, unit_id, limits)
-        self._known_images = images if images is not None else {}
-        # the run's index of the dataset's page texts, and this unit's pages, which join it when the unit commits
-        self._near = near_duplicates
-        self._near_pending = near_duplicates.sibling() if near_duplicates is not None else None
-        self._new_images: dict[str, str] = {}
+        self._index = index if index is not None else DatasetIndex()
+        self._near_options = self._index.options
         self.stats = UnitStats(unit_id=unit_id, batch_id=stamp["batch_id"])
 
     def write(self, batch: pa.Table) -> None:
@@ -240,53 +253,96 @@ class ShardWriter:
 
     def _write(self, batch: pa.Table) -> None:
         stamp = {**self.stamp, "created_at": datetime.now(UTC)}
-        pages = [{**row, **stamp} for row in _with_derived(batch.select(list(PAGE_FIELDS)).to_pylist())]
+        pages = [{**row, **stamp} for row in derived_rows(batch.select(list(PAGE_FIELDS)).to_pylist())]
         pages_by_id = {page["page_id"]: page for page in pages}
-        if self._near is not None:
-            for page in pages:
-                self._near.mark(page, self._near_pending)
+        pairs = ([{**row, **stamp} for row in derived_rows(pair_rows(batch), pages_by_id)]
+                 if "pairs" in batch.column_names else [])
+        self._mark(pages, pairs)
         table = _table(pages, PAGE_SCHEMA)
         self._pages.write(table)
         self.stats.add(table)
         if "ran_on" in batch.column_names:
             self.stats.add_nodes(batch.column("ran_on").to_pylist())
-        if "pairs" in batch.column_names:
-            pairs = [{**row, **stamp} for row in _with_derived(pair_rows(batch), pages_by_id)]
-            for pair in pairs:
-                self._mark_duplicate(pair)
-            if pairs:
-                self._pairs.write(_table(pairs, PAIR_SCHEMA))
-                self.stats.pairs += len(pairs)
-                self.stats.pairs_by_kind.update(pair["kind"] for pair in pairs)
+        if pairs:
+            self._pairs.write(_table(pairs, PAIR_SCHEMA))
+            self.stats.pairs += len(pairs)
+            self.stats.pairs_by_kind.update(pair["kind"] for pair in pairs)
 
-    def _mark_duplicate(self, pair: dict) -> None:
-        if pair["kind"] not in DEDUPLICATED_KINDS:
-            return
-        digest = pair["image_sha256"]
-        first = self._known_images.get(digest) or self._new_images.get(digest)
-        if first is None:
-            self._new_images[digest] = pair["pair_id"]
-        elif first != pair["pair_id"]:
-            pair["duplicate_of"], pair["image"] = first, None
-            self.stats.duplicate_images += 1
+    def _mark(self, pages: list[dict], pairs: list[dict]) -> None:
+        """The near-duplicate columns of `pages` and `duplicate_of` of `pairs`, from the index."""
+        signed = []
+        for page in pages:
+            signature = (text_signature(page.get("text"), self._near_options)
+                         if self._near_options is not None and page.get("status") == "ok" else None)
+            page["text_minhash"] = signature.tolist() if signature is not None else None
+            signed.append((page["page_id"], signature))
+        stored = [pair for pair in pairs if pair["kind"] in DEDUPLICATED_KINDS and pair["image_sha256"]]
+        roots, firsts = self._index.mark(self.unit_id, signed, [(p["pair_id"], p["image_sha256"]) for p in stored])
+        for page, root in zip(pages, roots, strict=True):
+            page["near_duplicate_of"] = root
+            page["near_duplicate_cluster"] = (root or page["page_id"]) if page["text_minhash"] is not None else None
+        for pair, first in zip(stored, firsts, strict=True):
+            if first is not None:
+                pair["duplicate_of"], pair["image"] = first, None
+                self.stats.duplicate_images += 1
+
+    def finish(self) -> tuple[UnitStats, list[dict]]:
+        """Close the unit's files under their temporary names: its stats so far and its parts."""
+        with _output_errors(self.root):
+            return self.stats, self._pages.finish() + self._pairs.finish()
 
     def close(self, wall_seconds: float = 0.0) -> UnitStats:
-        with _output_errors(self.root):
-            self.stats.shards = self._pages.commit() + self._pairs.commit()
-            self.stats.bytes = sum(shard["bytes"] for shard in self.stats.shards)
-            self.stats.wall_seconds = wall_seconds
-            self.stats.committed_at = datetime.now(UTC).isoformat()
-            write_text(self.fs, unit_marker(self.root, self.stats.unit_id), self.stats.to_json())
-        self._known_images.update(self._new_images)  # only now: an aborted unit's images are in no shard
-        if self._near is not None:  # likewise its pages' texts
-            self._near.merge(self._near_pending)
-        return self.stats
+        stats, parts = self.finish()
+        stats.wall_seconds = wall_seconds
+        committed = commit_unit(self.fs, self.root, stats, parts)
+        self._index.commit(self.unit_id)  # only now: an aborted unit's pages and images are in no shard
+        return committed
 
     def abort(self) -> None:
+        """Forget the unit: its files, and its pages and images in the index."""
+        self._index.drop(self.unit_id)
+        self.abort_files()
+
+    def abort_files(self) -> None:
         try:
             self._pages.abort()
         finally:
             self._pairs.abort()
+
+
+def commit_unit(fs: fsspec.AbstractFileSystem, root: str, stats: UnitStats, parts: list[dict]) -> UnitStats:
+    """Rename a unit's parts (written by any number of writers) to their shard names, numbered per partition in
+    the order given, then write the unit's marker, which makes the unit committed. Only file names and counts
+    pass through here, never rows."""
+    root = root.rstrip("/")
+    with _output_errors(root):
+        sequence: Counter = Counter()
+        shards = []
+        for part in parts:
+            key = (part["table"], tuple(part["partition"].items()))
+            path = shard_path(part["table"], part["partition"], stats.unit_id, sequence[key])
+            sequence[key] += 1
+            fs.mv(f"{root}/{part['temp']}", f"{root}/{path}")
+            shards.append({"table": part["table"], "path": path, "rows": part["rows"],
+                           "bytes": fs.size(f"{root}/{path}")})
+        stats.shards = shards
+        stats.bytes = sum(shard["bytes"] for shard in shards)
+        stats.committed_at = datetime.now(UTC).isoformat()
+        write_text(fs, unit_marker(root, stats.unit_id), stats.to_json())
+    return stats
+
+
+def remove_parts(fs: fsspec.AbstractFileSystem, root: str, unit_ids: set[str]) -> int:
+    """Remove the uncommitted parts of these units: a stream that failed, or a write task Ray retried after its
+    worker died mid-file, leaves them behind (hidden: no reader sees them). Returns how many were removed."""
+    root = root.rstrip("/")
+    removed = 0
+    for table, (_, partitioning) in TABLES.items():
+        for path in fs.glob(f"{root}/{table}/{'*/' * len(partitioning)}{PART_PREFIX}*.tmp"):
+            if path.rsplit("/", 1)[1][len(PART_PREFIX):].rsplit("-", 1)[0] in unit_ids:
+                fs.rm(path)
+                removed += 1
+    return removed
 
 
 @contextlib.contextmanager
@@ -296,29 +352,6 @@ def _output_errors(root: str) -> Iterator[None]:
         yield
     except OSError as exc:
         raise OutputError(f"cannot write to {root}: {exc.strerror or exc}") from exc
-
-
-DEDUPLICATED_KINDS = ("figure", "table")  # a line's crop is its own: the same bytes twice are a coincidence
-
-
-def _with_derived(rows: list[dict], pages: dict[str, dict] | None = None) -> list[dict]:
-    """The columns the writer derives, for page rows, or for pair rows given their `pages` (by page_id): a pair
-    in its page's script takes the page's language (a line or a caption is too short to tell Hindi from
-    Marathi; its page is not), one in another script (an English caption on a Thai page) is identified alone."""
-    for row in rows:
-        row["script"] = row.get("script") or UNKNOWN_SCRIPT
-        image = row.get("image")
-        row["image_sha256"] = hashlib.sha256(image).hexdigest() if image is not None else None
-        row.update(quality.signals(row.get("text"), row["script"]))
-        page = (pages or {}).get(row.get("page_id", ""))
-        if page is not None and page["script"] == row["script"]:
-            row.update({column: page[column] for column in LANGUAGE_FIELDS})
-        else:
-            row.update(language_fields(row.get("text"), row["script"]))
-        for region in row.get("regions") or ():
-            if region.get("text"):
-                region.update(language_fields(region["text"], region.get("script")))
-    return rows
 
 
 def _table(rows: list[dict], schema: pa.Schema) -> pa.Table:

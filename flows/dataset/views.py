@@ -8,14 +8,12 @@ from datetime import UTC, datetime
 
 import duckdb
 import fsspec
-import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as pads
 from fsspec.implementations.local import LocalFileSystem
 
 from actors.store import dataset_layout as layout
-from actors.store.near_duplicates import NearDuplicates
-from actors.store.writer import DEDUPLICATED_KINDS
+from actors.store.dataset_index import DatasetIndex
 from configs.model import NearDuplicateOptions
 from flows.dataset.snapshot import Snapshot, require_dataset, snapshot
 from ocr_models.lontar_errors import UsageError
@@ -111,23 +109,10 @@ def source_owners(dataset: str, sha256s: list[str]) -> dict[str, dict[str, str]]
     return {sha: {"batch_id": batch, "config_hash": config, "source_uri": uri} for sha, batch, config, uri in found}
 
 
-def near_duplicate_index(dataset: str, options: NearDuplicateOptions) -> NearDuplicates:
-    """Every page signature the dataset holds, oldest first, in an index the run's writers add to (signatures of
-    another length, from other `near_duplicates.num_perm`, cannot be compared and are left out)."""
-    index = NearDuplicates(options)
-    rows = connect(dataset, must_exist=False).execute(
-        "SELECT page_id, near_duplicate_cluster, text_minhash FROM pages WHERE text_minhash IS NOT NULL "
-        "ORDER BY created_at, page_id").fetchall()
-    for page_id, cluster, signature in rows:
-        if len(signature) == options.num_perm:
-            index.add(page_id, cluster, np.asarray(signature, dtype=np.uint32))
-    return index
+def dataset_index(dataset: str, options: NearDuplicateOptions | None = None) -> DatasetIndex:
+    """What the dataset's committed units hold for a writer to look up (actors/store/dataset_index.py): every page
+    signature (when `options` is given) and every figure and table image stored."""
+    committed = snapshot(dataset)
+    return DatasetIndex.load(dataset, committed.shards("pages"), committed.shards("pairs"), options)
 
 
-def known_images(dataset: str) -> dict[str, str]:
-    """image_sha256 -> pair_id of every figure and table image the dataset holds the bytes of."""
-    kinds = ", ".join(f"'{kind}'" for kind in DEDUPLICATED_KINDS)
-    rows = connect(dataset, must_exist=False).execute(
-        f"SELECT image_sha256, min(pair_id) FROM pairs WHERE kind IN ({kinds}) AND duplicate_of IS NULL "
-        "GROUP BY 1").fetchall()
-    return dict(rows)

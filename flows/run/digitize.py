@@ -16,18 +16,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 import fsspec
+import pyarrow.compute as pc
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from actors.cluster.inspection import judge_text_layers
 from actors.cluster.lifecycle import cluster_resources, ray_cluster
 from actors.cluster.stream import run_stream
-from actors.stages.base import pages_to_read
+from actors.cluster.writing import UnitWriting, start_index
 from actors.store import dataset_layout as layout
 from actors.store.unit_stream import UnitStream
-from actors.store.writer import ShardWriter, UnitStats, read_done_unit, write_text
+from actors.store.writer import UnitStats, read_done_unit, remove_parts, write_text
 from configs.model import RunConfig
 from flows.dataset import locks, manifest, views
 from flows.dataset.review import review_html
+from flows.dataset.snapshot import snapshot
 from flows.run import planning, preflight, report
 from flows.run.progress import LogReporter
 from flows.run.stages import build_stages
@@ -61,12 +64,12 @@ class Streamed:
 
 @task(name="process-units", retries=2, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
 def process_units(units: list[planning.Unit], out: str, config: RunConfig, stamp: dict[str, str],
-                  reporter: Any, images: dict[str, str], near: Any = None) -> Streamed:
-    """Stream every pending unit through Ray Data, committing each unit as its last page arrives: enough
-    text-layer units through ingest alone, the others through every stage (`streams`; actors started once);
-    units already committed (by an earlier run, or by this task's failed try) are not redone.
-    `images`: the dataset's figure and table images (image_sha256 -> pair_id), grown as units commit; `near`
-    (actors.store.near_duplicates.NearDuplicates; Any for Prefect): the dataset's page signatures, grown likewise."""
+                  reporter: Any) -> Streamed:
+    """Stream every pending unit through Ray Data: enough text-layer units through ingest alone, the others
+    through every stage (`streams`; actors started once); units already committed (by an earlier run, or by
+    this task's failed try) are not redone. The last stage writes its rows where it made them
+    (actors/cluster/writing.py); this process only commits each unit, from file names and counts, as its last
+    rows are written."""
     started = time.monotonic()
     streamed = Streamed({})
     done = streamed.units
@@ -77,32 +80,58 @@ def process_units(units: list[planning.Unit], out: str, config: RunConfig, stamp
         reporter.advance(stats.by_status["ok"], stats.by_status["error"])
     if not pending:
         return streamed
+    remove_parts(fs, root, {unit.unit_id for unit in pending})  # what a run that died mid-file left
     # sized by the cluster as it is now: nodes added since the last run (autoscaling, scaled by hand) count
     resources = cluster_resources()
     ingest, model_stages = build_stages(config, resources)
     text_ingest, _ = build_stages(config, resources, text_only=True)
-    for text_only, group in streams(pending):
-        units_stream = UnitStream({unit.unit_id: len(unit.tasks) for unit in group},
-                                  lambda unit_id: ShardWriter(fs, root, unit_id, stamp, limits=config.output,
-                                                              images=images, near_duplicates=near))
-        try:
-            for batch in run_stream([task for unit in group for task in unit.tasks],
-                                    *((text_ingest, []) if text_only else (ingest, model_stages))):
-                if text_only and pages_to_read(batch):
-                    raise LontarError("internal: planning found text layers on every page of a unit, but a page "
-                                      "needs OCR; nothing of that unit is written")
-                if streamed.first_batch_s is None:  # actors started, models loaded, the first pages read
-                    streamed.first_batch_s, streamed.first_batch_rows = time.monotonic() - started, batch.num_rows
-                errors = batch.column("status").to_pylist().count("error")
-                for stats in units_stream.add(batch):
-                    done[stats.unit_id] = stats
-                    log.debug("unit %s committed: %d pages", stats.unit_id, stats.rows)
-                reporter.advance(batch.num_rows - errors, errors)
-            units_stream.finish()
-        except BaseException:
-            units_stream.abort()
-            raise
+    committed = snapshot(out)
+    index = start_index(out, committed.shards("pages"), committed.shards("pairs"), config.near_duplicates)
+    write = UnitWriting(out, stamp, config.output, index)
+    try:
+        for text_only, group in streams(pending):
+            units_stream = UnitStream(fs, root, {unit.unit_id: len(unit.tasks) for unit in group},
+                                      on_commit=index.commit, on_abort=index.drop)
+            try:
+                for written in unwrapped(run_stream([task for unit in group for task in unit.tasks],
+                                                    *((text_ingest, []) if text_only else (ingest, model_stages)),
+                                                    write=write)):
+                    if text_only and pc.sum(written.column("needs_ocr")).as_py():
+                        raise LontarError("internal: planning found text layers on every page of a unit, but a "
+                                          "page needs OCR; nothing of that unit is written")
+                    if streamed.first_batch_s is None:  # actors started, models loaded, the first pages read
+                        streamed.first_batch_s = time.monotonic() - started
+                        streamed.first_batch_rows = pc.sum(written.column("ok")).as_py() + pc.sum(
+                            written.column("errors")).as_py()
+                    for stats in units_stream.add(written):
+                        done[stats.unit_id] = stats
+                        log.debug("unit %s committed: %d pages", stats.unit_id, stats.rows)
+                    reporter.advance(pc.sum(written.column("ok")).as_py() or 0,
+                                     pc.sum(written.column("errors")).as_py() or 0)
+                units_stream.finish()
+            except BaseException:
+                units_stream.abort()
+                raise
+        remove_parts(fs, root, {unit.unit_id for unit in pending})  # a write task Ray retried left its first try's
+    finally:
+        index.stop()
     return streamed
+
+
+def unwrapped(stream: Iterator[Any]) -> Iterator[Any]:
+    """The stream's items; an error of Lontar's raised on a worker (a full disk, an unwritable output) raised
+    here as itself, not inside Ray's wrappers, so that the run ends with its message and exit code."""
+    try:
+        yield from stream
+    except LontarError:
+        raise
+    except Exception as exc:
+        cause: BaseException | None = exc
+        while cause is not None and not isinstance(cause, LontarError):
+            cause = getattr(cause, "cause", None) or cause.__cause__
+        if cause is None:
+            raise
+        raise cause from exc
 
 
 def streams(pending: list[planning.Unit]) -> list[tuple[bool, list[planning.Unit]]]:
@@ -134,7 +163,7 @@ def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None 
     timings: dict[str, float] = {}
     if launched_at is not None:
         timings["launch_s"] = time.time() - launched_at
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), time.process_time()
     tesseract_version = preflight.check_tesseract(config)
     preflight.check_models(config)
     preflight.check_output(out)
@@ -143,52 +172,59 @@ def digitize(inputs: list[str], out: str, config: RunConfig, run_id: str | None 
     timings["preflight_s"] = time.monotonic() - t0
 
     t = time.monotonic()
-    files = planning.find_files(inputs, config.ingest, config.tesseract)
+    files = planning.find_files(inputs, config.ingest)
     batch_id = config.batch_id or planning.batch_id_of(files)
     stamp = {"run_id": run_id, "batch_id": batch_id, "config_hash": config.config_hash()}
     with locks.batch_lock(out, batch_id):
-        return _write_batch(inputs, out, config, files, stamp, reporter, tesseract_version, timings, t0, t,
+        return _write_batch(inputs, out, config, files, stamp, reporter, tesseract_version, timings, (t0, cpu0), t,
                             run_log)
 
 
 def _write_batch(inputs: list[str], out: str, config: RunConfig, files: list[planning.SourceFile],
                  stamp: dict[str, str], reporter: Any, tesseract_version: str, timings: dict[str, float],
-                 t0: float, t: float, run_log: Any) -> dict:
-    """Plan against the dataset, write the pending units, report; under the batch's lock."""
+                 started: tuple[float, float], t: float, run_log: Any) -> dict:
+    """Plan against the dataset, write the pending units, report; under the batch's lock. The cluster is joined
+    (or started) when there is work for it: PDFs whose text layers no earlier run of the batch judged, or units
+    to write; a finished batch re-run starts no cluster at all."""
     run_id, batch_id = stamp["run_id"], stamp["batch_id"]
+    fs, root = fsspec.core.url_to_fs(out)
     files = planning.skip_committed(files, views.source_owners(out, [f.sha256 for f in files]), batch_id,
                                     stamp["config_hash"])
-    plan = planning.plan(inputs, config, files)
-    images = views.known_images(out) if plan.units else {}
-    near = views.near_duplicate_index(out, config.near_duplicates) if plan.units else None
-    timings["plan_s"] = time.monotonic() - t
+    judged_path = layout.text_layers_path(root, batch_id, stamp["config_hash"])
+    judged = json.loads(fs.cat_file(judged_path)) if fs.exists(judged_path) else {}
+    with ClusterWhenNeeded(config, timings) as cluster:
+        if any(f.judgeable and f.sha256 not in judged for f in files):
+            cluster.join()
+            files = planning.judge(files, config, judged, by=judge_text_layers)
+            write_text(fs, judged_path, json.dumps(judged))
+        plan = planning.plan(inputs, config, planning.judge(files, config, judged))
+        timings["plan_s"] = time.monotonic() - t - timings.get("ray_start_s", 0.0)
 
-    t = time.monotonic()
-    fs, root = fsspec.core.url_to_fs(out)
-    report_path = layout.report_path(root, batch_id, run_id)
-    if run_log is not None:  # from now on, however the run ends, its log goes beside the report
-        run_log.keep_at(out, layout.log_path(report_path))
-    done = {unit.unit_id: read_done_unit(fs, root, unit.unit_id) for unit in plan.units}
-    pending = [unit for unit in plan.units if done[unit.unit_id] is None]
-    reporter.start(plan.pages)
-    for finished in filter(None, done.values()):
-        reporter.advance(finished.by_status["ok"], finished.by_status["error"])
-    try:
-        if pending:  # a finished batch re-run starts no cluster at all
-            with ray_cluster(config.ray.address, num_cpus=config.ray.num_cpus,
-                             object_store_mb=config.ray.object_store_mb, ship_code=config.ray.ship_code):
-                timings["ray_start_s"] = time.monotonic() - t
+        report_path = layout.report_path(root, batch_id, run_id)
+        if run_log is not None:  # from now on, however the run ends, its log goes beside the report
+            run_log.keep_at(out, layout.log_path(report_path))
+        done = {unit.unit_id: read_done_unit(fs, root, unit.unit_id) for unit in plan.units}
+        pending = [unit for unit in plan.units if done[unit.unit_id] is None]
+        reporter.start(plan.pages)
+        for finished in filter(None, done.values()):
+            reporter.advance(finished.by_status["ok"], finished.by_status["error"])
+        try:
+            if pending:
+                cluster.join()
                 t = time.monotonic()
-                streamed = process_units(pending, out, config, stamp, reporter, images, near)
+                streamed = process_units(pending, out, config, stamp, reporter)
                 done.update(streamed.units)
-    finally:
-        reporter.finish()
-    timings["process_s"] = time.monotonic() - t
+        finally:
+            reporter.finish()
+        timings["process_s"] = time.monotonic() - t if pending else 0.0
     if pending and streamed.first_batch_s is not None:
         timings["first_batch_s"] = streamed.first_batch_s
     stats = [done[unit.unit_id] for unit in plan.units]
 
+    t0, cpu0 = started  # when the flow began, by the clock and by this process's CPU time
     timings["total_s"] = time.monotonic() - t0
+    # every page's work is the cluster's; what this process spends (Prefect, Ray Data's scheduling, commits)
+    timings["driver_cpu_s"] = time.process_time() - cpu0
     body = report.fold(plan, stats)
     written = [s for s in stats if not s.reused]
     processed = sum(s.rows for s in written)  # pages of reused units cost nothing and do not count
@@ -221,6 +257,25 @@ def _write_batch(inputs: list[str], out: str, config: RunConfig, files: list[pla
         manifest.refresh(out)
     log.info("dataset manifest and card rebuilt in %.1f s", time.monotonic() - t)
     return result
+
+
+class ClusterWhenNeeded(contextlib.ExitStack):
+    """The run's Ray cluster, joined (or started) the first time the run needs it (`join`), left at the end;
+    the seconds joining took go into `timings["ray_start_s"]`."""
+
+    def __init__(self, config: RunConfig, timings: dict[str, float]) -> None:
+        super().__init__()
+        self.config, self.timings, self.joined = config, timings, False
+
+    def join(self) -> None:
+        if self.joined:
+            return
+        started = time.monotonic()
+        ray = self.config.ray
+        self.enter_context(ray_cluster(ray.address, num_cpus=ray.num_cpus, object_store_mb=ray.object_store_mb,
+                                       ship_code=ray.ship_code))
+        self.joined = True
+        self.timings["ray_start_s"] = time.monotonic() - started
 
 
 @contextlib.contextmanager

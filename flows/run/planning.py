@@ -11,11 +11,12 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import fsspec
 
-from actors.sources.documents import open_document, password_for, sniff_format
+from actors.sources.documents import all_text_layers, open_document, password_for, read_text_layers, sniff_format
 from configs.model import IngestOptions, RunConfig
 from ocr_models.lontar_errors import NoInputError, describe, error_kind, without_credentials
 from ocr_models.registry import TesseractOptions
@@ -35,7 +36,18 @@ class SourceFile:
     error_kind: str | None = None
     error: str | None = None
     duplicate_of: str | None = None  # uri of an earlier input with the same bytes: its pages are not repeated
-    text_only: bool = False  # every page comes from its text layer: no layout or OCR actor is needed for it
+    # its pages' text-layer judgements (`judge`), up to the first page not taken from its text layer
+    text_layers: tuple[str, ...] = ()
+
+    @property
+    def text_only(self) -> bool:
+        """Every page comes from its text layer: no layout or OCR actor is needed for it."""
+        return all_text_layers(self.text_layers, self.page_count)
+
+    @property
+    def judgeable(self) -> bool:
+        """A PDF to judge the text layers of (images have none; a duplicate or a broken file is not read)."""
+        return self.format == "pdf" and not self.error_kind and not self.duplicate_of
 
 
 @dataclass(frozen=True)
@@ -98,25 +110,44 @@ def hidden(match: str, root: str) -> bool:
     return any(part.startswith(".") and part not in (".", "..") for part in below.split("/"))
 
 
-def inspect(url: str, options: IngestOptions, pdf_passwords: dict[str, str] | None = None,
-            tesseract: TesseractOptions | None = None) -> SourceFile:
-    """Hash the file, recognise its format and count its pages (errors are recorded, not raised)."""
+def inspect(url: str, options: IngestOptions, pdf_passwords: dict[str, str] | None = None) -> SourceFile:
+    """Hash the file, recognise its format and count its pages (errors are recorded, not raised); its text
+    layers are judged apart (`judge`), on the cluster in a run."""
     uri = redact(url)
     with fsspec.open(url, "rb") as handle:
         data = handle.read()
     sha = hashlib.sha256(data).hexdigest()
     fmt = sniff_format(data[:2048])
     try:
-        doc = open_document(data, fmt, options, password_for(uri, pdf_passwords or {}), tesseract)
+        doc = open_document(data, fmt, options, password_for(uri, pdf_passwords or {}))
     except Exception as exc:
         return SourceFile(url, uri, sha, fmt, len(data), -1, error_kind(exc), describe(exc))
-    try:
-        text_only = doc.all_text_layers()  # ingest asks the same of each page: the answers agree
-    except Exception:  # a page that cannot be judged here is read with the model stages, where its error is recorded
-        text_only = False
-    finally:
-        doc.close()
-    return SourceFile(url, uri, sha, fmt, len(data), doc.page_count, text_only=text_only)
+    doc.close()
+    return SourceFile(url, uri, sha, fmt, len(data), doc.page_count)
+
+
+Judge = Callable[[list[tuple[str, str, int, str | None]], IngestOptions, TesseractOptions | None], list[list[str]]]
+
+
+def judge_here(files: list[tuple[str, str, int, str | None]], options: IngestOptions,
+               tesseract: TesseractOptions | None) -> list[list[str]]:
+    """The text-layer judgements of files (url, format, pages, password), made in this process (a run makes
+    them on the cluster: actors/cluster/inspection.py)."""
+    return [read_text_layers(url, fmt, 0, pages, options, password, tesseract) for url, fmt, pages, password in files]
+
+
+def judge(files: list[SourceFile], config: RunConfig, judged: dict[str, list[str]], by: Judge = judge_here
+          ) -> list[SourceFile]:
+    """The files with their text layers judged: those in `judged` (sha256 -> judgements: an earlier run's),
+    the others by `by` (added to `judged`). A page that fails to be judged is read with the model stages,
+    where its error is recorded."""
+    passwords = config.ingest.pdf_passwords()
+    todo = list({f.sha256: f for f in files if f.judgeable and f.sha256 not in judged}.values())
+    if todo:
+        answers = by([(f.url, f.format, f.page_count, password_for(f.uri, passwords)) for f in todo],
+                     config.ingest, config.tesseract)
+        judged.update({f.sha256: reasons for f, reasons in zip(todo, answers, strict=True)})
+    return [replace(f, text_layers=tuple(judged.get(f.sha256, ()))) if f.judgeable else f for f in files]
 
 
 def read_tasks(file: SourceFile, pages_per_task: int) -> list[dict]:
@@ -125,8 +156,10 @@ def read_tasks(file: SourceFile, pages_per_task: int) -> list[dict]:
             "source_format": file.format, "page_count": file.page_count,
             "error_kind": file.error_kind, "error": file.error}
     if file.error_kind:
-        return [dict(base, page_start=-1, page_stop=0)]
-    return [dict(base, page_start=start, page_stop=min(start + pages_per_task, file.page_count))
+        return [dict(base, page_start=-1, page_stop=0, text_layers=[])]
+    # each task carries its pages' judgements, so that ingest does not judge them again
+    return [dict(base, page_start=start, page_stop=min(start + pages_per_task, file.page_count),
+                 text_layers=list(file.text_layers[start:start + pages_per_task]))
             for start in range(0, file.page_count, pages_per_task)]
 
 
@@ -167,15 +200,13 @@ def make_units(files: list[SourceFile], config: RunConfig) -> list[Unit]:
     return units
 
 
-def find_files(inputs: list[str], options: IngestOptions, tesseract: TesseractOptions | None = None
-               ) -> list[SourceFile]:
-    """Every input file, inspected; a file with the same bytes as an earlier one is marked its duplicate.
-    `tesseract`: the options of the Tesseract that checks doubtful text layers, as ingest will."""
+def find_files(inputs: list[str], options: IngestOptions) -> list[SourceFile]:
+    """Every input file, inspected; a file with the same bytes as an earlier one is marked its duplicate."""
     files: list[SourceFile] = []
     first_uri: dict[str, str] = {}
     passwords = options.pdf_passwords()
     for url in discover(inputs):
-        file = inspect(url, options, passwords, tesseract)
+        file = inspect(url, options, passwords)
         if file.sha256 in first_uri:
             file = replace(file, duplicate_of=first_uri[file.sha256])
         first_uri.setdefault(file.sha256, file.uri)
@@ -204,8 +235,8 @@ def skip_committed(files: list[SourceFile], owners: dict[str, dict[str, str]], b
 
 
 def plan(inputs: list[str], config: RunConfig, files: list[SourceFile] | None = None) -> Plan:
-    """The run's files and units; `files` when they were found (and checked against the dataset) already."""
-    files = find_files(inputs, config.ingest, config.tesseract) if files is None else files
+    """The run's files and units; `files` when they were found (checked against the dataset, judged) already."""
+    files = judge(find_files(inputs, config.ingest), config, {}) if files is None else files
     result = Plan(files=files, units=make_units(files, config))
     log.info("planned %d files, %d pages, %d units", len(files), result.pages, len(result.units))
     return result

@@ -57,10 +57,10 @@ def two_batches(tmp_path: Path) -> Path:
     first = [page("b1", "aaa", 0, "Deva", pairs=[pair("f1", "figure", LOGO), pair("l1", "line", b"line1",
                                                                                     "पुरानी", "Deva")]),
              page("b1", "aaa", 1, "Deva"), page("b1", "aaa", 2, None, status="error")]
-    write_batch(root, "b1", "u1", first, views.known_images(str(root)) if root.exists() else {})
+    write_batch(root, "b1", "u1", first, views.dataset_index(str(root)) if root.exists() else None)
     second = [page("b2", "bbb", 0, "Latn", pairs=[pair("f2", "figure", LOGO), pair("t2", "table", b"tab")]),
               page("b2", "bbb", 1, "Latn")]
-    write_batch(root, "b2", "u2", second, views.known_images(str(root)))
+    write_batch(root, "b2", "u2", second, views.dataset_index(str(root)))
     manifest.refresh(str(root))
     return root
 
@@ -107,7 +107,7 @@ def test_a_figure_image_already_in_the_dataset_is_stored_once_across_batches(two
 def test_a_dataset_of_text_layers_only_has_no_confidence_quantiles_but_a_card(tmp_path):
     root = tmp_path / "born-digital"
     row = page("b1", "ddd", 0, "Latn") | {"text_source": "text_layer", "ocr_confidence": None, "engine": "pymupdf"}
-    write_batch(root, "b1", "u1", [row], {})
+    write_batch(root, "b1", "u1", [row], None)
     manifest.refresh(str(root))
     assert "| text_layer | 1 |" in (root / "README.md").read_text()
 
@@ -240,7 +240,7 @@ def test_a_dataset_on_an_fsspec_filesystem_answers_the_same(tmp_path):
     try:
         assert views.connect("memory://lontar-test").execute("SELECT script FROM pages").fetchall() == [("Deva",)]
         assert views.source_owners("memory://lontar-test", ["aaa"])["aaa"]["batch_id"] == "b1"
-        assert views.known_images("memory://lontar-test") == {hashlib.sha256(LOGO).hexdigest(): "f1"}
+        assert views.dataset_index("memory://lontar-test").images == {hashlib.sha256(LOGO).hexdigest(): "f1"}
         assert manifest.refresh("memory://lontar-test")["tables"]["pairs"]["rows"] == 1
         assert fs.exists("/lontar-test/README.md")
     finally:

@@ -57,7 +57,7 @@ def test_pages_are_matched_by_file_name_and_page_and_pooled_per_script_and_langu
         row("/scans/letters.pdf", 1, THAI[:-4], "Thai", count=3),    # 4 characters lost
         row("/scans/letters.pdf", 2, None, None, status="error", count=3),
         row("/scans/no-truth.png", 0, "Some text", "Latn"),
-    ], {})
+    ], None)
     folder = truth(tmp_path / "truth", {"hin/leaf.txt": HINDI, "tha/letters.txt": THAI, "tha/letters.2.txt": THAI,
                                         "tha/letters.3.txt": THAI, "tha/lost.txt": THAI})
     report = evaluate(str(root), folder)
@@ -76,15 +76,15 @@ def test_pages_are_matched_by_file_name_and_page_and_pooled_per_script_and_langu
 
 def test_without_language_folders_pages_are_grouped_by_the_model_that_read_them(tmp_path):
     root = tmp_path / "ds"
-    write_batch(root, "b1", "u1", [row("/scans/leaf.png", 0, HINDI, "Deva")], {})
+    write_batch(root, "b1", "u1", [row("/scans/leaf.png", 0, HINDI, "Deva")], None)
     report = evaluate(str(root), truth(tmp_path / "truth", {"leaf.txt": HINDI}))
     assert list(report.by_language) == ["Devanagari"]
 
 
 def test_the_newest_reading_of_a_page_is_the_one_scored(tmp_path):
     root = tmp_path / "ds"
-    write_batch(root, "b1", "u1", [row("/scans/leaf.png", 0, "garbage", "Latn")], {})
-    write_batch(root, "b2", "u2", [row("/scans/leaf.png", 0, HINDI, "Deva", batch="b2")], {})
+    write_batch(root, "b1", "u1", [row("/scans/leaf.png", 0, "garbage", "Latn")], None)
+    write_batch(root, "b2", "u2", [row("/scans/leaf.png", 0, HINDI, "Deva", batch="b2")], None)
     report = evaluate(str(root), truth(tmp_path / "truth", {"leaf.txt": HINDI}))
     assert [(p.cer, p.read_script) for p in report.pages] == [(0, "Deva")]
 
@@ -98,7 +98,7 @@ def test_the_newest_reading_of_a_page_is_the_one_scored(tmp_path):
 ])
 def test_truth_that_cannot_be_matched_is_a_clear_error(tmp_path, rows, files, message):
     root = tmp_path / "ds"
-    write_batch(root, "b1", "u1", rows, {})
+    write_batch(root, "b1", "u1", rows, None)
     with pytest.raises(UsageError, match=message):
         evaluate(str(root), truth(tmp_path / "truth", files) if files else (tmp_path / "truth").mkdir() or
                  tmp_path / "truth")
@@ -106,7 +106,7 @@ def test_truth_that_cannot_be_matched_is_a_clear_error(tmp_path, rows, files, me
 
 def test_the_eval_command_prints_tables_and_writes_the_json_report(tmp_path):
     root = tmp_path / "ds"
-    write_batch(root, "b1", "u1", [row("/scans/leaf.png", 0, HINDI, "Deva")], {})
+    write_batch(root, "b1", "u1", [row("/scans/leaf.png", 0, HINDI, "Deva")], None)
     folder = truth(tmp_path / "truth", {"hin/leaf.txt": HINDI})
     result = run_cli("eval", str(root), "--truth", str(folder), "--json", str(tmp_path / "eval.json"))
     assert result.returncode == 0, result.stderr

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from actors.store import dataset_layout
+from actors.store.dataset_index import DatasetIndex
 from actors.store.records import ADDED_IN, batch_table
 from actors.store.writer import ShardWriter
 from flows.dataset.views import read_table
@@ -40,11 +41,11 @@ def read_pairs(dataset: Path) -> pa.Table:
     return read_table(str(dataset), "pairs")
 
 
-def write_batch(root: Path, batch: str, unit: str, rows: list[dict], images: dict[str, str]) -> None:
+def write_batch(root: Path, batch: str, unit: str, rows: list[dict], index: DatasetIndex | None = None) -> None:
     """Commit `rows` as one unit of batch `batch` and write that batch's run report, as a run does."""
     fs = fsspec.filesystem("file")
     writer = ShardWriter(fs, str(root), unit, {"run_id": f"run-{batch}", "batch_id": batch, "config_hash": "c1"},
-                         images=images)
+                         index=index)
     writer.write(batch_table(rows))
     stats = writer.close()
     report = {"run_id": f"2026T-{batch}", "batch_id": batch, "status": "completed", "finished_at": "2026",

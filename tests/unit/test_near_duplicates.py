@@ -8,11 +8,12 @@ import random
 
 import fsspec
 
+from actors.store.dataset_index import DatasetIndex
 from actors.store.near_duplicates import NearDuplicates
 from actors.store.records import batch_table
 from actors.store.writer import ShardWriter
 from configs.model import NearDuplicateOptions
-from flows.dataset.views import near_duplicate_index, read_table
+from flows.dataset.views import dataset_index, read_table
 
 OPTIONS = NearDuplicateOptions()
 STAMP = {"run_id": "r1", "batch_id": "b1", "config_hash": "c1"}
@@ -32,8 +33,8 @@ def page(page_id: str, text: str, status: str = "ok") -> dict:
             "source_format": "png", "status": status, "text": text, "script": "Latn"}
 
 
-def write(root, unit: str, rows: list[dict], index: NearDuplicates, commit: bool = True) -> None:
-    writer = ShardWriter(fsspec.filesystem("file"), str(root), unit, STAMP, near_duplicates=index)
+def write(root, unit: str, rows: list[dict], index: DatasetIndex, commit: bool = True) -> None:
+    writer = ShardWriter(fsspec.filesystem("file"), str(root), unit, STAMP, index=index)
     writer.write(batch_table(rows))
     writer.close() if commit else writer.abort()
 
@@ -54,14 +55,24 @@ def test_another_reading_of_a_page_matches_it_and_another_page_of_the_book_does_
 
 def test_a_second_copy_in_the_same_unit_points_at_the_first(tmp_path):
     write(tmp_path, "u1", [page("a", BOOK[0]), page("b", BOOK[1]), page("a2", misread(BOOK[0], 0.03)),
-                           page("e", "", status="error")], NearDuplicates(OPTIONS))
+                           page("e", "", status="error")], DatasetIndex(NearDuplicates(OPTIONS)))
     assert marks(tmp_path) == {"a": (None, "a"), "b": (None, "b"), "a2": ("a", "a"), "e": (None, None)}
 
 
 def test_copies_in_later_runs_point_at_the_earliest_page_and_an_aborted_unit_leaves_no_trace(tmp_path):
-    write(tmp_path, "u1", [page("a", BOOK[0])], near_duplicate_index(str(tmp_path), OPTIONS))
-    write(tmp_path, "u2", [page("x", BOOK[2])], near_duplicate_index(str(tmp_path), OPTIONS), commit=False)
-    second_run = near_duplicate_index(str(tmp_path), OPTIONS)  # what the next run loads from the dataset
+    write(tmp_path, "u1", [page("a", BOOK[0])], dataset_index(str(tmp_path), OPTIONS))
+    write(tmp_path, "u2", [page("x", BOOK[2])], dataset_index(str(tmp_path), OPTIONS), commit=False)
+    second_run = dataset_index(str(tmp_path), OPTIONS)  # what the next run loads from the dataset
     write(tmp_path, "u3", [page("a2", misread(BOOK[0], 0.03, seed=1)), page("x2", BOOK[2])], second_run)
     write(tmp_path, "u4", [page("a3", misread(BOOK[0], 0.03, seed=2))], second_run)  # same run, after u3 committed
     assert marks(tmp_path) == {"a": (None, "a"), "a2": ("a", "a"), "x2": (None, "x2"), "a3": ("a", "a")}
+
+
+def test_asking_again_for_a_page_gives_the_same_answer():
+    index = DatasetIndex(NearDuplicates(OPTIONS))
+    first, copy = (index.near.signature(text) for text in (BOOK[0], misread(BOOK[0], 0.03)))
+    assert index.mark("u1", [("a", first), ("a2", copy)], [])[0] == [None, "a"]
+    # a write task Ray ran again after its worker died asks for the same pages: the same verdicts
+    assert index.mark("u1", [("a", first), ("a2", copy)], [])[0] == [None, "a"]
+    index.drop("u1")
+    assert index.mark("u2", [("a2", copy)], [])[0] == [None]  # a dropped unit's pages are gone

@@ -93,3 +93,15 @@ def test_text_layer_files_make_units_of_their_own_that_need_no_model_stages(arch
     assert kinds == [(False, ["a.png", "b.pdf", "notes.txt"]), (True, ["c.pdf", "d.pdf"])]
     ignored = plan([str(archive)], RunConfig(ingest={"text_layer": "ignore"}))
     assert [u.text_only for u in ignored.units] == [False]  # text layers ignored: every page is OCR'd
+
+
+def test_each_read_task_carries_its_pages_text_layer_judgements(archive):
+    from flows.synth.archive import born_digital_pdf
+    from flows.synth.text import SAMPLE_TEXT
+
+    (archive / "sub" / "long.pdf").write_bytes(born_digital_pdf([SAMPLE_TEXT["eng"]] * 11))
+    result = plan([str(archive)], RunConfig(output={"pages_per_task": 8}))
+    tasks = [t for u in result.units for t in u.tasks if t["source_uri"].endswith("long.pdf")]
+    assert [(t["page_start"], t["text_layers"]) for t in tasks] == [(0, ["text_layer"] * 8), (8, ["text_layer"] * 3)]
+    scanned = [t for u in result.units for t in u.tasks if t["source_uri"].endswith("b.pdf")]
+    assert scanned and all(len(t["text_layers"]) <= 1 for t in scanned)  # judged up to its first scanned page

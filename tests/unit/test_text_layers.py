@@ -10,7 +10,8 @@ import pymupdf
 import pytest
 from rapidfuzz.distance import Levenshtein
 
-from actors.sources.documents import open_document
+from actors.sources.documents import all_text_layers, open_document
+from actors.sources.text_layer import reading_order
 from actors.stages.ingest import IngestStage
 from configs.model import IngestOptions
 from flows.synth.legacy_fonts import legacy_font, legacy_pdf, legacy_text, private_use_pdf, text_pdf
@@ -26,7 +27,7 @@ ENGLISH = list(SAMPLE_TEXT["eng"]) * 3
 def first_page(data: bytes, options: IngestOptions | None = None):
     doc = open_document(data, "pdf", options or IngestOptions())
     try:
-        return doc.page(0), doc.all_text_layers()
+        return doc.page(0), all_text_layers(doc.text_layers(), doc.page_count)
     finally:
         doc.close()
 
@@ -152,3 +153,21 @@ def test_text_from_any_engine_is_stored_without_control_characters():
     line = OcrLine("ক\x04া\tখ\x7f\x85", (0, 0, 1, 1), 0.9, (word,))
     page = OcrPage("ক\x04া\nখ\x1b", 0.9, "ben", [line])
     assert (word.text, line.text, page.text) == ("কা", "কা\tখ", "কা\nখ")
+
+
+def test_words_are_put_in_reading_order_as_pymupdf_sorts_them():
+    data = text_pdf(ENGLISH)
+    doc = pymupdf.open(stream=data, filetype="pdf")
+    page = doc[0]
+    words = page.get_text("words")
+    assert reading_order(list(reversed(words))) == page.get_text("words", sort=True)
+    assert reading_order([]) == []
+
+
+def test_a_judgement_made_at_planning_is_taken_not_made_again():
+    data = text_pdf(ENGLISH)
+    doc = open_document(data, "pdf", IngestOptions())
+    assert doc.text_layers() == ["text_layer"]
+    told = open_document(data, "pdf", IngestOptions(), judged={0: "glyph_mismatch"})  # as planning said
+    page = told.page(0)
+    assert page.text_layer is None and page.text_source_reason == "glyph_mismatch"

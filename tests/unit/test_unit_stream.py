@@ -1,6 +1,6 @@
-"""One stream per run, units still the unit of commit: rows of many units arrive interleaved and out of order;
-each unit commits the moment its last row arrives, never before, and a stream cut short writes no unit
-half."""
+"""One stream per run, units still the unit of commit: rows are written where they are made, as parts; what
+reaches the driver is file names and counts, of many units interleaved and out of order; each unit commits the
+moment its last rows are written, never before, and a stream cut short writes no unit half."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from actors.cluster.stream import run_stage
 from actors.stages.base import Stage
 from actors.stages.ingest import IngestStage
-from actors.store.records import batch_table
-from actors.store.unit_stream import UnitStream
+from actors.store.records import PAGE_FIELDS, PAIR_FIELDS, batch_table
+from actors.store.unit_stream import WRITTEN_SCHEMA, UnitStream, write_batch
 from actors.store.writer import ShardWriter, read_done_unit
 from configs.model import RunConfig
 from flows.run.planning import SourceFile, make_units
@@ -30,33 +30,52 @@ def page(unit: str, task: int, task_rows: int, index: int) -> dict:
 @pytest.fixture
 def stream(tmp_path):
     fs = fsspec.filesystem("file")
-    return UnitStream({"u1": 2, "u2": 1}, lambda unit: ShardWriter(fs, str(tmp_path), unit, STAMP)), fs
+    committed: list[str] = []
+    units = UnitStream(fs, str(tmp_path), {"u1": 2, "u2": 1}, on_commit=committed.append)
+    return units, fs, committed
+
+
+def written(tmp_path, rows: list[dict]):
+    """What the worker that made `rows` sends the driver, having written them."""
+    fs = fsspec.filesystem("file")
+    return write_batch(batch_table(rows), lambda unit: ShardWriter(fs, str(tmp_path), unit, STAMP))
 
 
 def test_a_unit_commits_when_its_last_row_arrives_whatever_the_order(stream, tmp_path):
-    units, fs = stream
+    units, fs, told = stream
     arrivals = [[page("u1", 1, 2, 9)], [page("u2", 0, 1, 0), page("u1", 0, 1, 0)], [page("u1", 1, 2, 8)]]
-    committed = [[s.unit_id for s in units.add(batch_table(rows))] for rows in arrivals]
-    assert committed == [[], ["u2"], ["u1"]]  # u1 waits for both of its tasks, the second for both of its rows
+    committed = [[s.unit_id for s in units.add(written(tmp_path, rows))] for rows in arrivals]
+    assert committed == [[], ["u2"], ["u1"]] == [[], told[:1], told[1:]]  # u1 waits for its tasks' every row
     units.finish()
     assert read_done_unit(fs, str(tmp_path), "u1").rows == 3 and read_done_unit(fs, str(tmp_path), "u2").rows == 1
-    assert shards(tmp_path) == ["pages/script=Latn/part-u1-00000.parquet", "pages/script=Latn/part-u2-00000.parquet"]
+    assert read_done_unit(fs, str(tmp_path), "u1").by_status == {"ok": 3}  # the stats of its three parts, added
+    # one part a batch that held the unit's rows, numbered when the unit commits
+    assert shards(tmp_path) == ["pages/script=Latn/part-u1-00000.parquet", "pages/script=Latn/part-u1-00001.parquet",
+                                "pages/script=Latn/part-u1-00002.parquet", "pages/script=Latn/part-u2-00000.parquet"]
+
+
+def test_the_driver_gets_file_names_and_counts_never_a_row(tmp_path):
+    assert not set(WRITTEN_SCHEMA.names) & {*PAGE_FIELDS, *PAIR_FIELDS}
+    rows = [page("u1", 0, 4, i) | {"image": bytes(200_000), "text": "words " * 2000} for i in range(4)]
+    out = written(tmp_path, rows)
+    assert out.schema == WRITTEN_SCHEMA and out.num_rows == 1 and out.nbytes < 10_000  # the rows hold 850 kB
 
 
 def test_a_stream_that_ends_early_writes_no_unit_half(stream, tmp_path):
-    units, fs = stream
-    assert [s.unit_id for s in units.add(batch_table([page("u2", 0, 1, 0), page("u1", 1, 2, 9)]))] == ["u2"]
+    units, fs, _ = stream
+    assert [s.unit_id for s in units.add(written(tmp_path, [page("u2", 0, 1, 0), page("u1", 1, 2, 9)]))] == ["u2"]
+    written(tmp_path, [page("u1", 0, 1, 0)])  # written by a worker that died before the driver heard of it
     with pytest.raises(LontarError, match="u1"):
         units.finish()
     assert read_done_unit(fs, str(tmp_path), "u1") is None and shards(tmp_path) == [
         "pages/script=Latn/part-u2-00000.parquet"]
-    assert not [p for p in tmp_path.rglob("*") if p.is_file() and "u1" in p.name]  # its temporary shard is gone
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and "u1" in p.name]  # its parts are gone, both
 
 
-def test_a_row_of_a_unit_the_run_did_not_plan_is_refused(stream):
-    units, _ = stream
+def test_a_row_of_a_unit_the_run_did_not_plan_is_refused(stream, tmp_path):
+    units, _, _ = stream
     with pytest.raises(LontarError, match="did not plan"):
-        list(units.add(batch_table([page("u9", 0, 1, 0)])))
+        list(units.add(written(tmp_path, [page("u9", 0, 1, 0)])))
 
 
 def test_ingest_tells_how_many_rows_each_read_task_gave(sample_archive):

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from actors.store.dataset_index import DatasetIndex
 from actors.store.records import PAGE_SCHEMA, batch_table
 from actors.store.writer import ShardWriter, UnitStats, read_done_unit
 from configs.model import OutputOptions
@@ -106,21 +107,22 @@ def test_pairs_go_to_their_own_shards_by_kind_and_script_with_their_page_and_the
 
 def test_a_figure_image_the_dataset_holds_already_is_stored_once_and_marked(tmp_path):
     fs = fsspec.filesystem("file")
-    known = {hashlib.sha256(b"logo").hexdigest(): "first"}
+    index = DatasetIndex(images={hashlib.sha256(b"logo").hexdigest(): "first"})
     page = rows(1)[0] | {"pairs": [figure("a", b"logo"), figure("b", b"stamp"), figure("c", b"stamp")]}
-    writer = ShardWriter(fs, str(tmp_path), "u6", STAMP, images=known)
+    writer = ShardWriter(fs, str(tmp_path), "u6", STAMP, index=index)
     writer.write(batch_table([page]))
-    assert len(known) == 1  # the unit's own images join the index only when it commits
+    assert len(index.images) == 1  # the unit's own images join the index only when it commits
     stats = writer.close()
     pairs = pq.read_table(tmp_path / "pairs").to_pylist()
     assert [(p["pair_id"], p["duplicate_of"], p["image"]) for p in pairs] == [
         ("a", "first", None), ("b", None, b"stamp"), ("c", "b", None)]
-    assert stats.duplicate_images == 2 and known[hashlib.sha256(b"stamp").hexdigest()] == "b"
+    assert stats.duplicate_images == 2 and index.images[hashlib.sha256(b"stamp").hexdigest()] == "b"
 
 
 def test_an_aborted_unit_adds_no_image_to_the_index(tmp_path):
-    known: dict[str, str] = {}
-    writer = ShardWriter(fsspec.filesystem("file"), str(tmp_path), "u7", STAMP, images=known)
+    index = DatasetIndex()
+    writer = ShardWriter(fsspec.filesystem("file"), str(tmp_path), "u7", STAMP, index=index)
     writer.write(batch_table([rows(1)[0] | {"pairs": [figure("a", b"logo")]}]))
     writer.abort()
-    assert known == {}
+    index.commit("u7")
+    assert index.images == {}
