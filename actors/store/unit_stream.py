@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from actors.store.writer import ShardWriter, UnitStats, commit_unit, remove_parts
-from ocr_models.lontar_errors import LontarError
+from ocr_models.lontar_errors import LontarError, OutputError
 
 TASKS_TYPE = pa.list_(pa.struct([("task", pa.int32()), ("rows", pa.int32()), ("task_rows", pa.int32())]))
 WRITTEN_SCHEMA = pa.schema([
@@ -31,6 +31,9 @@ WRITTEN_SCHEMA = pa.schema([
     pa.field("ok", pa.int32()),  # rows written whose status is ok
     pa.field("errors", pa.int32()),  # and error
     pa.field("needs_ocr", pa.int32()),  # rows that still need reading from their image
+    # why the rows could not be written (a full disk, an unwritable output): the driver raises it as an
+    # OutputError (exit code 4); Ray's wrapping of a worker's exception keeps its text only, not its type
+    pa.field("output_error", pa.string()),
 ])
 
 
@@ -44,6 +47,11 @@ def write_batch(batch: pa.Table, open_writer: Callable[[str], ShardWriter]) -> p
         try:
             writer.write(rows)
             stats, parts = writer.finish()
+        except OutputError as exc:
+            writer.abort_files()
+            out.append({"unit_id": unit_id, "tasks": [], "parts": "[]", "stats": UnitStats(unit_id).to_json(),
+                        "ok": 0, "errors": 0, "needs_ocr": 0, "output_error": str(exc)})
+            continue
         except BaseException:
             writer.abort_files()
             raise
@@ -83,6 +91,8 @@ class UnitStream:
             unit_id = item["unit_id"]
             if unit_id not in self._tasks:
                 raise LontarError(f"a row of unit {unit_id!r}, which this run did not plan")
+            if item["output_error"]:
+                raise OutputError(item["output_error"])
             stats = UnitStats.from_json(item["stats"])
             if unit_id in self._stats:
                 self._stats[unit_id].merge(stats)

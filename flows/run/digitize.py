@@ -93,9 +93,8 @@ def process_units(units: list[planning.Unit], out: str, config: RunConfig, stamp
             units_stream = UnitStream(fs, root, {unit.unit_id: len(unit.tasks) for unit in group},
                                       on_commit=index.commit, on_abort=index.drop)
             try:
-                for written in unwrapped(run_stream([task for unit in group for task in unit.tasks],
-                                                    *((text_ingest, []) if text_only else (ingest, model_stages)),
-                                                    write=write)):
+                for written in run_stream([task for unit in group for task in unit.tasks],
+                                          *((text_ingest, []) if text_only else (ingest, model_stages)), write=write):
                     if text_only and pc.sum(written.column("needs_ocr")).as_py():
                         raise LontarError("internal: planning found text layers on every page of a unit, but a "
                                           "page needs OCR; nothing of that unit is written")
@@ -116,22 +115,6 @@ def process_units(units: list[planning.Unit], out: str, config: RunConfig, stamp
     finally:
         index.stop()
     return streamed
-
-
-def unwrapped(stream: Iterator[Any]) -> Iterator[Any]:
-    """The stream's items; an error of Lontar's raised on a worker (a full disk, an unwritable output) raised
-    here as itself, not inside Ray's wrappers, so that the run ends with its message and exit code."""
-    try:
-        yield from stream
-    except LontarError:
-        raise
-    except Exception as exc:
-        cause: BaseException | None = exc
-        while cause is not None and not isinstance(cause, LontarError):
-            cause = getattr(cause, "cause", None) or cause.__cause__
-        if cause is None:
-            raise
-        raise cause from exc
 
 
 def streams(pending: list[planning.Unit]) -> list[tuple[bool, list[planning.Unit]]]:

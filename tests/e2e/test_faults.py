@@ -10,13 +10,16 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import fsspec
 import psutil
 import pytest
 from fsspec.implementations.local import LocalFileSystem
 
+from actors.cluster.writing import UnitWriting
 from actors.store.records import batch_table
+from actors.store.unit_stream import write_batch
 from actors.store.writer import ShardWriter
 from configs.model import OutputOptions
 from flows.dataset import locks, views
@@ -119,3 +122,59 @@ def test_a_stage_actor_killed_mid_run_is_replaced_and_every_page_is_written_once
     assert len(keys) == len(set(keys)) == 11 and {p["status"] for p in pages} == {"ok"}
     pairs = views.read_table(str(out), "pairs", ["pair_id"]).column("pair_id").to_pylist()
     assert len(pairs) == len(set(pairs)) > 0
+    assert not list(out.rglob("*.tmp"))  # the killed actor also wrote: no part of its is left behind
+
+
+class DiesOnceMidUnit(UnitWriting):
+    """The write step, whose first run writes its parts and dies before telling anyone, as a worker killed
+    mid-shard does; Ray runs the task again in a new worker, which writes them anew."""
+
+    def __init__(self, *args, died: str) -> None:
+        super().__init__(*args)
+        self.died = died
+
+    def __call__(self, batch):
+        if not os.path.exists(self.died):
+            open(self.died, "w").close()
+            fs, root = fsspec.core.url_to_fs(self.dataset)
+            write_batch(batch, lambda unit: ShardWriter(fs, root, unit, self.stamp))  # parts on disk, hidden
+            os._exit(1)  # before anyone hears of them
+        return super().__call__(batch)
+
+
+def test_a_writer_killed_mid_unit_loses_and_repeats_no_page_and_leaves_no_part(tmp_path):
+    from actors.cluster.lifecycle import ray_cluster
+    from actors.cluster.stream import run_stream
+    from actors.cluster.writing import start_index
+    from actors.stages.ingest import IngestStage
+    from actors.store.unit_stream import UnitStream
+    from actors.store.writer import remove_parts
+    from configs.model import RunConfig
+    from flows.run.planning import plan
+    from flows.synth.archive import born_digital_pdf
+    from flows.synth.text import SAMPLE_TEXT
+
+    (tmp_path / "in").mkdir()
+    for n in range(3):
+        pages = [f"{SAMPLE_TEXT['eng']} {n} {i}" for i in range(4)]
+        (tmp_path / "in" / f"{n}.pdf").write_bytes(born_digital_pdf(pages))
+    config = RunConfig(output={"pages_per_task": 2})
+    (unit,) = plan([str(tmp_path / "in")], config).units
+    out = str(tmp_path / "dataset")
+    fs, root = fsspec.core.url_to_fs(out)
+    with ray_cluster(None, num_cpus=1, object_store_mb=100):
+        index = start_index(out, [], [], config.near_duplicates)
+        stream = UnitStream(fs, root, {unit.unit_id: len(unit.tasks)}, on_commit=index.commit)
+        ingest = IngestStage(config.ingest)
+        ingest.num_cpus = 1
+        write = DiesOnceMidUnit(out, STAMP, config.output, index, died=str(tmp_path / "died"))
+        committed = [s for written in run_stream(unit.tasks, ingest, [], write=write) for s in stream.add(written)]
+        stream.finish()
+        index.stop()
+    assert (tmp_path / "died").exists() and [s.unit_id for s in committed] == [unit.unit_id]
+    left = list(Path(root).rglob(".part-*.tmp"))  # what the dead worker wrote, hidden from every reader
+    assert left and remove_parts(fs, root, {unit.unit_id}) == len(left)  # as the run does after its stream
+    pages = views.read_table(out, "pages", ["source_sha256", "page_index"]).to_pylist()
+    assert sorted((p["source_sha256"], p["page_index"]) for p in pages) == sorted(
+        {(p["source_sha256"], p["page_index"]) for p in pages}) and len(pages) == 12
+    assert not list(Path(root).rglob("*.tmp"))

@@ -4,9 +4,12 @@ moment its last rows are written, never before, and a stream cut short writes no
 
 from __future__ import annotations
 
+import errno
+
 import fsspec
 import pyarrow as pa
 import pytest
+from fsspec.implementations.local import LocalFileSystem
 
 from actors.cluster.stream import run_stage
 from actors.stages.base import Stage
@@ -16,7 +19,7 @@ from actors.store.unit_stream import WRITTEN_SCHEMA, UnitStream, write_batch
 from actors.store.writer import ShardWriter, read_done_unit
 from configs.model import RunConfig
 from flows.run.planning import SourceFile, make_units
-from ocr_models.lontar_errors import LontarError
+from ocr_models.lontar_errors import LontarError, OutputError
 from tests.support.datasets import STAMP, shards
 
 
@@ -119,3 +122,19 @@ def test_text_layer_units_get_a_stream_of_their_own_when_they_are_enough_to_pay_
     assert streams([text, scans]) == [(True, [text]), (False, [scans])]  # no model actor for the text pages
     assert streams([few, scans]) == [(False, [few, scans])]  # they pass the model stages with the scans
     assert streams([few]) == [(True, [few])] and streams([scans]) == [(False, [scans])]
+
+
+class NoSpace(LocalFileSystem):
+    def _open(self, path, mode="rb", **kwargs):
+        if "w" in mode:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return super()._open(path, mode, **kwargs)
+
+
+def test_a_worker_that_cannot_write_tells_the_driver_which_fails_the_run_with_an_output_error(stream, tmp_path):
+    units, _, _ = stream
+    out = write_batch(batch_table([page("u2", 0, 1, 0)]),
+                      lambda unit: ShardWriter(NoSpace(), str(tmp_path), unit, STAMP))
+    assert out.column("output_error").to_pylist() == [f"cannot write to {tmp_path}: No space left on device"]
+    with pytest.raises(OutputError, match="No space left"):
+        list(units.add(out))
