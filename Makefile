@@ -6,7 +6,7 @@ VENV := .venv
 APT_PACKAGES := $(shell cat infra/apt-packages.txt infra/apt-packages-dev.txt | grep -v '^\#' | grep -v '^$$')
 STAMPS := .stamps
 
-.PHONY: demo test test-fast bench bench-accuracy bench-real bench-script-id train-script-id lint deps system-deps clean
+.PHONY: demo test test-fast bench bench-accuracy bench-real bench-driver bench-script-id train-script-id lint deps system-deps clean
 
 demo: deps
 	@test -d sample-archive || $(VENV)/bin/lontar sample sample-archive
@@ -29,8 +29,14 @@ test-fast: deps
 # BENCH_ARGS="--pages 20" for a quick look at throughput; ACCURACY_ARGS="--per-language 1" for accuracy.
 bench: deps $(VENV)/.bench-installed
 	$(VENV)/bin/python benchmarks/throughput.py $(BENCH_ARGS)
+	$(VENV)/bin/python benchmarks/driver.py $(DRIVER_ARGS)
 	$(VENV)/bin/python benchmarks/accuracy.py $(ACCURACY_ARGS)
 	$(VENV)/bin/python benchmarks/real_scans.py $(REAL_ARGS)
+
+# The driver's CPU a page against the cluster's, on 1,000 real born-digital pages and 100 scans; which process
+# is busiest (docs/scale-out.md). DRIVER_ARGS="--nodes 2" runs it on two `ray start` nodes.
+bench-driver: deps $(VENV)/.bench-installed
+	$(VENV)/bin/python benchmarks/driver.py $(DRIVER_ARGS)
 
 # Real scans with transcriptions (default ../shared/realscans) against the tesseract CLI told each page's
 # language: docs/accuracy.md. REAL_ARGS="--scans DIR" for another folder laid out the same way.
@@ -59,7 +65,9 @@ $(VENV)/.train-installed: pyproject.toml infra/apt-packages-train.txt
 	$(VENV)/bin/python -m pip install -q --no-binary tesserocr -e '.[dev,models,train]'
 	@touch $@
 
-$(VENV)/.bench-installed: pyproject.toml
+$(VENV)/.bench-installed: pyproject.toml infra/apt-packages-bench.txt
+	@missing=$$(grep -v '^#' infra/apt-packages-bench.txt | grep -v '^$$' | while read p; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; fi
 	$(VENV)/bin/python -m pip install -q --no-binary tesserocr -e '.[dev,models,bench]'
 	@touch $@
 

@@ -190,7 +190,9 @@ def make_units(files: list[SourceFile], config: RunConfig) -> list[Unit]:
             if kind is not None and file.text_only != kind:
                 flush()
             kind = file.text_only
-        for task in read_tasks(file, config.output.pages_per_task):
+        output = config.output
+        for task in read_tasks(file, (output.text_pages_per_task or output.pages_per_task) if file.text_only
+                               else output.pages_per_task):
             pages = max(1, task["page_stop"] - task["page_start"])
             if size and size + pages > config.output.pages_per_unit:
                 flush()

@@ -105,3 +105,17 @@ def test_each_read_task_carries_its_pages_text_layer_judgements(archive):
     assert [(t["page_start"], t["text_layers"]) for t in tasks] == [(0, ["text_layer"] * 8), (8, ["text_layer"] * 3)]
     scanned = [t for u in result.units for t in u.tasks if t["source_uri"].endswith("b.pdf")]
     assert scanned and all(len(t["text_layers"]) <= 1 for t in scanned)  # judged up to its first scanned page
+
+
+def test_text_layer_files_may_be_cut_into_larger_tasks_without_changing_other_configs_hash(archive):
+    from flows.synth.archive import born_digital_pdf
+    from flows.synth.text import SAMPLE_TEXT
+
+    (archive / "sub" / "long.pdf").write_bytes(born_digital_pdf([SAMPLE_TEXT["eng"]] * 11))
+    config = RunConfig(output={"pages_per_task": 2, "text_pages_per_task": 32})
+    tasks: dict[str, list[int]] = {}
+    for unit in plan([str(archive)], config).units:
+        for t in unit.tasks:
+            tasks.setdefault(t["source_uri"].rsplit("/", 1)[1], []).append(t["page_stop"] - t["page_start"])
+    assert tasks["long.pdf"] == [11] and max(tasks["b.pdf"]) <= 2  # scans keep their small tasks
+    assert RunConfig(output={"text_pages_per_task": None}).config_hash() == RunConfig().config_hash()
