@@ -89,7 +89,9 @@ class CpuSampler:
             for proc in psutil.process_iter():
                 with contextlib.suppress(psutil.Error):
                     role = self.role(proc)
-                    if role:
+                    if role:  # a worker's title changes with its task: keep the first that says what it does
+                        known = self.last.get(proc.pid, (role, 0.0))[0]
+                        role = role if known == "ray worker: IDLE" else known
                         self.last[proc.pid] = (role, sum(proc.cpu_times()[:2]) - self.before.get(proc.pid, 0.0))
             self._stop.wait(self.every_s)
 
@@ -195,13 +197,14 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=100, help="scanned pages (0: none)")
     parser.add_argument("--nodes", type=int, default=0, help="run on a cluster of this many `ray start` nodes")
     parser.add_argument("--cpus-per-node", type=int, default=1)
+    parser.add_argument("--config", help="a config file for every run (e.g. output.text_pages_per_task)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="lontar-driver-"))
     cores = args.nodes * args.cpus_per_node if args.nodes else os.cpu_count()
     lines = [f"driver benchmark, {cores} cores"]
     try:
         with contextlib.ExitStack() as stack:
-            extra = ["--langs", "eng"]
+            extra = ["--langs", "eng", *(["--config", args.config] if args.config else [])]
             if args.nodes:
                 address = stack.enter_context(ray_nodes(work, args.nodes, args.cpus_per_node))
                 extra += ["--ray-address", address]
@@ -212,6 +215,8 @@ def main() -> None:
             if args.scans:
                 lines += measure("scans (drawn)", scans(work / "scans", args.scans), work,
                                  ["--langs", "eng,hin,tam,tha", *extra[2:]], cores)
+            if args.config:
+                lines[0] += f", config {args.config}"
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print("\n".join(lines))
