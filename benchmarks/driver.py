@@ -101,9 +101,11 @@ class CpuSampler:
         name = proc.name()
         if name.startswith("ray::"):
             title = " ".join(proc.cmdline()[:1]) or name
-            for stage in ("StageActor", "IndexActor", "read_text_layers", "MapBatches(run)", "IDLE"):
-                if stage in title:
-                    return f"ray worker: {stage}"
+            if "read_text_layers" in title or "MapBatches(run)" in title:  # one worker runs both, in turn
+                return "ray worker: tasks (text-layer judging, ingest and its writing)"
+            for actor in ("StageActor", "IndexActor", "IDLE"):
+                if actor in title:
+                    return f"ray worker: {actor}"
             return f"ray worker: {title[:40]}"
         line = " ".join(proc.cmdline()[:4])
         if "prefect" in line and "server" in line:

@@ -49,6 +49,19 @@ def signature(text: str | None, options: NearDuplicateOptions) -> np.ndarray | N
     return minhash.hashvalues.astype(np.uint32)
 
 
+WEIGHTS = (0.2, 0.8)  # of false positives and false negatives, in choosing the bands
+
+
+@functools.lru_cache(maxsize=8)
+def bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """The LSH's bands and rows per band, as datasketch chooses them (by numerical integration, 0.2-0.6 s:
+    made once a process, not once for every unit's index)."""
+    from datasketch import MinHashLSH
+
+    chosen = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=WEIGHTS)
+    return chosen.b, chosen.r
+
+
 class NearDuplicates:
     """Signatures of pages, in the order they were written, and the cluster each belongs to."""
 
@@ -61,7 +74,8 @@ class NearDuplicates:
         # LSH only proposes candidates (each is checked against the threshold below), so its bands favour
         # recall: with datasketch's even weights, 2 of 51 real second scans at an estimated 0.55-0.62 were never
         # proposed; weighted 0.2/0.8, all above the threshold were, and no different page joined a cluster
-        self.lsh = MinHashLSH(threshold=options.threshold, num_perm=options.num_perm, weights=(0.2, 0.8))
+        self.lsh = MinHashLSH(threshold=options.threshold, num_perm=options.num_perm, weights=WEIGHTS,
+                              params=bands(options.threshold, options.num_perm))
         self.signatures: dict[str, np.ndarray] = {}
         self.cluster: dict[str, str] = {}
         self.order: dict[str, int] = {}
