@@ -120,6 +120,7 @@ class PdfDocument:
     def __init__(self, data: bytes, options: IngestOptions, password: str | None = None,
                  tesseract: TesseractOptions | None = None, judged: Mapping[int, str] | None = None) -> None:
         self.options, self.tesseract, self.judged = options, tesseract, dict(judged or {})
+        self._trusted_fonts: set[str] = set()  # fonts whose glyphs a trial on an earlier page found honest
         try:
             self._doc = pymupdf.open(stream=data, filetype="pdf")
         except (pymupdf.FileDataError, RuntimeError, ValueError) as exc:
@@ -171,7 +172,7 @@ class PdfDocument:
                 if unmapped_glyphs(page.get_texttrace()) >= self.options.min_text_layer_chars:
                     return None, "unmapped_glyphs"
             return None, "no_text_layer"
-        reason = judge(page, text, self.options, self.tesseract)
+        reason = judge(page, text, self.options, self.tesseract, self._trusted_fonts)
         return (text if reason in USABLE else None), reason
 
     def close(self) -> None:

@@ -106,8 +106,12 @@ def legacy_font_share(trace: list[dict], pattern: re.Pattern[str]) -> tuple[floa
     return sum(legacy.values()) / total, max(legacy, key=legacy.__getitem__)
 
 
-def judge(page: pymupdf.Page, text: str, options: IngestOptions, tesseract: TesseractOptions | None) -> str:
-    """Why the page's text layer (`text`, already long enough) may not be used, or `text_layer` when it may."""
+def judge(page: pymupdf.Page, text: str, options: IngestOptions, tesseract: TesseractOptions | None,
+          trusted_fonts: set[str] | None = None) -> str:
+    """Why the page's text layer (`text`, already long enough) may not be used, or `text_layer` when it may.
+    `trusted_fonts`: the fonts of the document's pages that passed the glyph trial so far (grown here). A font
+    maps its glyphs to letters the same way on every page, so a page drawn in trusted fonts only is not tried
+    again: a long manual pays for its trial once a font, not once a page."""
     if options.text_layer == "prefer":
         return "text_layer_preferred"
     trace = page.get_texttrace()
@@ -124,9 +128,14 @@ def judge(page: pymupdf.Page, text: str, options: IngestOptions, tesseract: Tess
     if garbled(text):
         return "garbled"
     if dominant_script(text)[0] == "Latn" and options.glyph_trial_below > 0 and \
-            language_id().fasttext_confidence(text, "Latn") < options.glyph_trial_below and \
-            glyph_agreement(page, tesseract) < options.min_glyph_agreement:
-        return "glyph_mismatch"
+            language_id().fasttext_confidence(text, "Latn") < options.glyph_trial_below:
+        fonts = {span.get("font") or "" for span in trace}
+        if trusted_fonts is not None and fonts <= trusted_fonts:
+            return "text_layer"
+        if glyph_agreement(page, tesseract) < options.min_glyph_agreement:
+            return "glyph_mismatch"
+        if trusted_fonts is not None:
+            trusted_fonts.update(fonts)
     return "text_layer"
 
 

@@ -171,3 +171,18 @@ def test_a_judgement_made_at_planning_is_taken_not_made_again():
     told = open_document(data, "pdf", IngestOptions(), judged={0: "glyph_mismatch"})  # as planning said
     page = told.page(0)
     assert page.text_layer is None and page.text_source_reason == "glyph_mismatch"
+
+
+def test_a_font_that_passed_the_glyph_trial_is_not_tried_again_on_later_pages(monkeypatch):
+    import actors.sources.text_layer as text_layer
+
+    page = pymupdf.open(stream=text_pdf(ENGLISH), filetype="pdf")
+    doc = pymupdf.open()
+    for _ in range(3):
+        doc.insert_pdf(page)
+    tried = []
+    real = text_layer.glyph_agreement
+    monkeypatch.setattr(text_layer, "glyph_agreement", lambda *args: tried.append(1) or real(*args))
+    options = IngestOptions(glyph_trial_below=1.0)  # every Latin layer is doubtful: each page would be tried
+    judged = open_document(doc.tobytes(), "pdf", options).text_layers()
+    assert judged == ["text_layer"] * 3 and len(tried) == 1  # one trial for the document's one font
