@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -135,7 +136,8 @@ def run(inputs: Path, out: Path, extra: list[str]) -> dict:
     args = [str(BIN / "lontar"), "run", str(inputs), "--out", str(out), "--no-progress", *extra]
     started = time.perf_counter()
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               stdin=subprocess.DEVNULL, env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+                               stdin=subprocess.DEVNULL,
+                               env={**os.environ, "OMP_THREAD_LIMIT": "1", "RAY_AUTH_TOKEN": TOKEN})
     sampler = CpuSampler(process.pid)
     _, stderr = process.communicate()
     wall, cpu = time.perf_counter() - started, sampler.stop()
@@ -147,9 +149,19 @@ def run(inputs: Path, out: Path, extra: list[str]) -> dict:
             "flowing": timings.get("steady_pages_per_s", timings["pages_per_s"]), "process_s": timings["process_s"]}
 
 
+TOKEN = secrets.token_hex(16)  # the benchmark cluster's token: Ray clusters take drivers that hold it only
+
+
 @contextlib.contextmanager
 def ray_nodes(workdir: Path, count: int, cpus: int):
-    """A cluster of `count` `ray start` nodes on loopback, `cpus` CPUs each; yields its address."""
+    """A cluster of `count` `ray start` nodes on loopback, `cpus` CPUs each, token authentication on; yields
+    its address. Kept on loopback: a head asks the cloud-metadata address for its provider unless
+    ~/ray_bootstrap_config.yaml exists, and would send a usage-stats note."""
+    home = workdir / "home"
+    home.mkdir()
+    (home / "ray_bootstrap_config.yaml").write_text("{}\n")
+    env = {**os.environ, "HOME": str(home), "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": TOKEN,
+           "RAY_USAGE_STATS_REPORT_URL": "http://127.0.0.1:9/", "OMP_THREAD_LIMIT": "1"}
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -163,7 +175,7 @@ def ray_nodes(workdir: Path, count: int, cpus: int):
     try:
         for i, command in enumerate(commands):
             nodes.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                          stdin=subprocess.DEVNULL, start_new_session=True))
+                                          stdin=subprocess.DEVNULL, start_new_session=True, env=env))
             if i == 0:
                 time.sleep(8)
         time.sleep(8)
