@@ -19,15 +19,22 @@ def judge_text_layers(files: list[tuple[str, str, int, str | None]], options: In
     """For each file (url, format, pages, password): its pages' text-layer judgements, in order, up to and
     including the first page not taken from its text layer."""
     judge = ray.remote(num_cpus=1)(read_text_layers)
-    ranges = [[judge.remote(url, fmt, start, min(start + PAGES_PER_JUDGEMENT, pages), options, password, tesseract)
-               for start in range(0, pages, PAGES_PER_JUDGEMENT)] for url, fmt, pages, password in files]
-    answers = iter(ray.get([ref for refs in ranges for ref in refs]))
-    out = []
-    for refs in ranges:
-        reasons: list[str] = []
-        for part in [next(answers) for _ in refs]:  # a range stops at its first page not from its text layer
-            reasons += part
-            if not all(reason in USABLE for reason in part):
-                break
-        out.append(reasons)
-    return out
+    refs = [[judge.remote(url, fmt, start, stop, options, password, tesseract) for start, stop in ranges(pages)]
+            for url, fmt, pages, password in files]
+    return [joined(ray.get(file_refs)) for file_refs in refs]
+
+
+def ranges(pages: int) -> list[tuple[int, int]]:
+    """The page ranges a file of `pages` pages is judged in, one task each."""
+    return [(start, min(start + PAGES_PER_JUDGEMENT, pages)) for start in range(0, pages, PAGES_PER_JUDGEMENT)]
+
+
+def joined(parts: list[list[str]]) -> list[str]:
+    """One file's judgements from its ranges' (each stops at its first page not taken from its text layer):
+    in order, up to and including the file's first such page."""
+    reasons: list[str] = []
+    for part in parts:
+        reasons += part
+        if not all(reason in USABLE for reason in part):
+            break
+    return reasons

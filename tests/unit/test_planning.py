@@ -119,3 +119,13 @@ def test_text_layer_files_may_be_cut_into_larger_tasks_without_changing_other_co
             tasks.setdefault(t["source_uri"].rsplit("/", 1)[1], []).append(t["page_stop"] - t["page_start"])
     assert tasks["long.pdf"] == [11] and max(tasks["b.pdf"]) <= 2  # scans keep their small tasks
     assert RunConfig(output={"text_pages_per_task": None}).config_hash() == RunConfig().config_hash()
+
+
+def test_a_long_pdf_is_judged_in_ranges_whose_answers_join_up_to_its_first_page_to_read():
+    from actors.cluster.inspection import PAGES_PER_JUDGEMENT, joined, ranges
+
+    assert ranges(2 * PAGES_PER_JUDGEMENT + 1)[-1] == (2 * PAGES_PER_JUDGEMENT, 2 * PAGES_PER_JUDGEMENT + 1)
+    assert sum(stop - start for start, stop in ranges(150)) == 150 and ranges(0) == []
+    layer = ["text_layer"] * PAGES_PER_JUDGEMENT
+    assert joined([layer, layer[:3]]) == layer + layer[:3]  # every page from its layer
+    assert joined([[*layer[:5], "no_text_layer"], layer, ["legacy_font"]]) == [*layer[:5], "no_text_layer"]
