@@ -12,7 +12,7 @@ from typing import ClassVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from actors.store.records import Row
+from actors.store.records import Row, unread
 from ocr_models.lontar_errors import describe, error_kind
 
 
@@ -57,5 +57,4 @@ def pages_to_read(batch: pa.Table) -> bool:
     """Whether any row of a batch `needs_ocr`, asked of the Arrow columns (the stages that read images)."""
     if not {"status", "text_source"} <= set(batch.column_names):
         return True
-    wanted = pc.and_(pc.equal(batch.column("status"), "ok"), pc.is_null(batch.column("text_source")))
-    return bool(pc.any(wanted).as_py())
+    return bool(pc.any(unread(batch)).as_py())

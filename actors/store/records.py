@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ocr_models.types import OcrLine
 
@@ -304,6 +305,11 @@ def batch_table(rows: list[dict]) -> pa.Table:
     BATCH_SCHEMA."""
     return pa.Table.from_pylist([{name: row.get(name) for name in BATCH_FIELDS} for row in rows],
                                 schema=BATCH_SCHEMA)
+
+
+def unread(batch: pa.Table) -> pa.ChunkedArray:
+    """Which rows of a batch are pages good to read that no text has come to yet (from a text layer or OCR)."""
+    return pc.and_(pc.equal(batch.column("status"), "ok"), pc.is_null(batch.column("text_source")))
 
 
 def pair_rows(batch: pa.Table) -> list[dict]:

@@ -19,6 +19,7 @@ import fsspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from actors.store.records import unread
 from actors.store.writer import ShardWriter, UnitStats, commit_unit, remove_parts
 from ocr_models.lontar_errors import LontarError, OutputError
 
@@ -59,14 +60,9 @@ def write_batch(batch: pa.Table, open_writer: Callable[[str], ShardWriter]) -> p
         out.append({"unit_id": unit_id, "parts": json.dumps(parts), "stats": stats.to_json(),
                     "tasks": [{"task": task, "rows": count, "task_rows": task_rows}
                               for (task, task_rows), count in tasks.items()],
-                    "ok": stats.by_status["ok"], "errors": stats.by_status["error"], "needs_ocr": _unread(rows)})
+                    "ok": stats.by_status["ok"], "errors": stats.by_status["error"],
+                    "needs_ocr": pc.sum(pc.cast(unread(rows), pa.int32())).as_py() or 0})
     return pa.Table.from_pylist(out, schema=WRITTEN_SCHEMA)
-
-
-def _unread(rows: pa.Table) -> int:
-    """Rows good to read and not yet read: a page with no text (stages.base.needs_ocr)."""
-    unread = pc.and_(pc.equal(rows.column("status"), "ok"), pc.is_null(rows.column("text_source")))
-    return int(pc.sum(pc.cast(unread, pa.int32())).as_py() or 0)
 
 
 class UnitStream:
