@@ -44,8 +44,30 @@ def table_folder(root: str, table: str) -> str:
 
 def shard_path(table: str, partition: dict[str, str], unit_id: str, sequence: int) -> str:
     """A shard's path relative to the root: Hive folders of its partition, then its unit and sequence number."""
-    folders = "/".join(f"{name}={value}" for name, value in partition.items())
-    return f"{table}/{folders}/part-{unit_id}-{sequence:05d}.parquet"
+    return f"{_partition_folder(table, partition)}/part-{unit_id}-{sequence:05d}.parquet"
+
+
+def part_path(table: str, partition: dict[str, str], unit_id: str, token: str) -> str:
+    """A shard being written, relative to the root: a hidden name in its partition's folder, `token` keeping
+    two writers of one unit apart; renamed to its `shard_path` when the unit commits."""
+    return f"{_partition_folder(table, partition)}/{PART_PREFIX}{unit_id}-{token}.tmp"
+
+
+def part_glob(table: str) -> str:
+    """Every shard being written of a table, relative to the root."""
+    return f"{table}/{'*/' * len(TABLES[table][1])}{PART_PREFIX}*.tmp"
+
+
+def unit_of_part(path: str) -> str:
+    """The unit a `part_path` belongs to."""
+    return path.rsplit("/", 1)[-1][len(PART_PREFIX):].rsplit("-", 1)[0]
+
+
+def _partition_folder(table: str, partition: dict[str, str]) -> str:
+    return "/".join([table, *(f"{name}={value}" for name, value in partition.items())])
+
+
+PART_PREFIX = ".part-"
 
 
 def shard_glob(table: str) -> str:
