@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from actors.store.dataset_index import DEDUPLICATED_KINDS, DatasetIndex
-from actors.store.dataset_layout import TABLES, shard_path, unit_marker
+from actors.store.dataset_layout import TABLES, part_glob, part_path, shard_path, unit_marker, unit_of_part
 from actors.store.derived import derived_rows
 from actors.store.near_duplicates import signature as text_signature
 from actors.store.records import (
@@ -40,7 +40,6 @@ from configs.model import OutputOptions
 from ocr_models.lontar_errors import OutputError
 
 log = logging.getLogger(__name__)
-PART_PREFIX = ".part-"  # a part's file name: .part-<unit>-<random>.tmp, hidden until its unit commits
 
 
 @dataclass
@@ -102,8 +101,7 @@ class UnitStats:
         self.duplicate_images += other.duplicate_images
         self.near_duplicate_pages += other.near_duplicate_pages
         self.ocr_seconds += other.ocr_seconds
-        for name in ("by_status", "by_script", "by_text_source", "by_error_kind", "pairs_by_kind",
-                     "regions_by_engine", "refused_by_guard"):
+        for name in COUNTERS:
             getattr(self, name).update(getattr(other, name))
         for stage, nodes in other.pages_by_node.items():
             self.pages_by_node.setdefault(stage, Counter()).update(nodes)
@@ -129,11 +127,13 @@ class UnitStats:
     @classmethod
     def from_json(cls, text: str) -> UnitStats:
         data = json.loads(text)
-        for key in ("by_status", "by_script", "by_text_source", "by_error_kind", "pairs_by_kind", "regions_by_engine",
-                    "refused_by_guard"):
+        for key in COUNTERS:
             data[key] = Counter(data.get(key, {}))
         data["pages_by_node"] = {stage: Counter(nodes) for stage, nodes in data.get("pages_by_node", {}).items()}
         return cls(**data)
+
+
+COUNTERS = tuple(f.name for f in fields(UnitStats) if f.type == "Counter")  # UnitStats' counts by key
 
 
 class _Shard:
@@ -143,9 +143,8 @@ class _Shard:
     def __init__(self, fs: fsspec.AbstractFileSystem, root: str, table: str, partition: dict[str, str],
                  unit_id: str, schema: pa.Schema, compression: str) -> None:
         self.fs, self.table, self.partition, self.rows = fs, table, partition, 0
-        folder = shard_path(table, partition, unit_id, 0).rsplit("/", 1)[0]
-        self.temp = f"{folder}/{PART_PREFIX}{unit_id}-{secrets.token_hex(6)}.tmp"  # no two writers share one
-        fs.makedirs(f"{root}/{folder}", exist_ok=True)
+        self.temp = part_path(table, partition, unit_id, secrets.token_hex(6))
+        fs.makedirs(f"{root}/{self.temp.rsplit('/', 1)[0]}", exist_ok=True)
         self._file = fs.open(f"{root}/{self.temp}", "wb")
         self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self._file, schema, compression=compression)
 
@@ -337,9 +336,9 @@ def remove_parts(fs: fsspec.AbstractFileSystem, root: str, unit_ids: set[str]) -
     worker died mid-file, leaves them behind (hidden: no reader sees them). Returns how many were removed."""
     root = root.rstrip("/")
     removed = 0
-    for table, (_, partitioning) in TABLES.items():
-        for path in fs.glob(f"{root}/{table}/{'*/' * len(partitioning)}{PART_PREFIX}*.tmp"):
-            if path.rsplit("/", 1)[1][len(PART_PREFIX):].rsplit("-", 1)[0] in unit_ids:
+    for table in TABLES:
+        for path in fs.glob(f"{root}/{part_glob(table)}"):
+            if unit_of_part(path) in unit_ids:
                 fs.rm(path)
                 removed += 1
     return removed
