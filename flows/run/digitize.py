@@ -176,11 +176,11 @@ def _write_batch(inputs: list[str], out: str, config: RunConfig, files: list[pla
     judged_path = layout.text_layers_path(root, batch_id, stamp["config_hash"])
     judged = json.loads(fs.cat_file(judged_path)) if fs.exists(judged_path) else {}
     with ClusterWhenNeeded(config, timings) as cluster:
-        if any(f.judgeable and f.sha256 not in judged for f in files):
+        if missing := planning.unjudged(files, judged):
             cluster.join()
-            files = planning.judge(files, config, judged, by=judge_text_layers)
+            judged.update(planning.judge(missing, config, by=judge_text_layers))
             write_text(fs, judged_path, json.dumps(judged))
-        plan = planning.plan(inputs, config, planning.judge(files, config, judged))
+        plan = planning.plan(inputs, config, planning.with_text_layers(files, judged))
         timings["plan_s"] = time.monotonic() - t - timings.get("ray_start_s", 0.0)
 
         report_path = layout.report_path(root, batch_id, run_id)

@@ -136,17 +136,23 @@ def judge_here(files: list[tuple[str, str, int, str | None]], options: IngestOpt
     return [read_text_layers(url, fmt, 0, pages, options, password, tesseract) for url, fmt, pages, password in files]
 
 
-def judge(files: list[SourceFile], config: RunConfig, judged: dict[str, list[str]], by: Judge = judge_here
-          ) -> list[SourceFile]:
-    """The files with their text layers judged: those in `judged` (sha256 -> judgements: an earlier run's),
-    the others by `by` (added to `judged`). A page that fails to be judged is read with the model stages,
-    where its error is recorded."""
+def unjudged(files: list[SourceFile], judged: dict[str, list[str]]) -> list[SourceFile]:
+    """The files whose text layers need judging: PDFs to read, none of the same bytes in `judged` (sha256 ->
+    judgements: an earlier run's)."""
+    return list({f.sha256: f for f in files if f.judgeable and f.sha256 not in judged}.values())
+
+
+def judge(files: list[SourceFile], config: RunConfig, by: Judge = judge_here) -> dict[str, list[str]]:
+    """sha256 -> the judgements of each file's pages, made by `by` (in this process, or on the cluster). A page
+    that fails to be judged is read with the model stages, where its error is recorded."""
     passwords = config.ingest.pdf_passwords()
-    todo = list({f.sha256: f for f in files if f.judgeable and f.sha256 not in judged}.values())
-    if todo:
-        answers = by([(f.url, f.format, f.page_count, password_for(f.uri, passwords)) for f in todo],
-                     config.ingest, config.tesseract)
-        judged.update({f.sha256: reasons for f, reasons in zip(todo, answers, strict=True)})
+    answers = by([(f.url, f.format, f.page_count, password_for(f.uri, passwords)) for f in files],
+                 config.ingest, config.tesseract) if files else []
+    return {f.sha256: reasons for f, reasons in zip(files, answers, strict=True)}
+
+
+def with_text_layers(files: list[SourceFile], judged: dict[str, list[str]]) -> list[SourceFile]:
+    """The files, each PDF to read with its pages' judgements (`judged`, sha256 -> judgements)."""
     return [replace(f, text_layers=tuple(judged.get(f.sha256, ()))) if f.judgeable else f for f in files]
 
 
@@ -238,7 +244,9 @@ def skip_committed(files: list[SourceFile], owners: dict[str, dict[str, str]], b
 
 def plan(inputs: list[str], config: RunConfig, files: list[SourceFile] | None = None) -> Plan:
     """The run's files and units; `files` when they were found (checked against the dataset, judged) already."""
-    files = judge(find_files(inputs, config.ingest), config, {}) if files is None else files
+    if files is None:
+        found = find_files(inputs, config.ingest)
+        files = with_text_layers(found, judge(unjudged(found, {}), config))
     result = Plan(files=files, units=make_units(files, config))
     log.info("planned %d files, %d pages, %d units", len(files), result.pages, len(result.units))
     return result
