@@ -146,9 +146,12 @@ class PdfDocument:
         return replace(content, text_source_reason=reason)
 
     def text_layers(self, start: int = 0, stop: int | None = None) -> list[str]:
-        reasons = []
+        reasons: list[str] = []
         for index in range(start, min(self.page_count if stop is None else stop, self.page_count)):
-            reasons.append(self._text_layer(self._doc.load_page(index))[1])
+            try:
+                reasons.append(self._text_layer(self._doc.load_page(index))[1])
+            except Exception:  # a page that cannot be judged is read with the model stages, its error recorded there
+                break
             if reasons[-1] not in USABLE:
                 break
         return reasons
@@ -287,12 +290,13 @@ def _as_png(image: Image.Image, dpi: int) -> PageContent:
 
 def read_text_layers(url: str, fmt: str, start: int, stop: int, options: IngestOptions, password: str | None,
                      tesseract: TesseractOptions | None) -> list[str]:
-    """`Document.text_layers` of pages start..stop-1 of the file at `url` (an error opening it: none)."""
-    with fsspec.open(url, "rb") as handle:
-        data = handle.read()
+    """`Document.text_layers` of pages start..stop-1 of the file at `url` (none when it cannot be read now:
+    its pages then go to the model stages, and ingest records why they fail)."""
     try:
+        with fsspec.open(url, "rb") as handle:
+            data = handle.read()
         doc = open_document(data, fmt, options, password, tesseract)
-    except InputError:
+    except Exception:
         return []
     try:
         return doc.text_layers(start, stop)

@@ -186,3 +186,23 @@ def test_a_font_that_passed_the_glyph_trial_is_not_tried_again_on_later_pages(mo
     options = IngestOptions(glyph_trial_below=1.0)  # every Latin layer is doubtful: each page would be tried
     judged = open_document(doc.tobytes(), "pdf", options).text_layers()
     assert judged == ["text_layer"] * 3 and len(tried) == 1  # one trial for the document's one font
+
+
+def test_a_page_that_cannot_be_judged_sends_its_file_to_the_model_stages(monkeypatch, tmp_path):
+    from actors.sources import documents
+
+    page = pymupdf.open(stream=text_pdf(ENGLISH), filetype="pdf")
+    doc = pymupdf.open()
+    for _ in range(3):
+        doc.insert_pdf(page)
+    real = documents.PdfDocument._text_layer
+
+    def broken_second_page(self, pdf_page):
+        if pdf_page.number == 1:
+            raise RuntimeError("MuPDF: syntax error in content stream")
+        return real(self, pdf_page)
+
+    monkeypatch.setattr(documents.PdfDocument, "_text_layer", broken_second_page)
+    judged = open_document(doc.tobytes(), "pdf", IngestOptions()).text_layers()
+    assert judged == ["text_layer"] and not all_text_layers(judged, 3)  # as planning did before: not text-only
+    assert documents.read_text_layers(str(tmp_path / "gone.pdf"), "pdf", 0, 3, IngestOptions(), None, None) == []
