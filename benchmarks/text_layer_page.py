@@ -31,6 +31,8 @@ from configs.model import IngestOptions
 from flows.synth.archive import born_digital_pdf
 from flows.synth.text import SAMPLE_TEXT
 
+WRITE_BATCH = 64  # rows the writer gets at a time: a read task's pages
+
 
 def per_page(label: str, step: Callable[[int], object], pages: int) -> None:
     step(0)  # the first call of some steps builds caches: not a page's cost
@@ -55,7 +57,8 @@ def main() -> None:
         raise SystemExit("every page must have a usable text layer")
     print(f"{count} pages; milliseconds a page")
     per_page("text layer (blocks, sorted)", lambda i: pages[i].get_text("blocks", sort=True), count)
-    per_page("judged (text_layer.judge)", lambda i: judge(pages[i], texts[i], options, None), count)
+    trusted: set[str] = set()  # as a run judges: a font that passed the glyph trial is not tried again
+    per_page("judged (text_layer.judge)", lambda i: judge(pages[i], texts[i], options, None, trusted), count)
     per_page("lines and words", lambda i: layer_lines(pages[i], options.text_layer_image_dpi), count)
     for dpi in (96, 72, 48):
         per_page(f"page image, JPEG at {dpi} dpi", lambda i, dpi=dpi: _render(
@@ -70,8 +73,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         writer = ShardWriter(fsspec.filesystem("file"), folder, "u", {"run_id": "r", "batch_id": "b",
                                                                        "config_hash": "c"})
-        tables = [batch_table([row]) for row in rows]
-        per_page("shard writer", lambda i: writer.write(tables[i]), count)
+        tables = {i: batch_table(rows[i:i + WRITE_BATCH]) for i in range(0, count, WRITE_BATCH)}
+        per_page(f"shard writer ({WRITE_BATCH} rows a write)",
+                 lambda i: writer.write(tables[i]) if i in tables else None, count)
         writer.close()
     print(f"stored page image: {sum(len(c.image) for c in contents) // count:,} bytes a page (96-dpi JPEG)")
 

@@ -138,15 +138,20 @@ def script_of_char(char: str) -> Script | None:
     return None
 
 
+@cache
+def letter_script(char: str) -> str | None:
+    """The script code of a letter or combining sign; None for any other character or an unknown script."""
+    script = script_of_char(char) if unicodedata.category(char)[0] in "LM" else None
+    return script.code if script is not None else None
+
+
 def letter_counts(text: str) -> Counter[str]:
     """How many letters and combining signs of each script code the text holds (digits, punctuation skipped)."""
     counts: Counter[str] = Counter()
-    for char in text:
-        if unicodedata.category(char)[0] not in "LM":
-            continue
-        script = script_of_char(char)
-        if script is not None:
-            counts[script.code] += 1
+    for char, n in Counter(text).items():  # a page has thousands of characters but a hundred distinct ones
+        code = letter_script(char)
+        if code is not None:
+            counts[code] += n
     return counts
 
 

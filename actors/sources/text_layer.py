@@ -52,16 +52,17 @@ def garbled(text: str) -> bool:
     """Whether an extracted text layer is broken at the level of its characters: replacement characters,
     letters outside every script Lontar knows, combining signs with no base letter before them (an Indic vowel
     sign after a space), or no script that most of its letters are in."""
-    letters = [c for c in text if unicodedata.category(c)[0] in "LM"]
+    chars = Counter(text)
+    letters = sum(n for c, n in chars.items() if _category(c)[0] in "LM")
     if not letters:
         return True
-    junk = sum(1 for c in text if c == "\ufffd" or unicodedata.category(c) == "Cs")
-    unrouted = sum(1 for c in letters if script_of_char(c) is None)
+    junk = sum(n for c, n in chars.items() if c == "\ufffd" or _category(c) == "Cs")
+    unrouted = sum(n for c, n in chars.items() if _category(c)[0] in "LM" and script_of_char(c) is None)
+    marks = sum(n for c, n in chars.items() if _category(c)[0] == "M")
     orphans = sum(1 for prev, c in zip(" " + text, text, strict=False)
-                  if unicodedata.category(c)[0] == "M" and unicodedata.category(prev)[0] not in "LM")
-    marks = sum(1 for c in letters if unicodedata.category(c)[0] == "M")
+                  if _category(c)[0] == "M" and _category(prev)[0] not in "LM") if marks else 0
     _, purity = dominant_script(text)
-    return not (junk <= 0.01 * len(text) and unrouted <= 0.05 * len(letters)
+    return not (junk <= 0.01 * len(text) and unrouted <= 0.05 * letters
                 and orphans <= max(1, 0.05 * marks) and purity >= 0.5)
 
 
@@ -85,13 +86,14 @@ def unmapped_glyph_share(trace: list[dict]) -> float:
 
 def letter_count(text: str) -> int:
     """Letters and marks (Indic vowel signs count: they are letters of the text)."""
-    return sum(1 for char in text if unicodedata.category(char)[0] in "LM")
+    return sum(n for char, n in Counter(text).items() if _category(char)[0] in "LM")
 
 
 def private_use_share(text: str) -> float:
     """The share of `text`'s visible characters that are private-use code points."""
-    visible = [c for c in text if not c.isspace()]
-    return sum(1 for c in visible if unicodedata.category(c) == "Co") / len(visible) if visible else 0.0
+    chars = Counter(text)
+    visible = sum(n for c, n in chars.items() if not c.isspace())
+    return sum(n for c, n in chars.items() if _category(c) == "Co") / visible if visible else 0.0
 
 
 def legacy_font_share(trace: list[dict], pattern: re.Pattern[str]) -> tuple[float, str | None]:
@@ -206,6 +208,9 @@ def reading_order(words: list[tuple], tolerance: float = 3) -> list[tuple]:
             lx0, ly0, lx1, ly1 = x0, y0, x1, y1
     ordered.extend(sorted(line, key=lambda w: w[0]))
     return ordered
+
+
+_category = cache(unicodedata.category)  # on every character of every page; a page has a hundred distinct ones
 
 
 @cache

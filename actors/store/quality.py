@@ -7,10 +7,13 @@ them (docs/schema.md lists what typical pages score).
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
+from functools import cache, lru_cache
 from itertools import pairwise
 
-from ocr_models.scripts import script_of_char
+from ocr_models.scripts import letter_script
 
+_category = cache(unicodedata.category)  # on every character of every row; a page has a hundred distinct ones
 WINDOW = 10  # characters in a repetition window: longer than a repeated word, shorter than a repeated line
 RUN = 4  # the same character this many times in a row marks a word as noise (no script doubles a letter 4x)
 # A word is noise when it has no letter or digit and two or more different characters (",.'", "~|"; a lone
@@ -24,26 +27,34 @@ def signals(text: str | None, script: str | None) -> dict[str, float | int | Non
     if not chars:
         return {"text_chars": 0, "script_purity": None, "garbage_score": None, "repetition_score": None}
     letters = in_script = garbage = 0
-    for word in words:
-        scripts = set()
-        has_letter_or_digit = False
-        for char in word:
-            category = unicodedata.category(char)[0]
-            if category in "LM":
-                has_letter_or_digit = True
-                found = script_of_char(char)
-                code = found.code if found else None
-                scripts.add(code)
-                letters += 1
-                in_script += code == script
-            elif category == "N":
-                has_letter_or_digit = True
-        if (not has_letter_or_digit and len(set(word)) > 1) or len(scripts) > 1 or _has_run(word):
-            garbage += len(word)
+    for word, times in Counter(words).items():
+        word_letters, word_in_script, noise = _word(word, script)
+        letters += times * word_letters
+        in_script += times * word_in_script
+        garbage += times * len(word) * noise
     return {"text_chars": chars,
             "script_purity": in_script / letters if letters else None,
             "garbage_score": garbage / chars,
             "repetition_score": repetition(" ".join(words))}
+
+
+@lru_cache(maxsize=1 << 16)  # a corpus's common words recur on every page
+def _word(word: str, script: str | None) -> tuple[int, int, bool]:
+    """A word's letters, how many of them are in `script`, and whether the word is noise."""
+    scripts = set()
+    letters = in_script = 0
+    has_letter_or_digit = False
+    for char in word:
+        category = _category(char)[0]
+        if category in "LM":
+            has_letter_or_digit = True
+            code = letter_script(char)
+            scripts.add(code)
+            letters += 1
+            in_script += code == script
+        elif category == "N":
+            has_letter_or_digit = True
+    return letters, in_script, (not has_letter_or_digit and len(set(word)) > 1) or len(scripts) > 1 or _has_run(word)
 
 
 def repetition(text: str) -> float:
@@ -51,13 +62,8 @@ def repetition(text: str) -> float:
     windows = len(text) - WINDOW + 1
     if windows <= 1:
         return 0.0
-    seen: set[str] = set()
-    repeated = 0
-    for start in range(windows):
-        window = text[start:start + WINDOW]
-        repeated += window in seen
-        seen.add(window)
-    return repeated / windows
+    distinct = {text[start:start + WINDOW] for start in range(windows)}
+    return (windows - len(distinct)) / windows  # every window past the first of its kind repeats an earlier one
 
 
 def _has_run(word: str) -> bool:
