@@ -19,6 +19,8 @@ def valid_text(text: str) -> str:
     surrogates (bytes that were not UTF-8, let through by an engine or an OS error message) become U+FFFD,
     which Parquet can store (Arrow refuses the surrogates themselves); control characters other than tab and
     newline are dropped."""
+    if text.isprintable():  # surrogates and controls are not: the common case needs no substitution
+        return text
     return CONTROLS.sub("", _LONE_SURROGATES.sub("\ufffd", text))
 
 # The closed set of region kinds; detectors map their own labels onto these.

@@ -137,11 +137,14 @@ class PdfDocument:
         page = self._doc.load_page(index)
         if self._doc.is_repaired and _draws_nothing(page):
             raise InputError("damaged PDF: this page's content is missing (truncated or corrupt file)")
-        text, reason = self._text_layer(page)
+        # one extraction for the blocks and the words (the same flags); none when the layer is ignored
+        textpage = page.get_textpage(flags=pymupdf.TEXTFLAGS_WORDS) if self.options.text_layer != "ignore" else None
+        text, reason = self._text_layer(page, textpage)
         limit = self.options.max_image_pixels
         if text is not None:
             content = _render(page, self.options.text_layer_image_dpi, "jpeg", limit, text_layer=text)
-            return replace(content, text_lines=tuple(layer_lines(page, content.dpi)), text_source_reason=reason)
+            lines = layer_lines(page, content.dpi, textpage)
+            return replace(content, text_lines=tuple(lines), text_source_reason=reason)
         content = _embedded_scan(page, limit) or _render(page, self.options.render_dpi, "png", limit)
         return replace(content, text_source_reason=reason)
 
@@ -156,12 +159,12 @@ class PdfDocument:
                 break
         return reasons
 
-    def _text_layer(self, page: pymupdf.Page) -> tuple[str | None, str]:
+    def _text_layer(self, page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> tuple[str | None, str]:
         """The page's text layer when the text-layer mode and `text_layer.judge` let it be used, and why."""
         if self.options.text_layer == "ignore":
             return None, "text_layer_ignored"
         # blocks sorted top-down then left-right: the reading order of sort=True at a twentieth of its cost
-        blocks = page.get_text("blocks", sort=True)
+        blocks = page.get_text("blocks", sort=True, textpage=textpage)
         text = valid_text(canonical_text("\n".join(b[4].rstrip() for b in blocks if b[6] == 0))).strip()
         if page.number in self.judged:
             reason = self.judged[page.number]

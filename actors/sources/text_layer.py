@@ -163,13 +163,13 @@ def glyph_agreement(page: pymupdf.Page, tesseract: TesseractOptions | None) -> f
     return sum(scores) / len(scores)
 
 
-def layer_lines(page: pymupdf.Page, dpi: float) -> list[OcrLine]:
+def layer_lines(page: pymupdf.Page, dpi: float, textpage: pymupdf.TextPage | None = None) -> list[OcrLine]:
     """The layer's lines and words (confidence 1), boxes in the pixels of the page rendered at `dpi`, in
-    MuPDF's reading order of blocks and lines."""
+    MuPDF's reading order of blocks and lines (`textpage`: the page's extraction, when one was made)."""
     scale = dpi / 72
     to_pixels = page.rotation_matrix * pymupdf.Matrix(scale, scale) if page.rotation % 360 else None
     grouped: dict[tuple[int, int], list[OcrWord]] = {}
-    for x0, y0, x1, y1, word, block, line, _ in reading_order(page.get_text("words")):
+    for x0, y0, x1, y1, word, block, line, _ in reading_order(page.get_text("words", textpage=textpage)):
         if not valid_text(word):  # a glyph with no Unicode mapping alone: no word
             continue
         if to_pixels is not None:  # a turned page: its words' boxes turn with it
@@ -178,8 +178,8 @@ def layer_lines(page: pymupdf.Page, dpi: float) -> list[OcrLine]:
             x0, y0, x1, y1 = x0 * scale, y0 * scale, x1 * scale, y1 * scale
         grouped.setdefault((block, line), []).append(
             OcrWord(unicodedata.normalize("NFC", word), (round(x0), round(y0), round(x1), round(y1)), 1.0))
-    return [OcrLine(" ".join(w.text for w in words), reduce(union, (w.bbox for w in words)), 1.0, tuple(words))
-            for words in grouped.values()]
+    # a line's box grows to hold its words (OcrLine): the first word's box is where it starts
+    return [OcrLine(" ".join(w.text for w in words), words[0].bbox, 1.0, tuple(words)) for words in grouped.values()]
 
 
 def reading_order(words: list[tuple], tolerance: float = 3) -> list[tuple]:
