@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,26 @@ def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One Prefect home for the whole session: its SQLite database is made once."""
     home = tmp_path_factory.mktemp("prefect-home")
     os.environ["PREFECT_HOME"] = str(home)
+    return home
+
+
+@pytest.fixture(scope="session")
+def migrated_prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Prefect home whose database is made and migrated but holds nothing: `own_prefect_home` copies it."""
+    home = tmp_path_factory.mktemp("prefect-migrated")
+    made = subprocess.run([str(Path(sys.executable).parent / "prefect"), "server", "database", "upgrade", "-y"],
+                          env={**os.environ, "PREFECT_HOME": str(home)}, capture_output=True, text=True,
+                          timeout=300, stdin=subprocess.DEVNULL)
+    assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
+    return home
+
+
+@pytest.fixture
+def own_prefect_home(migrated_prefect_home: Path, tmp_path: Path) -> Path:
+    """A Prefect home (and database) of the test's own, for tests that read every flow run in it: a copy of an
+    empty migrated one, as a fresh home would make its database with 20 s of migrations in the first run."""
+    home = tmp_path / "prefect"
+    shutil.copytree(migrated_prefect_home, home)
     return home
 
 

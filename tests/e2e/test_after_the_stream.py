@@ -72,9 +72,10 @@ def page(sample_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 
 @pytest.mark.parametrize("step", list(BREAKS))
-def test_a_step_after_the_commit_that_fails_says_what_failed_and_a_rerun_finishes(step, page, tmp_path):
+def test_a_step_after_the_commit_that_fails_says_what_failed_and_a_rerun_finishes(step, page, tmp_path,
+                                                                                 own_prefect_home):
     module, name, body, code, says = BREAKS[step]
-    out, home = tmp_path / "dataset", tmp_path / "prefect"
+    out, home = tmp_path / "dataset", own_prefect_home
     result = broken_run(page, out, home, module, name, body)
 
     assert result.returncode == code, result.stderr[-3000:]
@@ -93,8 +94,8 @@ def test_a_step_after_the_commit_that_fails_says_what_failed_and_a_rerun_finishe
     assert digitize_states(home)[-1] == "COMPLETED"
 
 
-def test_a_review_page_that_cannot_be_drawn_costs_the_run_nothing_but_the_page(page, tmp_path):
-    out, home = tmp_path / "dataset", tmp_path / "prefect"
+def test_a_review_page_that_cannot_be_drawn_costs_the_run_nothing_but_the_page(page, tmp_path, own_prefect_home):
+    out, home = tmp_path / "dataset", own_prefect_home
     result = broken_run(page, out, home, "flows.dataset.review", "review_html", "raise RuntimeError('no pictures')")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "the batch review page could not be written (RuntimeError: no pictures)" in result.stderr
@@ -105,9 +106,10 @@ def test_a_review_page_that_cannot_be_drawn_costs_the_run_nothing_but_the_page(p
     assert again.returncode == 0 and Path(reports(out)[-1]["review_path"]).is_file()
 
 
-def test_a_process_that_dies_after_committing_is_marked_crashed_and_a_rerun_finishes_the_batch(page, tmp_path):
+def test_a_process_that_dies_after_committing_is_marked_crashed_and_a_rerun_finishes_the_batch(
+        page, tmp_path, own_prefect_home):
     """As Ray's C++ core ends a process: no Python cleanup at all, no report, the flow run left Running."""
-    out, home = tmp_path / "dataset", tmp_path / "prefect"
+    out, home = tmp_path / "dataset", own_prefect_home
     result = broken_run(page, out, home, "flows.dataset.review", "review_html", "os._exit(1)")
     assert result.returncode == 1
     assert list(out.glob("_units/*.json")) and not reports(out)
