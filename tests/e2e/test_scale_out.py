@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,7 +24,7 @@ DATASET = "s3://lontar/dataset"
 
 
 @pytest.fixture(scope="module")
-def cluster_run(sample_archive: Path, tmp_path_factory, prefect_home) -> dict:
+def cluster_run(sample_archive: Path, tmp_path_factory, prefect_home, migrated_prefect_home) -> dict:
     work = tmp_path_factory.mktemp("cluster")
     (work / "token").write_text(TOKEN + "\n")
     with s3_server() as s3_env, mock.patch.dict(os.environ, s3_env):
@@ -36,7 +37,8 @@ def cluster_run(sample_archive: Path, tmp_path_factory, prefect_home) -> dict:
         with ray_nodes(work, cpus=[1, 1], extra_env=s3_env) as cluster, ThreadPoolExecutor(1) as background:
             # the run without the token spends a minute refused: it runs beside the real one (its own Prefect
             # home, so that the two embedded servers share no database)
-            refused_home = tmp_path_factory.mktemp("refused-prefect-home")
+            refused_home = tmp_path_factory.mktemp("refused") / "prefect-home"
+            shutil.copytree(migrated_prefect_home, refused_home)
             refused_run = background.submit(timed, run_cli, "run", ARCHIVE, "--out", f"{DATASET}-refused",
                                             "--ray-address", cluster.address, env={"PREFECT_HOME": str(refused_home)})
             run = run_cli("run", ARCHIVE, "--out", DATASET, "--ray-address", cluster.address,
