@@ -138,10 +138,15 @@ def script_of_char(char: str) -> Script | None:
     return None
 
 
+# unicodedata.category, remembered: the text checks ask it of every character of every page, and a page has
+# thousands of characters but a hundred distinct ones
+char_category = cache(unicodedata.category)
+
+
 @cache
 def letter_script(char: str) -> str | None:
     """The script code of a letter or combining sign; None for any other character or an unknown script."""
-    script = script_of_char(char) if unicodedata.category(char)[0] in "LM" else None
+    script = script_of_char(char) if char_category(char)[0] in "LM" else None
     return script.code if script is not None else None
 
 

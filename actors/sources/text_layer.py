@@ -33,7 +33,7 @@ from ocr_models.base import LineReader
 from ocr_models.geometry.boxes import union
 from ocr_models.language_id import language_id
 from ocr_models.registry import TesseractOptions
-from ocr_models.scripts import BY_CODE, dominant_script, script_of_char
+from ocr_models.scripts import BY_CODE, char_category, dominant_script, script_of_char
 from ocr_models.types import OcrLine, OcrWord, PageImage, valid_text
 
 log = logging.getLogger(__name__)
@@ -53,14 +53,14 @@ def garbled(text: str) -> bool:
     letters outside every script Lontar knows, combining signs with no base letter before them (an Indic vowel
     sign after a space), or no script that most of its letters are in."""
     chars = Counter(text)
-    letters = sum(n for c, n in chars.items() if _category(c)[0] in "LM")
+    letters = sum(n for c, n in chars.items() if char_category(c)[0] in "LM")
     if not letters:
         return True
-    junk = sum(n for c, n in chars.items() if c == "\ufffd" or _category(c) == "Cs")
-    unrouted = sum(n for c, n in chars.items() if _category(c)[0] in "LM" and script_of_char(c) is None)
-    marks = sum(n for c, n in chars.items() if _category(c)[0] == "M")
+    junk = sum(n for c, n in chars.items() if c == "\ufffd" or char_category(c) == "Cs")
+    unrouted = sum(n for c, n in chars.items() if char_category(c)[0] in "LM" and script_of_char(c) is None)
+    marks = sum(n for c, n in chars.items() if char_category(c)[0] == "M")
     orphans = sum(1 for prev, c in zip(" " + text, text, strict=False)
-                  if _category(c)[0] == "M" and _category(prev)[0] not in "LM") if marks else 0
+                  if char_category(c)[0] == "M" and char_category(prev)[0] not in "LM") if marks else 0
     _, purity = dominant_script(text)
     return not (junk <= 0.01 * len(text) and unrouted <= 0.05 * letters
                 and orphans <= max(1, 0.05 * marks) and purity >= 0.5)
@@ -86,14 +86,14 @@ def unmapped_glyph_share(trace: list[dict]) -> float:
 
 def letter_count(text: str) -> int:
     """Letters and marks (Indic vowel signs count: they are letters of the text)."""
-    return sum(n for char, n in Counter(text).items() if _category(char)[0] in "LM")
+    return sum(n for char, n in Counter(text).items() if char_category(char)[0] in "LM")
 
 
 def private_use_share(text: str) -> float:
     """The share of `text`'s visible characters that are private-use code points."""
     chars = Counter(text)
     visible = sum(n for c, n in chars.items() if not c.isspace())
-    return sum(n for c, n in chars.items() if _category(c) == "Co") / visible if visible else 0.0
+    return sum(n for c, n in chars.items() if char_category(c) == "Co") / visible if visible else 0.0
 
 
 def legacy_font_share(trace: list[dict], pattern: re.Pattern[str]) -> tuple[float, str | None]:
@@ -208,9 +208,6 @@ def reading_order(words: list[tuple], tolerance: float = 3) -> list[tuple]:
             lx0, ly0, lx1, ly1 = x0, y0, x1, y1
     ordered.extend(sorted(line, key=lambda w: w[0]))
     return ordered
-
-
-_category = cache(unicodedata.category)  # on every character of every page; a page has a hundred distinct ones
 
 
 @cache

@@ -12,12 +12,12 @@ The signatures are stored in the page rows (`text_minhash`), so the next run sta
 from __future__ import annotations
 
 import functools
-import unicodedata
 from typing import Any
 
 import numpy as np
 
 from configs.model import NearDuplicateOptions
+from ocr_models.scripts import char_category
 
 SCHEME = "affine32"  # datasketch's permutation scheme: 32-bit hash values, what text_minhash stores
 
@@ -25,11 +25,9 @@ SCHEME = "affine32"  # datasketch's permutation scheme: 32-bit hash values, what
 def normal_text(text: str) -> str:
     """Lower case, with every run of punctuation, symbols and spaces one space (letters and marks kept)."""
     lowered = text.lower()
-    spaces = {ord(char): " " for char in set(lowered) if _category(char)[0] in "PSZC"}  # a hundred distinct ones
+    spaces = {ord(char): " " for char in set(lowered) if char_category(char)[0] in "PSZC"}  # a hundred distinct ones
     return " ".join(lowered.translate(spaces).split())
 
-
-_category = functools.cache(unicodedata.category)
 
 
 @functools.lru_cache(maxsize=4)

@@ -6,14 +6,12 @@ them (docs/schema.md lists what typical pages score).
 
 from __future__ import annotations
 
-import unicodedata
 from collections import Counter
-from functools import cache, lru_cache
+from functools import lru_cache
 from itertools import pairwise
 
-from ocr_models.scripts import letter_script
+from ocr_models.scripts import char_category, letter_script
 
-_category = cache(unicodedata.category)  # on every character of every row; a page has a hundred distinct ones
 WINDOW = 10  # characters in a repetition window: longer than a repeated word, shorter than a repeated line
 RUN = 4  # the same character this many times in a row marks a word as noise (no script doubles a letter 4x)
 # A word is noise when it has no letter or digit and two or more different characters (",.'", "~|"; a lone
@@ -45,7 +43,7 @@ def _word(word: str, script: str | None) -> tuple[int, int, bool]:
     letters = in_script = 0
     has_letter_or_digit = False
     for char in word:
-        category = _category(char)[0]
+        category = char_category(char)[0]
         if category in "LM":
             has_letter_or_digit = True
             code = letter_script(char)
