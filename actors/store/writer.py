@@ -133,7 +133,7 @@ class UnitStats:
         return cls(**data)
 
 
-COUNTERS = tuple(f.name for f in fields(UnitStats) if f.type == "Counter")  # UnitStats' counts by key
+COUNTERS = tuple(f.name for f in fields(UnitStats) if f.default_factory is Counter)  # UnitStats' counts by key
 
 
 class _Shard:
