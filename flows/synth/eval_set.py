@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
-from flows.synth.text import MORE_TEXT, SAMPLE_TEXT, font_path
+from flows.synth.text import MORE_TEXT, SAMPLE_TEXT, font_path, grain
 from ocr_models.lontar_errors import UsageError
 from ocr_models.scripts import LANGUAGE_SCRIPT
 
@@ -109,9 +109,7 @@ def degrade(page: Image.Image, degradation: str, seed: int, reverse: Image.Image
     dpi = DPI
     if degradation == "lowres":
         page, dpi = page.resize((page.width // 2, page.height // 2), Image.Resampling.BILINEAR), DPI // 2
-    # grain from a seeded generator (Pillow's effect_noise is not seeded: the set would differ every time)
-    grain = np.random.default_rng(seed).normal(128, 45 if degradation == "noise" else 12, (page.height, page.width))
-    page = Image.blend(page, Image.fromarray(np.clip(grain, 0, 255).astype(np.uint8)),
+    page = Image.blend(page, grain(page.size, 45 if degradation == "noise" else 12, seed),
                        0.3 if degradation == "noise" else 0.12)
     page.info["dpi"] = (dpi, dpi)
     return page, dpi

@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from ocr_models.scripts import LANGUAGE_SCRIPT
@@ -193,10 +194,17 @@ def render_page(lang: str, *, dpi: int = 300, point_size: int = 12, lines: tuple
                            fillcolor=255, expand=False)
     page = page.filter(ImageFilter.GaussianBlur(0.6))
     if noise:
-        grain = Image.effect_noise((width, height), noise)
-        page = Image.blend(page, grain, 0.12)
+        page = Image.blend(page, grain(page.size, noise, seed), 0.12)
     page.info["dpi"] = (dpi, dpi)
     return SamplePage(lang=lang, text="\n".join(lines), image=page)
+
+
+def grain(size: tuple[int, int], sigma: float, seed: int) -> Image.Image:
+    """Scanner grain: Gaussian noise about mid-grey, drawn from `seed`. Pillow's `effect_noise` draws from the
+    C library's one generator, which anything in the process may have moved: a page would differ with what
+    ran before it (a test failed one run in four, depending on the tests run before it in its worker)."""
+    noise = np.random.default_rng(seed).normal(128, sigma, (size[1], size[0]))
+    return Image.fromarray(np.clip(noise, 0, 255).astype(np.uint8))
 
 
 def png_bytes(image: Image.Image) -> bytes:
