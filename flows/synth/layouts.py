@@ -24,6 +24,7 @@ FIGURE_CAPTIONS = {
     "tha": "รูปที่ {n} เอกสารโบราณจากห้องสมุด",
     "khm": "រូបភាព {n} សាស្ត្រាស្លឹករឹត",
 }
+MIXED_LABEL = "Figure {n}: "  # an English label before a caption in the page's script ("Figure 3: বছর ...")
 TABLE_CAPTIONS = {"eng": "Table {n}. Pages copied each year", "hin": "तालिका {n}: प्रति वर्ष प्रतिलिपि पृष्ठ"}
 TABLE_ROWS = (("Year", "Pages", "Scripts"), ("1931", "412", "3"), ("1932", "527", "4"), ("1933", "688", "6"))
 
@@ -72,6 +73,18 @@ class _Pen:
             y += step
         return y, written
 
+    def mixed_line(self, x: int, y: int, width: int, label: str, rest: str, lang: str, points: float = 11,
+                   centre: bool = False) -> tuple[int, str]:
+        """One line of an English `label` and then `rest` in `lang`, each in its own script's face."""
+        latin, native = self.font("eng", points), self.font(lang, points)
+        rest = self.fit(rest, native, width - round(self.draw.textlength(label, font=latin)))
+        length = self.draw.textlength(label, font=latin) + self.draw.textlength(rest, font=native)
+        x += (width - length) / 2 if centre else 0
+        fill = self.rng.randint(0, 40)
+        self.draw.text((x, y), label, font=latin, fill=fill)
+        self.draw.text((x + self.draw.textlength(label, font=latin), y), rest, font=native, fill=fill)
+        return y + round(points * self.dpi / 72 * 1.6), label + rest
+
     def figure(self, box: tuple[int, int, int, int]) -> None:
         """A chart or a picture-like patch of shapes in a frame."""
         x0, y0, x1, y1 = box
@@ -104,10 +117,11 @@ class _Pen:
 
 
 def layout_page(lang: str, *, columns: int = 1, caption_lang: str | None = None, table: bool = False,
-                seed: int = 0, dpi: int = 300) -> LayoutPage:
+                mixed_captions: bool = False, seed: int = 0, dpi: int = 300) -> LayoutPage:
     """An A4 page in `lang`: a title, then per column two paragraphs, a figure with its caption (in
-    `caption_lang`, default `lang`) and a paragraph; with `table`, a full-width English table and its caption
-    at the foot. Reading order of `blocks`: title, then column by column, then the table."""
+    `caption_lang`, default `lang`; with `mixed_captions`, an English label then `lang`: "Figure 1: ...") and a
+    paragraph; with `table`, a full-width English table and its caption at the foot. Reading order of
+    `blocks`: title, then column by column, then the table."""
     rng = random.Random(seed)
     width, height = round(8.27 * dpi), round(11.69 * dpi)
     image = Image.new("L", (width, height), 255)
@@ -133,7 +147,12 @@ def layout_page(lang: str, *, columns: int = 1, caption_lang: str | None = None,
         y = figure_box[3] + round(0.1 * dpi)
         caption = FIGURE_CAPTIONS[caption_lang].format(n=c + 1)
         start = y
-        y, written = pen.lines(x, y, column_width, [caption], caption_lang, centre=True)
+        if mixed_captions:
+            rest = FIGURE_CAPTIONS[lang].split("{n}", 1)[1].lstrip(": ")
+            y, line = pen.mixed_line(x, y, column_width, MIXED_LABEL.format(n=c + 1), rest, lang, centre=True)
+            written = [line]
+        else:
+            y, written = pen.lines(x, y, column_width, [caption], caption_lang, centre=True)
         page.blocks.append(Block("figure", figure_box, caption=written[0]))
         page.blocks.append(Block("figure_caption", (x, start, x + column_width, y), caption_lang, written[0]))
         y += round(0.3 * dpi)
