@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -30,6 +31,11 @@ CAPTION_CUES: dict[str, tuple[str, ...]] = {
               "tabel", "jadual", "talahanayan", "جدول"),
 }
 MAX_CAPTION_CHARS = 400  # a region longer than this is body text, whatever it starts with
+# A label's shape, in any script's digits: "Figure 3:", "चित्र ३.", or garbled, "70012 1:", "[10616 1;".
+# Without it a line beside a figure is not read again (on the real scans, Sanskrit and Kannada lines beside
+# pictures were: 2.6 s more OCR on 4 pages of 51, for no change)
+LABELLED = re.compile(r"\s*\S{1,12}\s+\d{1,3}\s*[:;,.।\-–—]")  # a colon is read as a semicolon too
+CAPTION_MAX_LINES = 2  # a region of more lines beside a figure is a paragraph, not a caption whose label was lost
 # zlib level of PNG crops, not PIL's 6: 2.4 instead of 5.7 ms a real line crop, 10 % more bytes (24.6 kB)
 PNG_LEVEL = 3
 
@@ -101,18 +107,42 @@ def match_captions(regions: list[ReadRegion], dpi: int, max_gap_in: float) -> di
     return matches
 
 
-def _caption_score(picture: ReadRegion, caption: ReadRegion, max_gap: float) -> tuple[str, float] | None:
-    kind = picture.region.kind
-    if caption.text is None or not caption.text.strip() or caption.region.kind in PICTURE_KINDS:
-        return None
-    p, c = picture.region.bbox, caption.region.bbox
+def uncued_captions(regions: list[ReadRegion], dpi: int, max_gap_in: float) -> list[int]:
+    """Regions placed as a caption of a figure or table (beside it in its column, nothing between, at most
+    CAPTION_MAX_LINES lines) that open as a caption does, a word, a number and a stop (LABELLED), but with no
+    caption word: a caption whose label its script's model garbled ("70012 1: একটি ..." for "Figure 1: ...")."""
+    max_gap = max_gap_in * dpi
+    found = []
+    for c, caption in enumerate(regions):
+        if caption.region.kind in PICTURE_KINDS or not caption.text or not LABELLED.match(caption.text) \
+                or len(caption.lines) > CAPTION_MAX_LINES or cue_kind(caption.text):
+            continue
+        if any(p.region.kind in PICTURE_KINDS and _gap(p.region.bbox, caption.region.bbox, max_gap) is not None
+               and not _anything_between(regions, i, c) for i, p in enumerate(regions)):
+            found.append(c)
+    return found
+
+
+def _gap(picture: BBox, caption: BBox, max_gap: float) -> tuple[float, float] | None:
+    """(below, above): how far `caption` is under and over `picture`, when it is in the same column within
+    `max_gap`; else None."""
+    p, c = picture, caption
     overlap = min(p[2], c[2]) - max(p[0], c[0])
     if overlap < 0.5 * min(p[2] - p[0], c[2] - c[0]):
         return None  # not in the same column
     below, above = c[1] - p[3], p[1] - c[3]
     gap = below if below >= above else above
-    if gap > max_gap or gap < -0.1 * max_gap:
+    return None if gap > max_gap or gap < -0.1 * max_gap else (below, above)
+
+
+def _caption_score(picture: ReadRegion, caption: ReadRegion, max_gap: float) -> tuple[str, float] | None:
+    kind = picture.region.kind
+    if caption.text is None or not caption.text.strip() or caption.region.kind in PICTURE_KINDS:
         return None
+    if (beside := _gap(picture.region.bbox, caption.region.bbox, max_gap)) is None:
+        return None
+    below, above = beside
+    gap = below if below >= above else above
     by_kind = {f"{kind}_caption": 1.0, "caption": 0.8}.get(caption.region.kind,
                                                            0.4 if caption.region.kind in CAPTION_KINDS else 0.0)
     cue = cue_kind(caption.text)

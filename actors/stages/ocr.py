@@ -22,8 +22,15 @@ from PIL import Image
 from actors.reading.page_image import ASSUMED_DPI, open_image
 from actors.reading.page_limits import PageLimits
 from actors.reading.page_text import assign_lines, letter_weighted, page_fields
-from actors.reading.pairs import REGION_PAD_IN, ReadRegion, make_pairs
-from actors.reading.script_policy import DISPUTED_CONFIDENCE, decide_script, disputed, propose, region_scripts
+from actors.reading.pairs import REGION_PAD_IN, ReadRegion, cue_kind, make_pairs, uncued_captions
+from actors.reading.script_policy import (
+    DISPUTED_CONFIDENCE,
+    FOREIGN_SCRIPT,
+    decide_script,
+    disputed,
+    propose,
+    region_scripts,
+)
 from actors.stages.base import Row, Stage, error_fields, needs_ocr, pages_to_read
 from configs.model import LimitOptions, PairOptions
 from ocr_models import registry
@@ -32,13 +39,14 @@ from ocr_models.geometry.boxes import area, crop, intersection, pad, rotate, tur
 from ocr_models.geometry.cleanup import page_regions
 from ocr_models.geometry.reading_order import reading_order
 from ocr_models.registry import NoScriptIdOptions, OcrEngineOptions, ScriptIdOptions
-from ocr_models.scripts import BY_CODE, Script
+from ocr_models.scripts import BY_CODE, Script, letter_counts
 from ocr_models.steps import OTHER
 from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, Region
 
 log = logging.getLogger(__name__)
 BODY_KINDS = ("text", "list")  # body text: the page's own script
 FOREIGN_BELOW = 0.6  # a non-body region read less surely than this by the page's model is tried in another script
+KEEP_SHARE = 0.8  # a caption read again with Latin's model too: the share of its script's letters after the label
 COLUMN_MIN_LINES = 3  # a column of prose is at least this many lines tall
 
 
@@ -110,6 +118,7 @@ class OcrStage(Stage):
         read = assign_lines(regions, page.lines if page else [], script, page.model if page else None, engine.name)
         if page is not None and script is not None:
             page = self.read_foreign_regions(grey, read, page, script, engine)
+            page = self.read_labelled_captions(grey, read, page, engine, row.get("dpi") or ASSUMED_DPI)
         row = dict(row, text_source="ocr", rotation=(proposal.rotation + guess.rotation) % 360,
                    script_method=guess.method, engine=engine.name,
                    engine_version=self.engine_version, layout_model=row.get("layout_model") or "none",
@@ -167,19 +176,52 @@ class OcrStage(Stage):
                     break
             else:
                 continue
-            replaced.update({id(line): [] for line in region.lines})
-            replaced[id(region.lines[0])] = again.lines
-            region.lines, region.text, region.script = again.lines, again.text, other.code
-            region.lang, region.confidence = again.model, again.confidence
-            region.model = again.model
-        if not replaced:
+            _take(region, again, other, replaced)
+        return _with_lines_replaced(page, replaced)
+
+    def read_labelled_captions(self, grey: PageImage, read: list[ReadRegion], page: OcrPage, engine: OcrEngine,
+                               dpi: int) -> OcrPage:
+        """The page with each caption of another script than Latin whose label its script's model garbled read
+        again with that model and Latin's together (Tesseract's `ben+eng`), kept when the label then opens
+        it: "Figure 3: বছর অনুযায়ী ..." is read by Bengali's model as "70012 3: বছর ...", which names no
+        figure. One more reading of each such region (a line or two beside a figure or table); after the label,
+        KEEP_SHARE of the new reading's letters must be in the region's script."""
+        latin = BY_CODE[FOREIGN_SCRIPT]
+        if latin not in self.scripts:
             return page
-        lines = [new for line in page.lines for new in replaced.get(id(line), [line])]
-        return replace(page, text="\n".join(line.text for line in lines), lines=lines)
+        replaced: dict[int, list[OcrLine]] = {}
+        for index in uncued_captions(read, dpi, self.pairs.caption_max_gap_in):
+            region = read[index]
+            if region.script is None or region.script == latin.code:
+                continue
+            script = BY_CODE[region.script]
+            models = (region.model or engine.model_for(script)).split("+")
+            again = self.read_crop(grey, region.region.bbox, script, engine, (*models, latin.model), once=True)
+            # the label read, and what follows it still in the region's script (Khmer's model with Latin's reads
+            # Khmer words as Latin garbage: "Figure 1: anjanainia")
+            rest = letter_counts(" ".join(again.text.split()[2:]))
+            if cue_kind(again.text) and rest[script.code] >= KEEP_SHARE * sum(rest.values()):
+                _take(region, again, script, replaced)
+        return _with_lines_replaced(page, replaced)
 
     def teardown(self) -> None:
         if self.engines is not None:
             self.engines.close()
+
+
+def _take(region: ReadRegion, again: OcrPage, script: Script, replaced: dict[int, list[OcrLine]]) -> None:
+    """`again` becomes `region`'s reading; `replaced` notes which of the page's lines it takes the place of."""
+    replaced.update({id(line): [] for line in region.lines})
+    replaced[id(region.lines[0])] = again.lines
+    region.lines, region.text, region.script = again.lines, again.text, script.code
+    region.lang, region.confidence, region.model = again.model, again.confidence, again.model
+
+
+def _with_lines_replaced(page: OcrPage, replaced: dict[int, list[OcrLine]]) -> OcrPage:
+    if not replaced:
+        return page
+    lines = [new for line in page.lines for new in replaced.get(id(line), [line])]
+    return replace(page, text="\n".join(line.text for line in lines), lines=lines)
 
 
 def turned(grey: PageImage, picture: Image.Image, regions: list[Region], degrees: int

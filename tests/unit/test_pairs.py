@@ -3,12 +3,13 @@ never one caption for two figures."""
 
 from __future__ import annotations
 
-from actors.reading.pairs import ReadRegion, cue_kind, match_captions
-from ocr_models.types import Region
+from actors.reading.pairs import ReadRegion, cue_kind, match_captions, uncued_captions
+from ocr_models.types import OcrLine, Region
 
 
 def read(kind: str, box: tuple[int, int, int, int], text: str | None = None) -> ReadRegion:
-    return ReadRegion(Region(kind, box, 0.9), text=text)
+    lines = [OcrLine(line, box, 0.9) for line in (text or "").splitlines()]
+    return ReadRegion(Region(kind, box, 0.9), text=text, lines=lines)
 
 
 def test_caption_words_are_recognised_in_many_scripts():
@@ -51,3 +52,14 @@ def test_no_caption_for_plain_text_far_away_or_in_another_column_or_behind_a_par
     behind = [read("figure", (100, 100, 900, 600)), read("text", (100, 610, 900, 700), "Body text here."),
               read("figure_caption", (100, 710, 900, 750), "Figure 1.")]
     assert match_captions(behind, dpi=300, max_gap_in=1.0) == {}
+
+
+def test_a_line_placed_as_a_caption_whose_label_was_garbled_is_found_for_another_reading():
+    """A caption's English label read by its page's model ("70012 1:" for "Figure 1:") names no figure: the
+    regions placed as captions (beside a figure, in its column, a line or two) that open with no caption word."""
+    regions = [read("figure", (100, 100, 900, 600)), read("text", (200, 620, 800, 660), "70012 1: একটি পাতা"),
+               read("figure", (1000, 100, 1800, 600)), read("text", (1100, 620, 1700, 660), "Figure 2: একটি"),
+               read("figure", (100, 800, 900, 1300)), read("text", (100, 1320, 900, 1500), "এক\nদুই\nতিন"),
+               read("text", (1000, 1320, 1800, 1360), "70012 3: far from any figure"),
+               read("figure", (100, 2000, 900, 2500)), read("text", (100, 2520, 900, 2560), "এক দুই তিন চার")]
+    assert uncued_captions(regions, dpi=300, max_gap_in=1.0) == [1]  # not a line that opens with no label

@@ -10,6 +10,7 @@ from PIL import Image
 
 from actors.stages.ocr import OcrStage
 from flows.dataset.metrics import cer
+from flows.synth.layouts import layout_page
 from flows.synth.text import png_bytes, render_page
 from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT, SCRIPTS, canonical_text, script_for_osd_label
 from ocr_models.tesseract.engine import TesseractEngine, TesseractOptions
@@ -239,3 +240,21 @@ def test_without_the_identifier_a_caption_on_a_latin_page_stays_in_latin(stage):
     """What the identifier adds: OSD's page (`ocr.script_id: {kind: none}`) tries other scripts only in Latin."""
     row = stage.process([page_with_caption("eng", "hin", CAPTIONS[0][2])])[0]
     assert next(region for region in row["regions"] if region["kind"] == "caption")["script"] == "Latn"
+
+
+@pytest.mark.parametrize("lang", ["ben", "hin", "tam"])
+def test_a_caption_with_an_english_label_keeps_its_label_and_its_figure(default_stage, lang):
+    """"Figure 1: একটি ...": Bengali's model reads the label as "70012 1:", which names no figure; the caption
+    is read again with its script's model and Latin's together, and the figure gets its caption. The layout
+    model finds such a caption as a text region; so does this page's."""
+    page = layout_page(lang, columns=2, mixed_captions=True, seed=0)
+    kinds = {"figure": "figure", "title": "title", "text": "text", "figure_caption": "text"}
+    row = {"page_id": "p", "source_uri": "p", "page_index": 0, "status": "ok", "dpi": 300,
+           "image": png_bytes(page.image),
+           "regions": [{"kind": kinds[b.kind], "bbox": list(b.bbox), "score": 0.9} for b in page.blocks]}
+    read = default_stage.process([row])[0]
+    captions = sorted(p["printed_caption"] or "" for p in read["pairs"] if p["kind"] == "figure")
+    printed = sorted(b.text for b in page.of_kind("figure_caption"))
+    assert [c.split(":")[0] for c in captions] == ["Figure 1", "Figure 2"]
+    assert all(cer(want, canonical_text(got)) < 0.1 for want, got in zip(printed, captions, strict=True))
+    assert read["script"] == LANGUAGE_SCRIPT[lang].code
