@@ -12,10 +12,14 @@ demo: deps
 	@test -d sample-archive || $(VENV)/bin/lontar sample sample-archive
 	$(VENV)/bin/lontar run sample-archive --out out/sample
 
+# The whole suite: the unit layer on both cores (its pages are the same whatever ran before them in a worker),
+# then the rest one test at a time (each starts Ray, Prefect or `lontar run`, which take both cores: on two
+# workers the suite took 23 instead of 28 minutes and broke the scale-out tests' `ray start`).
 test: deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-logo --no-cache
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest tests/unit -n 2 --dist load
+	$(VENV)/bin/pytest --ignore=tests/unit
 
 # The unit layer (tests/unit: no Ray, no Prefect server, no child process) on both cores, about a minute, with
 # each module's line coverage of actors/, configs/ and ocr_models/ printed; fails under 50 % for any module.
