@@ -115,7 +115,7 @@ def uncued_captions(regions: list[ReadRegion], dpi: int, max_gap_in: float) -> l
     found = []
     for c, caption in enumerate(regions):
         if caption.region.kind in PICTURE_KINDS or not caption.text or not LABELLED.match(caption.text) \
-                or len(caption.lines) > CAPTION_MAX_LINES or cue_kind(caption.text):
+                or not 0 < len(caption.lines) <= CAPTION_MAX_LINES or cue_kind(caption.text):
             continue
         if any(p.region.kind in PICTURE_KINDS and _gap(p.region.bbox, caption.region.bbox, max_gap) is not None
                and not _anything_between(regions, i, c) for i, p in enumerate(regions)):
