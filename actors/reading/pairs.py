@@ -156,11 +156,15 @@ def _caption_score(picture: ReadRegion, caption: ReadRegion, max_gap: float) -> 
 
 
 def _anything_between(regions: list[ReadRegion], p: int, c: int) -> bool:
+    """Whether a picture or a region with text lies between regions `p` and `c`. A text region in which
+    nothing was read does not count: the layout model cuts slivers off a caption (a Hindi caption's top edge,
+    14 px high, left its figure uncaptioned)."""
     a, b = regions[p].region.bbox, regions[c].region.bbox
     top, bottom = (a[3], b[1]) if b[1] >= a[3] else (b[3], a[1])
     left, right = max(a[0], b[0]), min(a[2], b[2])
     return any(intersection(r.region.bbox, (left, top, right, bottom)) > 0
-               for i, r in enumerate(regions) if i not in (p, c))
+               for i, r in enumerate(regions)
+               if i not in (p, c) and (r.region.kind in PICTURE_KINDS or (r.text or "").strip()))
 
 
 def pair_id(page_id: str, kind: str, box: BBox) -> str:

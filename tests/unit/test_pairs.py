@@ -54,6 +54,15 @@ def test_no_caption_for_plain_text_far_away_or_in_another_column_or_behind_a_par
     assert match_captions(behind, dpi=300, max_gap_in=1.0) == {}
 
 
+def test_a_sliver_in_which_nothing_was_read_does_not_part_a_figure_from_its_caption():
+    """The layout model may cut a caption's top edge off as a region of its own, in which nothing is read."""
+    regions = [read("figure", (280, 1090, 1160, 1620)), read("text", (590, 1649, 1040, 1663)),
+               read("text", (400, 1662, 1040, 1710), "चित्र 1: पुरानी पांडुलिपि")]
+    assert {p: m.caption for p, m in match_captions(regions, dpi=300, max_gap_in=1.0).items()} == {0: 2}
+    regions[1] = read("text", (590, 1649, 1040, 1663), "a line read there")
+    assert match_captions(regions, dpi=300, max_gap_in=1.0) == {}
+
+
 def test_a_line_placed_as_a_caption_whose_label_was_garbled_is_found_for_another_reading():
     """A caption's English label read by its page's model ("70012 1:" for "Figure 1:") names no figure: the
     regions placed as captions (beside a figure, in its column, a line or two) that open with no caption word."""
