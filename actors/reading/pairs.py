@@ -18,8 +18,8 @@ from PIL import Image
 from actors.reading.page_image import ASSUMED_DPI
 from actors.store.records import Row
 from configs.model import PairOptions
-from ocr_models.geometry.boxes import intersection, pad
-from ocr_models.types import CAPTION_KINDS, PICTURE_KINDS, BBox, OcrLine, Region
+from ocr_models.geometry.boxes import intersection, pad, union
+from ocr_models.types import CAPTION_KINDS, PICTURE_KINDS, BBox, OcrLine, OcrWord, Region
 
 # Words that open a caption, by what it captions; compared case-folded at the start of a region's text.
 CAPTION_CUES: dict[str, tuple[str, ...]] = {
@@ -121,6 +121,28 @@ def uncued_captions(regions: list[ReadRegion], dpi: int, max_gap_in: float) -> l
                and not _anything_between(regions, i, c) for i, p in enumerate(regions)):
             found.append(c)
     return found
+
+
+def label_spliced(labelled: OcrLine, line: OcrLine) -> tuple[OcrLine, BBox] | None:
+    """`line` with its label's words taken from `labelled`, a reading of the same line that got the label right
+    ("Figure 1: anjanainia" by Khmer's model with Latin's) and the words after it kept ("ជយ 1: សាស្ត្រាស្លឹករឹត"
+    by Khmer's alone): "Figure 1: សាស្ត្រាស្លឹករឹត", and where the kept words lie. None when either reading
+    has no word boxes, `labelled` no label, or nothing of `line` lies right of it. The line keeps its confidence."""
+    label = LABELLED.match(labelled.text)
+    if label is None or not labelled.words or not line.words:
+        return None
+    words = labelled.words[:len(label.group().split())]
+    end = max(w.bbox[2] for w in words)
+    rest = [w for w in line.words if (w.bbox[0] + w.bbox[2]) / 2 > end]
+    if not rest:
+        return None
+    box, rest_box = line.bbox, rest[0].bbox
+    for word in words:
+        box = union(box, word.bbox)
+    for word in rest:
+        rest_box = union(rest_box, word.bbox)
+    kept: tuple[OcrWord, ...] = (*words, *rest)
+    return OcrLine(" ".join(w.text for w in kept), box, line.confidence, kept), rest_box
 
 
 def _gap(picture: BBox, caption: BBox, max_gap: float) -> tuple[float, float] | None:

@@ -22,7 +22,7 @@ from PIL import Image
 from actors.reading.page_image import ASSUMED_DPI, open_image
 from actors.reading.page_limits import PageLimits
 from actors.reading.page_text import assign_lines, letter_weighted, page_fields
-from actors.reading.pairs import REGION_PAD_IN, ReadRegion, cue_kind, make_pairs, uncued_captions
+from actors.reading.pairs import REGION_PAD_IN, ReadRegion, cue_kind, label_spliced, make_pairs, uncued_captions
 from actors.reading.script_policy import (
     DISPUTED_CONFIDENCE,
     FOREIGN_SCRIPT,
@@ -40,7 +40,7 @@ from ocr_models.geometry.cleanup import page_regions
 from ocr_models.geometry.reading_order import reading_order
 from ocr_models.registry import NoScriptIdOptions, OcrEngineOptions, ScriptIdOptions
 from ocr_models.scripts import BY_CODE, Script, letter_counts
-from ocr_models.steps import OTHER
+from ocr_models.steps import OTHER, SCRIPT_ID
 from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, Region
 
 log = logging.getLogger(__name__)
@@ -117,8 +117,8 @@ class OcrStage(Stage):
             page = self.read_by_region(grey, regions, script, engine, tuple(page.model.split("+")))
         read = assign_lines(regions, page.lines if page else [], script, page.model if page else None, engine.name)
         if page is not None and script is not None:
-            page = self.read_foreign_regions(grey, read, page, script, engine)
-            page = self.read_labelled_captions(grey, read, page, engine, row.get("dpi") or ASSUMED_DPI)
+            page, settled = self.read_labelled_captions(grey, read, page, engine, row.get("dpi") or ASSUMED_DPI)
+            page = self.read_foreign_regions(grey, read, page, script, engine, settled)
         row = dict(row, text_source="ocr", rotation=(proposal.rotation + guess.rotation) % 360,
                    script_method=guess.method, engine=engine.name,
                    engine_version=self.engine_version, layout_model=row.get("layout_model") or "none",
@@ -157,17 +157,18 @@ class OcrStage(Stage):
         return replace(part, lines=[line.shifted(x0, y0) for line in part.lines])
 
     def read_foreign_regions(self, grey: PageImage, read: list[ReadRegion], page: OcrPage, script: Script,
-                             engine: OcrEngine) -> OcrPage:
+                             engine: OcrEngine, settled: set[int] = frozenset()) -> OcrPage:
         """The page with its captions, titles, tables, headers and footers that its script's model read poorly
         (estimated accuracy below FOREIGN_BELOW) read again in the script the identifier names on their lines,
         then in Latin (`region_scripts`), the first reading that proves its script kept: English captions,
         tables and running heads on pages in other scripts ("Figure 4:" read by Thai's model is garbage), a
         Devanagari caption under an English figure. Body text keeps the page's script. At most two more
-        readings of those regions' area."""
+        readings of those regions' area. The regions at the indices `settled` (captions whose label was read
+        again) stay as they are."""
         replaced: dict[int, list[OcrLine]] = {}
-        for region in read:
-            if region.region.kind in BODY_KINDS or region.region.kind == "figure" or not region.lines \
-                    or (region.confidence or 0.0) >= FOREIGN_BELOW:
+        for index, region in enumerate(read):
+            if index in settled or region.region.kind in BODY_KINDS or region.region.kind == "figure" \
+                    or not region.lines or (region.confidence or 0.0) >= FOREIGN_BELOW:
                 continue
             for other in region_scripts(grey, [line.bbox for line in region.lines], self.identifier, engine,
                                         script, self.scripts):
@@ -180,15 +181,20 @@ class OcrStage(Stage):
         return _with_lines_replaced(page, replaced)
 
     def read_labelled_captions(self, grey: PageImage, read: list[ReadRegion], page: OcrPage, engine: OcrEngine,
-                               dpi: int) -> OcrPage:
+                               dpi: int) -> tuple[OcrPage, set[int]]:
         """The page with each caption of another script than Latin whose label its script's model garbled read
-        again with that model and Latin's together (Tesseract's `ben+eng`), kept when the label then opens
-        it: "Figure 3: বছর অনুযায়ী ..." is read by Bengali's model as "70012 3: বছর ...", which names no
-        figure. One more reading of each such region (a line or two beside a figure or table); after the label,
-        KEEP_SHARE of the new reading's letters must be in the region's script."""
+        again with that model and Latin's together (Tesseract's `ben+eng`), and the indices of the captions so
+        read: "Figure 3: বছর অনুযায়ী ..." is read by Bengali's model as "70012 3: বছর ...", which names no
+        figure. One more reading of each such region (a line or two beside a figure or table). The new reading
+        is kept when its label opens a caption and KEEP_SHARE of its letters after the label are in the
+        region's script; when only its label is right (Khmer's model with Latin's reads Khmer words as Latin:
+        "Figure 1: anjanainia"), its label goes before the first reading's words after the label, provided
+        the identifier names the region's script on those words (an English caption stays for
+        `read_foreign_regions` to read in Latin)."""
         latin = BY_CODE[FOREIGN_SCRIPT]
+        settled: set[int] = set()
         if latin not in self.scripts:
-            return page
+            return page, settled
         replaced: dict[int, list[OcrLine]] = {}
         for index in uncued_captions(read, dpi, self.pairs.caption_max_gap_in):
             region = read[index]
@@ -197,12 +203,33 @@ class OcrStage(Stage):
             script = BY_CODE[region.script]
             models = (region.model or engine.model_for(script)).split("+")
             again = self.read_crop(grey, region.region.bbox, script, engine, (*models, latin.model), once=True)
-            # the label read, and what follows it still in the region's script (Khmer's model with Latin's reads
-            # Khmer words as Latin garbage: "Figure 1: anjanainia")
+            if not cue_kind(again.text) or not again.lines:
+                continue
             rest = letter_counts(" ".join(again.text.split()[2:]))
-            if cue_kind(again.text) and rest[script.code] >= KEEP_SHARE * sum(rest.values()):
+            if rest[script.code] >= KEEP_SHARE * sum(rest.values()):
                 _take(region, again, script, replaced)
-        return _with_lines_replaced(page, replaced)
+            elif (spliced := self.label_spliced(grey, region, again, script, engine)) is not None:
+                _take(region, spliced, script, replaced)
+            else:
+                continue
+            settled.add(index)
+        return _with_lines_replaced(page, replaced), settled
+
+    def label_spliced(self, grey: PageImage, region: ReadRegion, again: OcrPage, script: Script,
+                      engine: OcrEngine) -> OcrPage | None:
+        """`region`'s reading with the label of `again`'s first line (`pairs.label_spliced`), when the identifier
+        names `script` on the words kept after it and on the region's other lines; else None."""
+        found = label_spliced(again.lines[0], region.lines[0])
+        if found is None or self.identifier is None:
+            return None
+        first, rest = found
+        with engine.steps.timed(SCRIPT_ID):
+            named = self.identifier.page(grey, [rest, *(line.bbox for line in region.lines[1:])])
+        if named.script != script.code:
+            return None
+        lines = [first, *region.lines[1:]]
+        return OcrPage("\n".join(line.text for line in lines), region.confidence or 0.0, again.model, lines,
+                       again.evidence)
 
     def teardown(self) -> None:
         if self.engines is not None:

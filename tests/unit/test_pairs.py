@@ -3,8 +3,8 @@ never one caption for two figures."""
 
 from __future__ import annotations
 
-from actors.reading.pairs import ReadRegion, cue_kind, match_captions, uncued_captions
-from ocr_models.types import OcrLine, Region
+from actors.reading.pairs import ReadRegion, cue_kind, label_spliced, match_captions, uncued_captions
+from ocr_models.types import OcrLine, OcrWord, Region
 
 
 def read(kind: str, box: tuple[int, int, int, int], text: str | None = None) -> ReadRegion:
@@ -72,3 +72,21 @@ def test_a_line_placed_as_a_caption_whose_label_was_garbled_is_found_for_another
                read("text", (1000, 1320, 1800, 1360), "70012 3: far from any figure"),
                read("figure", (100, 2000, 900, 2500)), read("text", (100, 2520, 900, 2560), "এক দুই তিন চার")]
     assert uncued_captions(regions, dpi=300, max_gap_in=1.0) == [1]  # not a line that opens with no label
+
+
+def words(*spans: tuple[str, int, int]) -> OcrLine:
+    found = tuple(OcrWord(text, (x0, 100, x1, 140), 0.5) for text, x0, x1 in spans)
+    return OcrLine(" ".join(w.text for w in found), (found[0].bbox[0], 100, found[-1].bbox[2], 140), 0.3, found)
+
+
+def test_a_label_read_right_goes_before_the_words_its_own_scripts_model_read():
+    """Khmer's model with Latin's reads the label and turns the Khmer words into Latin; Khmer's alone reads the
+    Khmer words and garbles the label. The line keeps the one's label and the other's words after it."""
+    labelled = words(("Figure", 200, 330), ("1:", 345, 380), ("anjanainia", 400, 700))
+    own = words(("ជយ", 205, 320), ("1:", 344, 381), ("សាស្ត្រាស្លឹករឹត", 398, 702))
+    line, rest = label_spliced(labelled, own)
+    assert line.text == "Figure 1: សាស្ត្រាស្លឹករឹត"
+    assert rest == (398, 100, 702, 140) and line.bbox == (200, 100, 702, 140) and line.confidence == 0.3
+    assert label_spliced(words(("Figure", 200, 330), ("one", 345, 380)), own) is None  # no label to take
+    assert label_spliced(labelled, words(("ជយ", 205, 320), ("1:", 344, 381))) is None  # nothing after it
+    assert label_spliced(labelled, OcrLine(own.text, own.bbox, 0.3)) is None  # no word boxes to place it by

@@ -242,11 +242,12 @@ def test_without_the_identifier_a_caption_on_a_latin_page_stays_in_latin(stage):
     assert next(region for region in row["regions"] if region["kind"] == "caption")["script"] == "Latn"
 
 
-@pytest.mark.parametrize("lang", ["ben", "hin", "tam"])
+@pytest.mark.parametrize("lang", ["ben", "hin", "tam", "khm"])
 def test_a_caption_with_an_english_label_keeps_its_label_and_its_figure(default_stage, lang):
     """"Figure 1: একটি ...": Bengali's model reads the label as "70012 1:", which names no figure; the caption
-    is read again with its script's model and Latin's together, and the figure gets its caption. The layout
-    model finds such a caption as a text region; so does this page's."""
+    is read again with its script's model and Latin's together, and the figure gets its caption. Khmer's model
+    with Latin's reads the label and turns the Khmer words into Latin: there the label goes before the Khmer
+    words that Khmer's model read. The layout model finds such a caption as a text region; so does this page's."""
     page = layout_page(lang, columns=2, mixed_captions=True, seed=0)
     kinds = {"figure": "figure", "title": "title", "text": "text", "figure_caption": "text"}
     row = {"page_id": "p", "source_uri": "p", "page_index": 0, "status": "ok", "dpi": 300,
