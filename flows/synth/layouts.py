@@ -117,11 +117,13 @@ class _Pen:
 
 
 def layout_page(lang: str, *, columns: int = 1, caption_lang: str | None = None, table: bool = False,
-                mixed_captions: bool = False, seed: int = 0, dpi: int = 300) -> LayoutPage:
+                mixed_captions: bool = False, english_lines: bool = False, seed: int = 0,
+                dpi: int = 300) -> LayoutPage:
     """An A4 page in `lang`: a title, then per column two paragraphs, a figure with its caption (in
     `caption_lang`, default `lang`; with `mixed_captions`, an English label then `lang`: "Figure 1: ...") and a
-    paragraph; with `table`, a full-width English table and its caption at the foot. Reading order of
-    `blocks`: title, then column by column, then the table."""
+    paragraph; with `english_lines`, the second paragraph's third line is an English sentence in a Latin face;
+    with `table`, a full-width English table and its caption at the foot. Reading order of `blocks`: title,
+    then column by column, then the table."""
     rng = random.Random(seed)
     width, height = round(8.27 * dpi), round(11.69 * dpi)
     image = Image.new("L", (width, height), 255)
@@ -139,7 +141,14 @@ def layout_page(lang: str, *, columns: int = 1, caption_lang: str | None = None,
         x, y = margin + c * (column_width + gutter), top
         for paragraph in range(2):
             start = y
-            y, text = pen.lines(x, y, column_width, [sentences[(i + paragraph) % 3] for i in range(4)], lang)
+            lines = [sentences[(i + paragraph) % 3] for i in range(4)]
+            if english_lines and paragraph == 1:
+                y, above = pen.lines(x, y, column_width, lines[:2], lang)
+                y, english = pen.lines(x, y, column_width, [SAMPLE_TEXT["eng"][c % 3]], "eng")
+                y, below = pen.lines(x, y, column_width, lines[3:], lang)
+                text = [*above, *english, *below]
+            else:
+                y, text = pen.lines(x, y, column_width, lines, lang)
             page.blocks.append(Block("text", (x, start, x + column_width, y), lang, "\n".join(text)))
             y += round(0.15 * dpi)
         figure_box = (x + 40, y, x + column_width - 40, y + round(column_width * 0.55))
