@@ -12,7 +12,14 @@ from actors.stages.ocr import OcrStage
 from flows.dataset.metrics import cer
 from flows.synth.layouts import layout_page
 from flows.synth.text import png_bytes, render_page
-from ocr_models.scripts import BY_CODE, LANGUAGE_SCRIPT, SCRIPTS, canonical_text, script_for_osd_label
+from ocr_models.scripts import (
+    BY_CODE,
+    LANGUAGE_SCRIPT,
+    SCRIPTS,
+    canonical_text,
+    dominant_script,
+    script_for_osd_label,
+)
 from ocr_models.tesseract.engine import TesseractEngine, TesseractOptions
 from ocr_models.tesseract.evidence import purity_weighted
 from ocr_models.tesseract.tesserocr_api import LineText
@@ -242,6 +249,15 @@ def test_without_the_identifier_a_caption_on_a_latin_page_stays_in_latin(stage):
     assert next(region for region in row["regions"] if region["kind"] == "caption")["script"] == "Latn"
 
 
+def with_drawn_layout(page) -> dict:
+    """A row of a drawn page with its drawn blocks as the layout's regions, captions found as text regions (as
+    the layout model finds captions with a garbled label)."""
+    kinds = {"figure": "figure", "title": "title", "text": "text", "figure_caption": "text"}
+    return {"page_id": "p", "source_uri": "p", "page_index": 0, "status": "ok", "dpi": 300,
+            "image": png_bytes(page.image),
+            "regions": [{"kind": kinds[b.kind], "bbox": list(b.bbox), "score": 0.9} for b in page.blocks]}
+
+
 @pytest.mark.parametrize("lang", ["ben", "hin", "tam", "khm"])
 def test_a_caption_with_an_english_label_keeps_its_label_and_its_figure(default_stage, lang):
     """"Figure 1: একটি ...": Bengali's model reads the label as "70012 1:", which names no figure; the caption
@@ -249,13 +265,26 @@ def test_a_caption_with_an_english_label_keeps_its_label_and_its_figure(default_
     with Latin's reads the label and turns the Khmer words into Latin: there the label goes before the Khmer
     words that Khmer's model read. The layout model finds such a caption as a text region; so does this page's."""
     page = layout_page(lang, columns=2, mixed_captions=True, seed=0)
-    kinds = {"figure": "figure", "title": "title", "text": "text", "figure_caption": "text"}
-    row = {"page_id": "p", "source_uri": "p", "page_index": 0, "status": "ok", "dpi": 300,
-           "image": png_bytes(page.image),
-           "regions": [{"kind": kinds[b.kind], "bbox": list(b.bbox), "score": 0.9} for b in page.blocks]}
-    read = default_stage.process([row])[0]
+    read = default_stage.process([with_drawn_layout(page)])[0]
     captions = sorted(p["printed_caption"] or "" for p in read["pairs"] if p["kind"] == "figure")
     printed = sorted(b.text for b in page.of_kind("figure_caption"))
     assert [c.split(":")[0] for c in captions] == ["Figure 1", "Figure 2"]
     assert all(cer(want, canonical_text(got)) < 0.1 for want, got in zip(printed, captions, strict=True))
     assert read["script"] == LANGUAGE_SCRIPT[lang].code
+
+
+@pytest.mark.parametrize("lang", ["tam", "kan"])
+def test_an_english_sentence_in_a_paragraph_of_another_script_is_read_in_latin(default_stage, lang):
+    """The page's model turns an English line of a Tamil paragraph into Tamil-looking garbage with a low
+    confidence; the identifier sees no Tamil in it, and the line alone is read again in the script it names.
+    The paragraph's other lines keep the page's script."""
+    page = layout_page(lang, columns=2, english_lines=True, seed=0)
+    read = default_stage.process([with_drawn_layout(page)])[0]
+    english = [line for b in page.of_kind("text") for line in b.text.splitlines()
+               if dominant_script(line)[0] == "Latn"]
+    assert len(english) == 2
+    for line in english:
+        assert min(cer(line, got["text"]) for got in read["lines"]) < 0.05
+    assert read["script"] == LANGUAGE_SCRIPT[lang].code and steps(read)["foreign"] == 2
+    paragraphs = [r for r in read["regions"] if r["text"] and "The archive" in r["text"]]
+    assert paragraphs and all(r["script"] == LANGUAGE_SCRIPT[lang].code for r in paragraphs)
