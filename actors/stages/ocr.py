@@ -30,6 +30,7 @@ from actors.reading.script_policy import (
     disputed,
     propose,
     region_scripts,
+    sure,
 )
 from actors.stages.base import Row, Stage, error_fields, needs_ocr, pages_to_read
 from configs.model import LimitOptions, PairOptions
@@ -121,7 +122,9 @@ class OcrStage(Stage):
         if page is not None and script is not None:
             page, settled = self.read_labelled_captions(grey, read, page, engine, row.get("dpi") or ASSUMED_DPI)
             page = self.read_foreign_regions(grey, read, page, script, engine, settled)
-            page = self.read_foreign_lines(grey, read, page, script, engine)
+            if seen is not None and self.identifier is not None and sure(seen, self.identifier) \
+                    and seen.script == script.code:
+                page = self.read_foreign_lines(grey, read, page, script, engine)
         row = dict(row, text_source="ocr", rotation=(proposal.rotation + guess.rotation) % 360,
                    script_method=guess.method, engine=engine.name,
                    engine_version=self.engine_version, layout_model=row.get("layout_model") or "none",
@@ -191,10 +194,10 @@ class OcrStage(Stage):
         reads more surely and holds LINE_MIN_LETTERS of its letters (not the digits of a receipt's line read as
         Lao, or an ornament read as Bengali digits): an English sentence in a Tamil paragraph. On a single line
         the identifier is unsure of the script it names (0.30-0.66 on English lines) but not of the one it
-        does not see: a Khmer line named Lao at 0.39 still shows 0.21 of Khmer. Needs the identifier; one more
-        reading of each such line."""
-        if self.identifier is None:
-            return page
+        does not see: a Khmer line named Lao at 0.39 still shows 0.21 of Khmer. For pages whose script the
+        identifier named surely (on paper it cannot name, such as receipts' dot-matrix print, its word on one
+        line is worth nothing); one more reading of each such line."""
+        assert self.identifier is not None
         poor = [(region, line) for region in read if region.region.kind in BODY_KINDS for line in region.lines
                 if line.confidence < FOREIGN_BELOW]
         if not poor:

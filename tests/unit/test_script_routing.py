@@ -4,6 +4,8 @@ language by hand are in tests/e2e/test_script_routing.py."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -288,3 +290,14 @@ def test_an_english_sentence_in_a_paragraph_of_another_script_is_read_in_latin(d
     assert read["script"] == LANGUAGE_SCRIPT[lang].code and steps(read)["foreign"] == 2
     paragraphs = [r for r in read["regions"] if r["text"] and "The archive" in r["text"]]
     assert paragraphs and all(r["script"] == LANGUAGE_SCRIPT[lang].code for r in paragraphs)
+
+
+def test_body_lines_are_not_looked_at_on_a_page_the_identifier_could_not_name(default_stage, monkeypatch):
+    """On paper the identifier cannot name (a receipt's dot-matrix print) its word on one line is worth
+    nothing: OSD proposes the page, and no body line is read in another script."""
+    page = layout_page("tam", columns=2, english_lines=True, seed=0)
+    seen = default_stage.identifier.page
+    monkeypatch.setattr(default_stage.identifier, "page", lambda *args, **kwargs: replace(
+        seen(*args, **kwargs), confidence=0.2))
+    read = default_stage.process([with_drawn_layout(page)])[0]
+    assert read["script"] == "Taml" and steps(read)["osd"] == 1 and steps(read)["foreign"] == 0
