@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 from dataclasses import replace
 
 import numpy as np
@@ -42,7 +43,7 @@ from ocr_models.geometry.reading_order import reading_order
 from ocr_models.registry import NoScriptIdOptions, OcrEngineOptions, ScriptIdOptions
 from ocr_models.scripts import BY_CODE, Script, letter_counts
 from ocr_models.steps import OTHER, SCRIPT_ID
-from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, Region
+from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, Region, ScriptEstimate
 
 log = logging.getLogger(__name__)
 BODY_KINDS = ("text", "list")  # body text: the page's own script
@@ -122,9 +123,7 @@ class OcrStage(Stage):
         if page is not None and script is not None:
             page, settled = self.read_labelled_captions(grey, read, page, engine, row.get("dpi") or ASSUMED_DPI)
             page = self.read_foreign_regions(grey, read, page, script, engine, settled)
-            if seen is not None and self.identifier is not None and sure(seen, self.identifier) \
-                    and seen.script == script.code:
-                page = self.read_foreign_lines(grey, read, page, script, engine)
+            page = self.read_foreign_lines(grey, read, page, script, engine, seen)
         row = dict(row, text_source="ocr", rotation=(proposal.rotation + guess.rotation) % 360,
                    script_method=guess.method, engine=engine.name,
                    engine_version=self.engine_version, layout_model=row.get("layout_model") or "none",
@@ -163,7 +162,7 @@ class OcrStage(Stage):
         return replace(part, lines=[line.shifted(x0, y0) for line in part.lines])
 
     def read_foreign_regions(self, grey: PageImage, read: list[ReadRegion], page: OcrPage, script: Script,
-                             engine: OcrEngine, settled: set[int] = frozenset()) -> OcrPage:
+                             engine: OcrEngine, settled: Collection[int] = ()) -> OcrPage:
         """The page with its captions, titles, tables, headers and footers that its script's model read poorly
         (estimated accuracy below FOREIGN_BELOW) read again in the script the identifier names on their lines,
         then in Latin (`region_scripts`), the first reading that proves its script kept: English captions,
@@ -187,26 +186,27 @@ class OcrStage(Stage):
         return _with_lines_replaced(page, replaced)
 
     def read_foreign_lines(self, grey: PageImage, read: list[ReadRegion], page: OcrPage, script: Script,
-                           engine: OcrEngine) -> OcrPage:
+                           engine: OcrEngine, seen: ScriptEstimate | None) -> OcrPage:
         """The page with the lines of its body text that its script's model read poorly (estimated accuracy
         below FOREIGN_BELOW) and in which the identifier sees almost nothing of the page's script (its share
         below LINE_OWN_BELOW), read again in the script it names, the reading kept when it proves the script and
         reads more surely and holds LINE_MIN_LETTERS of its letters (not the digits of a receipt's line read as
         Lao, or an ornament read as Bengali digits): an English sentence in a Tamil paragraph. On a single line
         the identifier is unsure of the script it names (0.30-0.66 on English lines) but not of the one it
-        does not see: a Khmer line named Lao at 0.39 still shows 0.21 of Khmer. For pages whose script the
-        identifier named surely (on paper it cannot name, such as receipts' dot-matrix print, its word on one
-        line is worth nothing); one more reading of each such line."""
-        assert self.identifier is not None
-        poor = [(region, line) for region in read if region.region.kind in BODY_KINDS for line in region.lines
+        does not see: a Khmer line named Lao at 0.39 still shows 0.21 of Khmer. Only on a page whose script
+        the identifier named surely (`seen`): on paper it cannot name, such as receipts' dot-matrix print, its
+        word on one line is worth nothing. One more reading of each such line."""
+        if self.identifier is None or seen is None or not sure(seen, self.identifier) or seen.script != script.code:
+            return page
+        poor = [line for region in read if region.region.kind in BODY_KINDS for line in region.lines
                 if line.confidence < FOREIGN_BELOW]
         if not poor:
             return page
         with engine.steps.timed(SCRIPT_ID):
-            named = self.identifier.lines(grey, [line.bbox for _, line in poor])
+            named = self.identifier.lines(grey, [line.bbox for line in poor])
         codes = {s.code for s in self.scripts}
         replaced: dict[int, list[OcrLine]] = {}
-        for (region, line), estimate in zip(poor, named, strict=True):
+        for line, estimate in zip(poor, named, strict=True):
             if estimate.script == script.code or estimate.script not in codes or not estimate.upright \
                     or estimate.shares.get(script.code, 0.0) >= LINE_OWN_BELOW:
                 continue
@@ -215,9 +215,8 @@ class OcrStage(Stage):
             if engine.proves(again, other) and again.confidence > line.confidence and again.lines \
                     and letter_counts(again.text)[other.code] >= LINE_MIN_LETTERS:
                 replaced[id(line)] = again.lines
-                region.lines = [new for old in region.lines for new in replaced.get(id(old), [old])]
-                region.text = "\n".join(ln.text for ln in region.lines)
-                region.confidence = letter_weighted(region.lines)
+        for region in read:
+            _relined(region, replaced)
         return _with_lines_replaced(page, replaced)
 
     def read_labelled_captions(self, grey: PageImage, read: list[ReadRegion], page: OcrPage, engine: OcrEngine,
@@ -248,15 +247,15 @@ class OcrStage(Stage):
             rest = letter_counts(" ".join(again.text.split()[2:]))
             if rest[script.code] >= KEEP_SHARE * sum(rest.values()):
                 _take(region, again, script, replaced)
-            elif (spliced := self.label_spliced(grey, region, again, script, engine)) is not None:
+            elif (spliced := self.spliced_caption(grey, region, again, script, engine)) is not None:
                 _take(region, spliced, script, replaced)
             else:
                 continue
             settled.add(index)
         return _with_lines_replaced(page, replaced), settled
 
-    def label_spliced(self, grey: PageImage, region: ReadRegion, again: OcrPage, script: Script,
-                      engine: OcrEngine) -> OcrPage | None:
+    def spliced_caption(self, grey: PageImage, region: ReadRegion, again: OcrPage, script: Script,
+                        engine: OcrEngine) -> OcrPage | None:
         """`region`'s reading with the label of `again`'s first line (`pairs.label_spliced`), when the identifier
         names `script` on the words kept after it and on the region's other lines; else None."""
         found = label_spliced(again.lines[0], region.lines[0])
@@ -282,6 +281,14 @@ def _take(region: ReadRegion, again: OcrPage, script: Script, replaced: dict[int
     replaced[id(region.lines[0])] = again.lines
     region.lines, region.text, region.script = again.lines, again.text, script.code
     region.lang, region.confidence, region.model = again.model, again.confidence, again.model
+
+
+def _relined(region: ReadRegion, replaced: dict[int, list[OcrLine]]) -> None:
+    """`region`'s lines, text and confidence once some of its lines were read again (`replaced`)."""
+    if any(id(line) in replaced for line in region.lines):
+        region.lines = [new for line in region.lines for new in replaced.get(id(line), [line])]
+        region.text = "\n".join(line.text for line in region.lines)
+        region.confidence = letter_weighted(region.lines)
 
 
 def _with_lines_replaced(page: OcrPage, replaced: dict[int, list[OcrLine]]) -> OcrPage:
