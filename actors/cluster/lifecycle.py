@@ -201,14 +201,34 @@ def join(address: str, runtime_env: dict) -> None:
     names the token settings when the cluster refuses us (Ray itself only says it could not connect). Ray
     reads its token settings when imported: `flows.environment` sets them before that."""
     check_reachable(address)
+    check_admitted(address)
     try:
         ray.init(address=address, runtime_env=runtime_env, logging_level=logging.WARNING, log_to_driver=False)
     except ConnectionError as exc:
         ray.shutdown()
-        mode = os.environ.get("RAY_AUTH_MODE", "not set")
-        raise UsageError(f"could not join the Ray cluster at {address} ({exc}); if it was started with "
-                         "RAY_AUTH_MODE=token, set RAY_AUTH_TOKEN_PATH (a file holding its token) or RAY_AUTH_TOKEN "
-                         f"before starting lontar (RAY_AUTH_MODE here: {mode}; docs/scale-out.md)") from exc
+        raise UsageError(refused(address, exc)) from exc
+
+
+def check_admitted(address: str) -> None:
+    """Fail at once when a cluster started with RAY_AUTH_MODE=token refuses this process's token (or its lack
+    of one): ray.init retries such a driver about once a second for a minute before giving up. A GCS client,
+    what ray.init connects with first, is refused on its first call (6 ms here). Ray Client addresses
+    (ray://) have no GCS to ask; ray.init answers for them."""
+    if address.startswith("ray://"):
+        return
+    from ray._raylet import GcsClient
+
+    try:
+        GcsClient(address=address)
+    except ray.exceptions.AuthenticationError as exc:
+        raise UsageError(refused(address, exc)) from exc
+
+
+def refused(address: str, exc: Exception) -> str:
+    mode = os.environ.get("RAY_AUTH_MODE", "not set")
+    return (f"could not join the Ray cluster at {address} ({exc}); if it was started with RAY_AUTH_MODE=token, "
+            "set RAY_AUTH_TOKEN_PATH (a file holding its token) or RAY_AUTH_TOKEN before starting lontar "
+            f"(RAY_AUTH_MODE here: {mode}; docs/scale-out.md)")
 
 
 def shutdown_ray() -> None:
