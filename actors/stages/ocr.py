@@ -199,7 +199,7 @@ class OcrStage(Stage):
         if self.identifier is None or seen is None or not sure(seen, self.identifier) or seen.script != script.code:
             return page
         poor = [line for region in read if region.region.kind in BODY_KINDS for line in region.lines
-                if line.confidence < FOREIGN_BELOW]
+                if line.confidence < FOREIGN_BELOW or _mostly_not_letters(line.text, script)]
         if not poor:
             return page
         with engine.steps.timed(SCRIPT_ID):
@@ -281,6 +281,14 @@ def _take(region: ReadRegion, again: OcrPage, script: Script, replaced: dict[int
     replaced[id(region.lines[0])] = again.lines
     region.lines, region.text, region.script = again.lines, again.text, script.code
     region.lang, region.confidence, region.model = again.model, again.confidence, again.model
+
+
+def _mostly_not_letters(text: str, script: Script) -> bool:
+    """Whether under half of a line's characters are letters of `script`: what a model makes of another
+    script's line ("0౧ 116 ౧106660060 66౧ఈ10౧/" for an English line read by Telugu's), which its confidence
+    can rate well (0.66: the few letters are all Telugu)."""
+    chars = len(text.replace(" ", ""))
+    return chars > 0 and letter_counts(text)[script.code] < 0.5 * chars
 
 
 def _relined(region: ReadRegion, replaced: dict[int, list[OcrLine]]) -> None:
