@@ -212,8 +212,10 @@ def join(address: str, runtime_env: dict) -> None:
 def check_admitted(address: str) -> None:
     """Fail at once when a cluster started with RAY_AUTH_MODE=token refuses this process's token (or its lack
     of one): ray.init retries such a driver about once a second for a minute before giving up. A GCS client,
-    what ray.init connects with first, is refused on its first call (6 ms here). Ray Client addresses
-    (ray://) have no GCS to ask; ray.init answers for them."""
+    what ray.init connects with first, is refused on its first call (6 ms here). What listens at `address`
+    but never answers as a GCS is a UsageError too, after the client's own wait (about 40 s), where ray.init
+    would wait as long and blame the token. Ray Client addresses (ray://) have no GCS to ask; ray.init
+    answers for them."""
     if address.startswith("ray://"):
         return
     from ray._raylet import GcsClient
@@ -222,6 +224,9 @@ def check_admitted(address: str) -> None:
         GcsClient(address=address)
     except ray.exceptions.AuthenticationError as exc:
         raise UsageError(refused(address, exc)) from exc
+    except ray.exceptions.RpcError as exc:
+        raise UsageError(f"no Ray cluster answers at {address}: something listens there, but not a Ray GCS "
+                         f"({exc})") from exc
 
 
 def refused(address: str, exc: Exception) -> str:

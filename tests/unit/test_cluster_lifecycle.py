@@ -60,13 +60,34 @@ def test_an_address_where_nothing_listens_is_a_usage_error_at_once():
 
 
 def test_a_cluster_that_refuses_the_driver_names_the_token_settings(monkeypatch):
+    """A token-auth cluster refuses a driver without its token at the first call of a GCS client (within
+    milliseconds; ray.init would retry for a minute); were ray.init the one to refuse, the same words."""
+    def refused_token(**kwargs):
+        raise ray.exceptions.AuthenticationError("Authentication token is missing or incorrect")
+
     def refused(**kwargs):
         raise ConnectionError("Failed to connect to the GCS")
 
+    monkeypatch.setattr(ray._raylet, "GcsClient", refused_token)
     monkeypatch.setattr(ray, "init", refused)
     monkeypatch.setenv("RAY_AUTH_MODE", "token")
     with socket.create_server(("127.0.0.1", 0)) as server, \
-            pytest.raises(UsageError, match=r"RAY_AUTH_TOKEN_PATH .*RAY_AUTH_MODE here: token"):
+            pytest.raises(UsageError, match=r"missing or incorrect.*RAY_AUTH_TOKEN_PATH .*RAY_AUTH_MODE here: token"):
+        join(f"127.0.0.1:{server.getsockname()[1]}", {})
+    monkeypatch.setattr(ray._raylet, "GcsClient", lambda **kwargs: None)
+    with socket.create_server(("127.0.0.1", 0)) as server, \
+            pytest.raises(UsageError, match=r"Failed to connect.*RAY_AUTH_TOKEN_PATH .*RAY_AUTH_MODE here: token"):
+        join(f"127.0.0.1:{server.getsockname()[1]}", {})
+
+
+def test_an_address_where_something_other_than_a_ray_cluster_listens_is_a_usage_error(monkeypatch):
+    def no_gcs(**kwargs):
+        raise ray.exceptions.RpcError("Timed out while waiting for GCS to become available.")
+
+    monkeypatch.setattr(ray._raylet, "GcsClient", no_gcs)
+    monkeypatch.setattr(ray, "init", lambda **kwargs: pytest.fail("ray.init after no GCS answered"))
+    with socket.create_server(("127.0.0.1", 0)) as server, \
+            pytest.raises(UsageError, match="something listens there, but not a Ray GCS"):
         join(f"127.0.0.1:{server.getsockname()[1]}", {})
 
 
