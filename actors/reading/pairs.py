@@ -12,6 +12,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import reduce
 
 from PIL import Image
 
@@ -136,17 +137,13 @@ def label_spliced(labelled: OcrLine, line: OcrLine) -> tuple[OcrLine, BBox] | No
     rest = [w for w in line.words if (w.bbox[0] + w.bbox[2]) / 2 > end]
     if not rest:
         return None
-    box, rest_box = line.bbox, rest[0].bbox
-    for word in words:
-        box = union(box, word.bbox)
-    for word in rest:
-        rest_box = union(rest_box, word.bbox)
-    kept: tuple[OcrWord, ...] = (*words, *rest)
-    return OcrLine(" ".join(w.text for w in kept), box, line.confidence, kept), rest_box
+    kept: tuple[OcrWord, ...] = (*words, *rest)  # the line's box grows over the label's words (OcrLine)
+    return OcrLine(" ".join(w.text for w in kept), line.bbox, line.confidence, kept), \
+        reduce(union, (w.bbox for w in rest))
 
 
-def _gap(picture: BBox, caption: BBox, max_gap: float) -> tuple[float, float] | None:
-    """(below, above): how far `caption` is under and over `picture`, when it is in the same column within
+def _gap(picture: BBox, caption: BBox, max_gap: float) -> tuple[float, bool] | None:
+    """How far `caption` is from `picture` and whether it is under it, when it is in the same column within
     `max_gap`; else None."""
     p, c = picture, caption
     overlap = min(p[2], c[2]) - max(p[0], c[0])
@@ -154,7 +151,7 @@ def _gap(picture: BBox, caption: BBox, max_gap: float) -> tuple[float, float] | 
         return None  # not in the same column
     below, above = c[1] - p[3], p[1] - c[3]
     gap = below if below >= above else above
-    return None if gap > max_gap or gap < -0.1 * max_gap else (below, above)
+    return None if gap > max_gap or gap < -0.1 * max_gap else (gap, below >= above)
 
 
 def _caption_score(picture: ReadRegion, caption: ReadRegion, max_gap: float) -> tuple[str, float] | None:
@@ -163,15 +160,14 @@ def _caption_score(picture: ReadRegion, caption: ReadRegion, max_gap: float) -> 
         return None
     if (beside := _gap(picture.region.bbox, caption.region.bbox, max_gap)) is None:
         return None
-    below, above = beside
-    gap = below if below >= above else above
+    gap, under = beside
     by_kind = {f"{kind}_caption": 1.0, "caption": 0.8}.get(caption.region.kind,
                                                            0.4 if caption.region.kind in CAPTION_KINDS else 0.0)
     cue = cue_kind(caption.text)
     by_cue = 1.0 if cue == kind else 0.3 if cue else 0.0
     if not by_kind and not by_cue:
         return None
-    usual_side = (below >= above) == (kind == "figure")  # captions go under figures and over tables
+    usual_side = under == (kind == "figure")  # captions go under figures and over tables
     score = 0.45 * by_kind + 0.35 * by_cue + 0.15 * (1 - max(gap, 0) / max_gap) + 0.05 * usual_side
     method = "caption_region+cue" if by_kind and by_cue else "caption_region" if by_kind else "caption_cue"
     return method, score

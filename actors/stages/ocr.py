@@ -291,10 +291,15 @@ def _mostly_not_letters(text: str, script: Script) -> bool:
     return chars > 0 and letter_counts(text)[script.code] < 0.5 * chars
 
 
+def _swapped(lines: list[OcrLine], replaced: dict[int, list[OcrLine]]) -> list[OcrLine]:
+    """`lines`, each that `replaced` names (by id) in the place of what replaced it."""
+    return [new for line in lines for new in replaced.get(id(line), [line])]
+
+
 def _relined(region: ReadRegion, replaced: dict[int, list[OcrLine]]) -> None:
     """`region`'s lines, text and confidence once some of its lines were read again (`replaced`)."""
     if any(id(line) in replaced for line in region.lines):
-        region.lines = [new for line in region.lines for new in replaced.get(id(line), [line])]
+        region.lines = _swapped(region.lines, replaced)
         region.text = "\n".join(line.text for line in region.lines)
         region.confidence = letter_weighted(region.lines)
 
@@ -302,7 +307,7 @@ def _relined(region: ReadRegion, replaced: dict[int, list[OcrLine]]) -> None:
 def _with_lines_replaced(page: OcrPage, replaced: dict[int, list[OcrLine]]) -> OcrPage:
     if not replaced:
         return page
-    lines = [new for line in page.lines for new in replaced.get(id(line), [line])]
+    lines = _swapped(page.lines, replaced)
     return replace(page, text="\n".join(line.text for line in lines), lines=lines)
 
 
