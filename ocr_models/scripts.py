@@ -44,8 +44,8 @@ class Script:
 
 SCRIPTS: tuple[Script, ...] = (
     # Latin's model is English and Vietnamese together: `eng` alone drops Vietnamese diacritics (CER 0.23 on
-    # generated Vietnamese pages, 0.001 with eng+vie). English pages are read with `eng` first and kept when
-    # named English (tesseract.try_first): eng+vie reads real English receipts worse (0.288 vs 0.280) and slower.
+    # generated Vietnamese pages, 0.001 with eng+vie). English pages are read with `eng` first and kept when that
+    # proves Latin and is named English (tesseract.try_first): eng+vie reads real receipts worse and slower.
     Script("Latn", "Latin", ((0x41, 0x5A), (0x61, 0x7A), (0xC0, 0x24F), (0x1E00, 0x1EFF)),
            ("eng", "vie", "ind", "msa", "fil", "jav"), "latn", "eng+vie", 99.0, words=(44, 93)),
     # Devanagari reads with the script model: as good as `hin` on Hindi, better than `hin` on Marathi.

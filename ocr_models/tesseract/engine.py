@@ -58,13 +58,16 @@ class TesseractOptions(BaseModel):
     try_first: dict[str, str] = Field(
         default_factory=lambda: {"Latn": "eng"},
         description="Model a script's page (or region) is read with first, when no --langs hint and no `models` "
-                    "entry names the script's model: the reading is kept when language identification names "
-                    "its text as that model's language with `try_first_confidence`, else it is read again "
-                    "with the script's model. Real English receipts: `eng` reads them at CER 0.280 in 8.9 s, "
-                    "eng+vie at 0.288 in 14.2 s; Vietnamese read with `eng` is named Vietnamese and read again "
-                    "(docs/accuracy.md, \"Real scans\").")
+                    "entry names the script's model: the reading is kept when it proves the script and language "
+                    "identification names its text as that model's language (`try_first_confidence`), else it "
+                    "is read again with the script's model. Real English receipts: `eng` reads them at CER "
+                    "0.280 in 8.9 s, eng+vie at 0.288 in 14.2 s; Vietnamese read with `eng` is named Vietnamese "
+                    "and read again (docs/accuracy.md, \"Real scans\").")
     try_first_confidence: float = Field(
-        0.5, ge=0, le=1, description="Language confidence at which a `try_first` reading is kept.")
+        0.0, ge=0, le=1, description="Language confidence from which a `try_first` reading is kept; 0: whenever "
+                                     "its model's language is the likeliest. Receipts read with `eng` are named "
+                                     "English at 0.39-0.84: at 0.5, two of 14 real ones were read twice for "
+                                     "nothing (docs/accuracy.md).")
     reread_below_confidence: float = Field(
         0.5, ge=0, le=1, description="Re-read a page as one block of text (mode 6) when the first reading's "
                                      "confidence (estimated share of characters right) is below this, and keep "
@@ -148,7 +151,9 @@ class TesseractEngine:
         first = self.options.first_model(script, languages)
         with self.steps.timed(READ):
             page = self._read(image, first or model, psm, script)
-        if first and not self._named_as(page, first, script):
+        # kept only when it also proves the script: a receipt read by `eng` that proves nothing sent the page to
+        # trials, which named it Myanmar; `eng+vie` reads it as Latin that proves it
+        if first and not (self.proves(page, script) and self._named_as(page, first, script)):
             with self.steps.timed(READ):
                 page = self._read(image, model, psm, script)
         model = page.model

@@ -14,6 +14,7 @@ from actors.stages.ocr import OcrStage
 from flows.dataset.metrics import cer
 from flows.synth.layouts import layout_page
 from flows.synth.text import png_bytes, render_page
+from ocr_models.language_id import LanguageGuess
 from ocr_models.scripts import (
     BY_CODE,
     LANGUAGE_SCRIPT,
@@ -97,6 +98,29 @@ def test_a_region_tried_in_another_script_costs_one_reading(engine):
             assert not engine.proves(reading, latin)
         else:
             assert cer(page.text, reading.text) <= REQUIRED[lang], lang
+
+
+@pytest.mark.parametrize(("named", "proves", "readings"), [
+    (LanguageGuess("eng", 0.39), True, ["eng"]),  # a receipt: English, however unsurely
+    (LanguageGuess("vie", 0.9), True, ["eng", "eng+vie"]),  # Vietnamese: its diacritics need eng+vie
+    (LanguageGuess("eng", 0.9), False, ["eng", "eng+vie"]),  # proves nothing: eng+vie, before any trial
+])
+def test_a_latin_reading_by_english_alone_is_kept_when_it_proves_latin_and_english_is_its_likeliest_language(
+        engine, monkeypatch, named, proves, readings):
+    """`tesseract.try_first`: real receipts read by `eng` are named English at only 0.39-0.50, and reading them
+    again with `eng+vie` cost a second reading for nothing."""
+    class Named:
+        def identify(self, text: str, script: str) -> LanguageGuess:
+            return named
+
+    monkeypatch.setattr("ocr_models.tesseract.engine.language_id", lambda: Named())
+    monkeypatch.setattr(engine, "proves", lambda page, script: proves)
+    read_with = []
+    real_read = engine._read
+    monkeypatch.setattr(engine, "_read", lambda image, model, *rest: read_with.append(model) or
+                        real_read(image, model, *rest))
+    page = engine.recognize(PageImage(np.asarray(render_page("eng", seed=105).image), 300), BY_CODE["Latn"])
+    assert read_with[:2] == readings and page.model == readings[-1]
 
 
 def test_osd_calling_a_latin_page_cyrillic_proposes_latin():
