@@ -11,7 +11,7 @@ import hashlib
 import io
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import reduce
 
 from PIL import Image
@@ -124,15 +124,32 @@ def uncued_captions(regions: list[ReadRegion], dpi: int, max_gap_in: float) -> l
     return found
 
 
+def label_words(line: OcrLine) -> tuple[OcrWord, ...]:
+    """The words of the label `line` opens with ("Figure", "1:"); none without a label or word boxes."""
+    label = LABELLED.match(line.text)
+    return line.words[:len(label.group().split())] if label is not None else ()
+
+
+def relabelled(line: OcrLine, label: str) -> OcrLine:
+    """`line` with its label's words as `label`, a reading of those words alone, when that is a caption's label
+    of as many words ("Figure 1;" by Telugu's model with Latin's, "Figure 1:" by Latin's alone); else `line`."""
+    words, old, new = label_words(line), LABELLED.match(line.text), LABELLED.match(label)
+    if not words or old is None or new is None or len(new.group().split()) != len(words) or not cue_kind(label):
+        return line
+    kept = (*(replace(w, text=text) for w, text in zip(words, new.group().split(), strict=True)),
+            *line.words[len(words):])
+    # the words after the label keep the line's own spacing (Thai's words are not set apart by spaces)
+    return OcrLine(new.group().strip() + line.text[old.end():], line.bbox, line.confidence, kept)
+
+
 def label_spliced(labelled: OcrLine, line: OcrLine) -> tuple[OcrLine, BBox] | None:
     """`line` with its label's words taken from `labelled`, a reading of the same line that got the label right
     ("Figure 1: anjanainia" by Khmer's model with Latin's) and the words after it kept ("ជយ 1: សាស្ត្រាស្លឹករឹត"
     by Khmer's alone): "Figure 1: សាស្ត្រាស្លឹករឹត", and where the kept words lie. None when either reading
     has no word boxes, `labelled` no label, or nothing of `line` lies right of it. The line keeps its confidence."""
-    label = LABELLED.match(labelled.text)
-    if label is None or not labelled.words or not line.words:
+    words = label_words(labelled)
+    if not words or not line.words:
         return None
-    words = labelled.words[:len(label.group().split())]
     end = max(w.bbox[2] for w in words)
     rest = [w for w in line.words if (w.bbox[0] + w.bbox[2]) / 2 > end]
     if not rest:

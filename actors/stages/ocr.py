@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Collection
 from dataclasses import replace
+from functools import reduce
 
 import numpy as np
 import pyarrow as pa
@@ -23,7 +24,16 @@ from PIL import Image
 from actors.reading.page_image import ASSUMED_DPI, open_image
 from actors.reading.page_limits import PageLimits
 from actors.reading.page_text import assign_lines, letter_weighted, page_fields
-from actors.reading.pairs import REGION_PAD_IN, ReadRegion, cue_kind, label_spliced, make_pairs, uncued_captions
+from actors.reading.pairs import (
+    REGION_PAD_IN,
+    ReadRegion,
+    cue_kind,
+    label_spliced,
+    label_words,
+    make_pairs,
+    relabelled,
+    uncued_captions,
+)
 from actors.reading.script_policy import (
     DISPUTED_CONFIDENCE,
     FOREIGN_SCRIPT,
@@ -37,12 +47,12 @@ from actors.stages.base import Row, Stage, error_fields, needs_ocr, pages_to_rea
 from configs.model import LimitOptions, PairOptions
 from ocr_models import registry
 from ocr_models.base import OcrEngine, ScriptIdentifying
-from ocr_models.geometry.boxes import area, crop, intersection, pad, rotate, turn
+from ocr_models.geometry.boxes import area, crop, intersection, pad, rotate, turn, union
 from ocr_models.geometry.cleanup import page_regions
 from ocr_models.geometry.reading_order import reading_order
 from ocr_models.registry import NoScriptIdOptions, OcrEngineOptions, ScriptIdOptions
 from ocr_models.scripts import BY_CODE, Script, letter_counts
-from ocr_models.steps import OTHER, SCRIPT_ID
+from ocr_models.steps import FOREIGN, OTHER, SCRIPT_ID
 from ocr_models.types import BBox, OcrLine, OcrPage, PageImage, Region, ScriptEstimate
 
 log = logging.getLogger(__name__)
@@ -51,6 +61,7 @@ FOREIGN_BELOW = 0.6  # a non-body region read less surely than this by the page'
 LINE_OWN_BELOW = 0.05  # a poor body line is read in another script when the identifier sees less of the page's script
 LINE_MIN_LETTERS = 8  # a body line's reading in another script keeps fewer letters of it than this: refused
 KEEP_SHARE = 0.8  # a caption read again with Latin's model too: the share of its script's letters after the label
+LABEL_PAD_IN = 0.02  # around a caption label's words read by Latin's model (wider takes in the words beside it)
 COLUMN_MIN_LINES = 3  # a column of prose is at least this many lines tall
 
 
@@ -229,7 +240,8 @@ class OcrStage(Stage):
         region's script; when only its label is right (Khmer's model with Latin's reads Khmer words as Latin:
         "Figure 1: anjanainia"), its label goes before the first reading's words after the label, provided
         the identifier names the region's script on those words (an English caption stays for
-        `read_foreign_regions` to read in Latin)."""
+        `read_foreign_regions` to read in Latin). Either way its label is read once more by Latin's model alone
+        (`latin_label`)."""
         latin = BY_CODE[FOREIGN_SCRIPT]
         settled: set[int] = set()
         if latin not in self.scripts:
@@ -246,13 +258,29 @@ class OcrStage(Stage):
                 continue
             rest = letter_counts(" ".join(again.text.split()[2:]))
             if rest[script.code] >= KEEP_SHARE * sum(rest.values()):
-                _take(region, again, script, replaced)
+                chosen = again
             elif (spliced := self.spliced_caption(grey, region, again, script, engine)) is not None:
-                _take(region, spliced, script, replaced)
+                chosen = spliced
             else:
                 continue
+            _take(region, self.latin_label(grey, chosen, engine), script, replaced)
             settled.add(index)
         return _with_lines_replaced(page, replaced), settled
+
+    def latin_label(self, grey: PageImage, reading: OcrPage, engine: OcrEngine) -> OcrPage:
+        """`reading` with the label its first line opens with read once more by Latin's model alone (a line
+        crop of its words): models read together take the label's letters from Latin's but may take its
+        punctuation from the other's (Telugu's with Latin's: "Figure 1;")."""
+        first = reading.lines[0]
+        if not (words := label_words(first)):
+            return reading
+        box = reduce(union, (w.bbox for w in words))
+        with engine.steps.timed(FOREIGN):
+            label = engine.read_line(crop(grey, box, round(LABEL_PAD_IN * grey.dpi)), BY_CODE[FOREIGN_SCRIPT])
+        if (relabelled_first := relabelled(first, label)) is first:
+            return reading
+        lines = [relabelled_first, *reading.lines[1:]]
+        return replace(reading, text="\n".join(line.text for line in lines), lines=lines)
 
     def spliced_caption(self, grey: PageImage, region: ReadRegion, again: OcrPage, script: Script,
                         engine: OcrEngine) -> OcrPage | None:

@@ -3,7 +3,14 @@ never one caption for two figures."""
 
 from __future__ import annotations
 
-from actors.reading.pairs import ReadRegion, cue_kind, label_spliced, match_captions, uncued_captions
+from actors.reading.pairs import (
+    ReadRegion,
+    cue_kind,
+    label_spliced,
+    match_captions,
+    relabelled,
+    uncued_captions,
+)
 from ocr_models.types import OcrLine, OcrWord, Region
 
 
@@ -90,3 +97,18 @@ def test_a_label_read_right_goes_before_the_words_its_own_scripts_model_read():
     assert label_spliced(words(("Figure", 200, 330), ("one", 345, 380)), own) is None  # no label to take
     assert label_spliced(labelled, words(("ជយ", 205, 320), ("1:", 344, 381))) is None  # nothing after it
     assert label_spliced(labelled, OcrLine(own.text, own.bbox, 0.3)) is None  # no word boxes to place it by
+
+
+def test_a_label_read_again_by_latins_model_alone_replaces_the_labels_words_only():
+    """Telugu's model with Latin's reads "Figure 1:" as "Figure 1;"; Latin's alone, on the label's words, reads it
+    right. The words after the label keep the line's own text, spacing included (Thai sets no spaces)."""
+    line = words(("Figure", 200, 330), ("1;", 345, 380), ("เอกสาร", 400, 600), ("โบราณ", 600, 700))
+    line = OcrLine("Figure 1; เอกสารโบราณ", line.bbox, line.confidence, line.words)
+    fixed = relabelled(line, "Figure 1:")
+    assert fixed.text == "Figure 1: เอกสารโบราณ"
+    assert [w.text for w in fixed.words] == ["Figure", "1:", "เอกสาร", "โบราณ"]
+    assert fixed.bbox == line.bbox and fixed.confidence == line.confidence
+    assert relabelled(line, "Figure") is line  # not a label
+    assert relabelled(line, "70012 1:") is line  # a label that names no figure
+    assert relabelled(line, "Fig. 1 2:") is line  # another number of words: they cannot be matched one to one
+    assert relabelled(OcrLine(line.text, line.bbox, 0.3), "Figure 1:").text == line.text  # no word boxes

@@ -284,12 +284,13 @@ def with_drawn_layout(page) -> dict:
             "regions": [{"kind": kinds[b.kind], "bbox": list(b.bbox), "score": 0.9} for b in page.blocks]}
 
 
-@pytest.mark.parametrize("lang", ["ben", "hin", "tam", "khm"])
+@pytest.mark.parametrize("lang", ["ben", "hin", "tam", "khm", "tel"])
 def test_a_caption_with_an_english_label_keeps_its_label_and_its_figure(default_stage, lang):
     """"Figure 1: একটি ...": Bengali's model reads the label as "70012 1:", which names no figure; the caption
     is read again with its script's model and Latin's together, and the figure gets its caption. Khmer's model
     with Latin's reads the label and turns the Khmer words into Latin: there the label goes before the Khmer
-    words that Khmer's model read. The layout model finds such a caption as a text region; so does this page's."""
+    words that Khmer's model read. Telugu's with Latin's reads "Figure 1;": the label's words are read once more
+    by Latin's alone. The layout model finds such a caption as a text region; so does this page's."""
     page = layout_page(lang, columns=2, mixed_captions=True, seed=0)
     read = default_stage.process([with_drawn_layout(page)])[0]
     captions = sorted(p["printed_caption"] or "" for p in read["pairs"] if p["kind"] == "figure")
