@@ -11,11 +11,16 @@ the row, its Arrow conversion, the quality signals and the shard writer; millise
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+# before tesserocr loads OpenMP, as in every Ray worker (configs/environment.py): without it the glyph trial's
+# Tesseract spins threads, and a 14 ms line reading counts 120-200 ms of process CPU
+os.environ["OMP_THREAD_LIMIT"] = "1"
 
 import fsspec
 
