@@ -44,14 +44,32 @@ def test_a_line_is_seen_as_ink_one_and_paper_zero_at_a_fixed_height():
     assert normalised(np.zeros((2, 400), np.uint8)) is None
 
 
-def test_a_long_line_is_cut_into_windows_the_last_padded_and_a_limit_spreads_them():
-    ink = np.ones((HEIGHT, WIDTH * 5 + 10), np.float32)
+def test_a_long_line_is_cut_into_windows_the_last_ending_with_it_and_a_limit_spreads_them():
+    """Every window is full of the line, as training's windows are: the last ends where the line ends (on real
+    scans a last window of a few letters and paper was named Thai or Arabic); only a line shorter than a window
+    is padded."""
+    ink = np.zeros((HEIGHT, WIDTH * 5 + 10), np.float32)
+    ink[:, ::7] = 1.0
+    ink[:, -1] = 0.5
     cut = windows(ink)
     assert len(cut) == 6 and all(w.shape == (HEIGHT, WIDTH) for w in cut)
-    assert cut[-1][:, :10].all() and not cut[-1][:, 10:].any()
-    ink[:, -1] = 0.5
+    assert (cut[-1] == ink[:, -WIDTH:]).all() and (cut[-2] == ink[:, 4 * WIDTH:5 * WIDTH]).all()
     spread = windows(ink, limit=2)
-    assert len(spread) == 2 and spread[1][0, 9] == 0.5  # the first window and the last
+    assert len(spread) == 2 and (spread[0] == cut[0]).all() and spread[1][0, -1] == 0.5  # the first and the last
+    short = windows(ink[:, :10])
+    assert len(short) == 1 and (short[0][:, :10] == ink[:, :10]).all() and not short[0][:, 10:].any()
+
+
+def test_a_line_band_is_trimmed_to_its_text_leaving_out_page_edges_beyond_wide_gaps():
+    """A band of ink found across a receipt runs from edge to edge: the paper's edges (thin dark lines beyond a
+    wide gap) are not text; a short word after a word gap is."""
+    grey = np.full((40, 1000), 230, np.uint8)
+    grey[:, 2:4] = 20  # the paper's left edge
+    grey[10:30, 100:400] = 20  # words
+    grey[10:30, 410:420] = 20  # a short word after a narrow gap
+    grey[:, 995:997] = 20  # the right edge
+    ink = normalised(grey)
+    assert ink.shape[1] == round(320 * HEIGHT / 40)
 
 
 def test_the_classes_are_the_script_tables_scripts_then_none():
