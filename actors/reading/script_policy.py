@@ -20,7 +20,8 @@ from ocr_models.steps import SCRIPT_ID
 from ocr_models.types import BBox, OcrPage, PageImage, ScriptEstimate, ScriptGuess
 
 PROPOSAL_WINDOWS = 4  # windows of text a page's script is named from, at least (a heading alone is not enough)
-DISPUTED_CONFIDENCE = 0.25  # the most `ocr_confidence` a page read in another script than the sure identifier's
+DISPUTED_CONFIDENCE = 0.25  # the most `ocr_confidence` a page read in another script than the identifier's
+UNSEEN_SHARE = 0.05  # a script the identifier gives less than this share of a page's windows it did not see there
 FOREIGN_SCRIPT = "Latn"  # what captions, tables and running heads on other scripts' pages are mostly in
 
 
@@ -45,11 +46,15 @@ def sure(estimate: ScriptEstimate, identifier: ScriptIdentifying) -> bool:
 
 
 def disputed(estimate: ScriptEstimate | None, identifier: ScriptIdentifying | None, decided: str | None) -> bool:
-    """The identifier was sure of one script and the page was read in another (the trials overturned its
-    proposal, or it named a script outside `candidates`): one of the two is wrong, so the reading's confidence
-    is capped (DISPUTED_CONFIDENCE)."""
-    return estimate is not None and identifier is not None and decided is not None \
-        and sure(estimate, identifier) and estimate.script != decided
+    """The identifier named one script from enough windows of an upright page and the page was read in another
+    (the trials overturned its proposal, or it named a script outside `candidates`), while it was sure of its
+    own or saw almost none of the other (a share under UNSEEN_SHARE: an English table that trials read as Lao):
+    one of the two is wrong, so the reading's confidence is capped (DISPUTED_CONFIDENCE). Neighbours it mixes
+    up (Tamil and Malayalam, each with a fair share) are left to the reading."""
+    if estimate is None or identifier is None or decided is None or estimate.script in (None, decided) \
+            or not estimate.upright or estimate.windows < PROPOSAL_WINDOWS:
+        return False
+    return sure(estimate, identifier) or estimate.shares.get(decided, 0.0) < UNSEEN_SHARE
 
 
 def decide_script(grey: PageImage, detector: ScriptDetector, recognizer: Recognizer, proposal: ScriptGuess,

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from actors.reading.script_policy import disputed
 from actors.stages.ocr import OcrStage
 from flows.dataset.metrics import cer
 from flows.synth.layouts import layout_page
@@ -237,6 +238,24 @@ def test_a_sure_identifier_that_the_reading_does_not_prove_is_overturned_by_tria
     assert row["script"] == "Knda" and "trial" in steps(row) and "osd" not in steps(row)
     assert cer(render_page("kan", seed=104).text, row["text"]) < 0.05
     assert row["ocr_confidence"] <= 0.25 < read(stage, render_page("kan", seed=104).image)["ocr_confidence"]
+
+
+@pytest.mark.parametrize("seen, capped", [
+    (ScriptEstimate("Latn", 0.9, {"Latn": 0.9, "Laoo": 0.02}, windows=12), True),  # sure of another script
+    (ScriptEstimate("Latn", 0.35, {"Latn": 0.35, "Laoo": 0.02}, windows=12), True),  # unsure, but no Lao seen
+    (ScriptEstimate("Latn", 0.35, {"Latn": 0.35, "Laoo": 0.3}, windows=12), False),  # neighbours mixed up
+    (ScriptEstimate("Latn", 0.35, {"Latn": 0.35}, windows=2), False),  # two windows say little
+    (ScriptEstimate("Latn", 0.35, {"Latn": 0.35}, upside_down=0.9, windows=12), False),  # upside down
+    (ScriptEstimate("Laoo", 0.35, {"Laoo": 0.35}, windows=12), False),  # it agrees
+    (ScriptEstimate(None, 0.0), False),  # it saw no text
+])
+def test_a_page_read_in_a_script_the_identifier_did_not_see_is_never_confident(seen, capped):
+    """An English table that the trials read as Lao was confident (0.99); where the identifier named another
+    script from enough windows, surely or not, and saw almost none of the one the page was read in, one of the
+    two is wrong and the page's `ocr_confidence` is capped."""
+    identifier = SureIdentifier(seen.script, seen.confidence)
+    identifier.propose_above = 0.5
+    assert disputed(seen, identifier, "Laoo") is capped
 
 
 def page_with_caption(body_lang: str, caption_lang: str, caption: str) -> dict:
