@@ -13,6 +13,7 @@ MIN_INK_CONTRAST = 40  # grey levels between paper and the darkest ink below whi
 LINE_MIN_IN, LINE_MAX_IN = 0.04, 0.5  # heights of what counts as a line of text (6 to 36 points)
 VERTICAL_BLANK_COLUMNS = 0.2  # share of blank columns from which a page's lines may run top to bottom
 VERTICAL_MIN_INK_IN = 0.5  # inches of inked rows (and columns) below which ink is a line or two, not a page
+GROUND_ROWS = 0.8  # share of its rows from which an inked column is the ground under the paper or a rule, not text
 
 
 def ink_grid(grey: np.ndarray, dpi: int) -> tuple[np.ndarray, int]:
@@ -88,6 +89,8 @@ def ink_bands(image: PageImage) -> list[BBox]:
     dark = ink_mask(image)
     if dark is None:
         return []
+    # a column dark nearly from top to bottom is the ground the paper lies on, or a rule: no line's ink
+    dark = dark & (dark.mean(axis=0) < GROUND_ROWS)[None, :]
     inked = np.concatenate([[False], dark.sum(axis=1) >= max(3, 0.002 * dark.shape[1]), [False]]).astype(np.int8)
     starts, ends = np.flatnonzero(np.diff(inked) == 1), np.flatnonzero(np.diff(inked) == -1)
     low, high = LINE_MIN_IN * image.dpi, LINE_MAX_IN * image.dpi

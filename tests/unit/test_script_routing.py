@@ -182,6 +182,19 @@ def test_a_blank_or_faint_crop_has_no_lines_of_ink():
     assert ink_bands(PageImage(np.full((300, 900), 230, np.uint8), 300)) == []
 
 
+def test_the_lines_of_a_page_photographed_on_a_dark_ground_are_found():
+    """A receipt photographed on a table: the dark ground beside the paper, inked in every row, ran all its
+    lines together; a column dark nearly from top to bottom is ground or a rule, not a line's ink."""
+    from flows.synth.eval_set import render_text_page
+    from ocr_models.geometry.ink import ink_bands
+
+    image, text = render_text_page("ben", 1, seed=900)
+    paper = np.asarray(image)
+    photo = np.full((paper.shape[0], paper.shape[1] + 400), 30, np.uint8)
+    photo[:, 200:200 + paper.shape[1]] = paper
+    assert len(ink_bands(PageImage(photo, 300))) == len(text.splitlines()) == 5
+
+
 def test_lines_that_run_top_to_bottom_are_told_from_skewed_or_upright_lines():
     from flows.synth.eval_set import degrade, render_text_page
     from ocr_models.geometry.boxes import rotate
